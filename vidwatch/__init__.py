@@ -1,0 +1,3 @@
+"""vidwatch: real-time video change and anomaly detection."""
+
+__version__ = "0.1.0"

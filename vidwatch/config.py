@@ -1,0 +1,194 @@
+"""YAML config -> validated, frozen configuration.
+
+Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``detectors`` (name ->
+type and parameters) and ``events`` (kind -> gate rule). Every key is checked on load; errors name
+the file, the key path and what is allowed. Defaults are not repeated here: they come from the
+``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from vidwatch.detectors import REGISTRY, detector_class
+from vidwatch.errors import ConfigError
+from vidwatch.gate import KIND_DEFAULTS, EventRule
+from vidwatch.params import build, to_plain
+from vidwatch.preprocess import AnalysisParams
+from vidwatch.sources import SourceParams
+
+SECTIONS = ("analysis", "source", "detectors", "events")
+DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram")
+"""What runs without ``-c``: all four detectors, motion fused from three, scene_change from histogram."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSpec:
+    """One configured detector instance."""
+
+    name: str
+    type: str
+    params: Any
+
+    @property
+    def threshold(self) -> float:
+        return float(self.params.threshold)
+
+    @property
+    def default_kind(self) -> str:
+        return detector_class(self.type).kind
+
+    def create(self) -> Any:
+        return detector_class(self.type)(self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    analysis: AnalysisParams = field(default_factory=AnalysisParams)
+    source: SourceParams = field(default_factory=SourceParams)
+    detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
+    events: Mapping[str, EventRule] = field(default_factory=dict)
+
+    def to_plain(self) -> dict[str, Any]:
+        """The effective configuration as plain YAML-ready data."""
+        return {
+            "analysis": to_plain(self.analysis),
+            "source": to_plain(self.source),
+            "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
+            "events": {k: to_plain(r) for k, r in self.events.items()},
+        }
+
+
+def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"detectors: expected a mapping of name -> settings with at least one detector "
+                          f"(types: {', '.join(REGISTRY)})")
+    specs: dict[str, DetectorSpec] = {}
+    for name, entry in data.items():
+        where = f"detectors.{name}"
+        entry = {} if entry is None else entry
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping of settings, got {entry!r}")
+        entry = dict(entry)
+        type_name = entry.pop("type", name)
+        if type_name not in REGISTRY:
+            raise ConfigError(f"{where}.type: unknown detector type '{type_name}'; known: {', '.join(REGISTRY)}")
+        specs[str(name)] = DetectorSpec(str(name), type_name, build(REGISTRY[type_name].Params, entry, where))
+    return specs
+
+
+def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str, EventRule]:
+    if data is None:
+        kinds: Sequence[str] = list(dict.fromkeys(s.default_kind for s in detectors.values()))
+        data = {kind: {} for kind in kinds}
+    if not isinstance(data, dict) or not data:
+        raise ConfigError("events: expected a mapping of kind -> rule, e.g. {motion: {min_frames: 3}}")
+    rules: dict[str, EventRule] = {}
+    for kind, entry in data.items():
+        where = f"events.{kind}"
+        if entry is not None and not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+        rule = build(EventRule, {**KIND_DEFAULTS.get(kind, {}), **(entry or {})}, where)
+        names = rule.detectors
+        if names is None:
+            names = tuple(n for n, s in detectors.items() if s.default_kind == kind)
+            if not names:
+                raise ConfigError(f"{where}.detectors: no configured detector feeds '{kind}'; "
+                                  f"list them, e.g. detectors: [{', '.join(detectors)}]")
+        for name in names:
+            if name not in detectors:
+                raise ConfigError(f"{where}.detectors: '{name}' is not a configured detector; "
+                                  f"configured: {', '.join(detectors)}")
+        if not isinstance(rule.fusion, str) and rule.fusion > len(names):
+            raise ConfigError(f"{where}.fusion: {rule.fusion} of {len(names)} detectors can never happen; "
+                              f"use 1..{len(names)}, 'any' or 'all'")
+        rules[str(kind)] = EventRule(names, rule.fusion, rule.min_frames, rule.post_roll, rule.merge_gap)
+    return rules
+
+
+def build_config(data: Any) -> Config:
+    """Validate a parsed YAML document (None = defaults) into a :class:`Config`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping with sections {', '.join(SECTIONS)}, got {type(data).__name__}")
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(f"{key}: unknown section; allowed: {', '.join(SECTIONS)}")
+    detectors = _build_detectors(data.get("detectors", {n: {} for n in DEFAULT_DETECTORS}))
+    return Config(
+        analysis=build(AnalysisParams, data.get("analysis"), "analysis"),
+        source=build(SourceParams, data.get("source"), "source"),
+        detectors=detectors,
+        events=_build_events(data.get("events"), detectors),
+    )
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (['a', 'b', 'c'], value parsed as a YAML scalar/list)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected key.path=value, e.g. --set detectors.diff.threshold=0.01")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return [part for part in key.strip().split(".")], value
+
+
+def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
+    """Apply ``--set`` overrides to the effective configuration and validate again."""
+    if not overrides:
+        return config
+    plain = config.to_plain()
+    for text in overrides:
+        path, value = parse_override(text)
+        node: Any = plain
+        for i, part in enumerate(path[:-1]):
+            if not isinstance(node, dict) or part not in node:
+                where = ".".join(path[: i + 1])
+                raise ConfigError(f"--set {text}: '{where}' is not in the configuration; "
+                                  f"see `vidwatch config` for the keys")
+            node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {text}: '{'.'.join(path[:-1])}' is not a section")
+        node[path[-1]] = value
+    try:
+        return build_config(plain)
+    except ConfigError as exc:
+        raise ConfigError(f"--set: {exc}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Load and validate a YAML file (None = built-in defaults), then apply ``--set`` overrides."""
+    data: Any = None
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}; check the path given to -c") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
+        try:
+            config = build_config(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    else:
+        config = build_config(None)
+    return apply_overrides(config, overrides)
+
+
+def render_yaml(config: Config) -> str:
+    """The effective configuration as YAML text."""
+    return yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=None)

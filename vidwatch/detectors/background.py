@@ -1,0 +1,94 @@
+"""Per-pixel background model: running mean μ and deviation σ, foreground where |x − μ| > k·σ.
+
+Unlike frame differencing it keeps seeing an object that stops, and because σ is learnt per pixel,
+places that always flicker (leaves, water, a screen) need a larger change before they count. The
+model learns slowly where it sees foreground, so a person standing still is not swallowed at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import cv2
+import numpy as np
+
+from vidwatch.blobs import find_blobs
+from vidwatch.detectors.base import QUIET, Score
+from vidwatch.frames import AnalysisFrame
+from vidwatch.params import param
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundParams:
+    threshold: float = param(0.002, "foreground area (fraction of the frame, in blobs) above which it fires",
+                             min=0.0, max=1.0)
+    k: float = param(2.0, "a pixel is foreground when |x − μ| > k·σ", min=0.5, max=20.0)
+    sigma_floor: float = param(4.0, "lowest σ in grey levels, so flat regions do not flag every flicker",
+                               min=0.1, max=64.0)
+    learning_rate: float = param(0.02, "how fast μ and σ follow the scene per frame (1/time constant)",
+                                 min=0.0001, max=1.0)
+    foreground_rate: float = param(0.1, "learning rate multiplier on foreground pixels; small = objects "
+                                   "that stop stay foreground longer", min=0.0, max=1.0)
+    warmup: int = param(20, "frames learnt before the detector scores (no events while it learns)",
+                        min=1, max=10000)
+    min_area: float = param(0.001, "smallest foreground region that counts, as a fraction of the frame",
+                            min=0.0, max=1.0)
+    open_size: int = param(3, "morphological opening kernel (pixels) that removes specks; 0/1 = off",
+                           min=0, max=15)
+
+
+class BackgroundDetector:
+    """Running Gaussian per pixel with selective update."""
+
+    name: ClassVar[str] = "background"
+    kind: ClassVar[str] = "motion"
+    summary: ClassVar[str] = (
+        "per-pixel background model μ±kσ; sees objects that stop, tolerates flickering areas; "
+        "best for outdoor and busy scenes")
+    Params: ClassVar[type] = BackgroundParams
+
+    def __init__(self, params: BackgroundParams) -> None:
+        self.params = params
+        self.reset()
+
+    def reset(self) -> None:
+        self._mean: np.ndarray | None = None
+        self._var: np.ndarray | None = None
+        self._seen = 0
+
+    def _learn_initial(self, x: np.ndarray) -> None:
+        """Welford's running mean/variance over the warm-up frames."""
+        self._seen += 1
+        if self._mean is None or self._mean.shape != x.shape:
+            self._mean = x.copy()
+            self._var = np.zeros_like(x)
+            self._seen = 1
+            return
+        delta = x - self._mean
+        self._mean += delta / self._seen
+        self._var += (delta * (x - self._mean) - self._var) / self._seen
+
+    def update(self, frame: AnalysisFrame) -> Score:
+        p = self.params
+        x = frame.grey.astype(np.float32)
+        if self._mean is None or self._seen < p.warmup or self._mean.shape != x.shape:
+            self._learn_initial(x)
+            return QUIET
+        mean, var = self._mean, self._var
+        delta = x - mean
+        sigma = np.sqrt(var)
+        np.maximum(sigma, p.sigma_floor, out=sigma)
+        foreground = np.abs(delta) > p.k * sigma
+        mask = foreground.view(np.uint8) * np.uint8(255)
+        if frame.valid is not None:
+            mask = cv2.bitwise_and(mask, frame.valid)
+        valid_pixels = cv2.countNonZero(frame.valid) if frame.valid is not None else mask.size
+        blobs = find_blobs(mask, open_size=p.open_size, min_area=p.min_area, valid_pixels=valid_pixels)
+
+        rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
+                        np.float32(p.learning_rate))
+        mean += rate * delta
+        var += rate * (delta * delta - var)
+        metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction}
+        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box)

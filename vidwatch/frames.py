@@ -1,0 +1,63 @@
+"""The two frame types that flow through the pipeline: what a source decoded, and what detectors see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+
+@dataclass(slots=True)
+class SourceFrame:
+    """A decoded frame as the source produced it.
+
+    ``image`` is BGR (H, W, 3) or, for sources that decode straight to luma, grey (H, W). Outputs that
+    need full-resolution colour call :meth:`bgr`, which converts lazily so frames nobody looks at never
+    pay for the conversion.
+    """
+
+    index: int
+    time: float
+    image: np.ndarray
+    to_bgr: Callable[[], np.ndarray] | None = None
+    _bgr: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def is_grey(self) -> bool:
+        return self.image.ndim == 2
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) at full resolution."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+    def bgr(self) -> np.ndarray:
+        """The full-resolution frame in BGR colour (converted once, on first use)."""
+        if self._bgr is None:
+            if self.to_bgr is not None:
+                self._bgr = self.to_bgr()
+            elif self.is_grey:
+                self._bgr = cv2.cvtColor(self.image, cv2.COLOR_GRAY2BGR)
+            else:
+                self._bgr = self.image
+        return self._bgr
+
+
+@dataclass(slots=True)
+class AnalysisFrame:
+    """The small, preprocessed copy every detector works on.
+
+    ``grey`` is uint8 at analysis size; ``colour`` is the BGR analysis-size copy when colour analysis
+    is enabled. ``scale`` maps analysis pixels back to full-resolution pixels. ``valid`` is the mask
+    of pixels that count (zones); None means the whole frame counts.
+    """
+
+    index: int
+    time: float
+    grey: np.ndarray
+    scale: float
+    source: SourceFrame
+    colour: np.ndarray | None = None
+    valid: np.ndarray | None = None

@@ -1,0 +1,189 @@
+"""The one place where scores become events.
+
+Every detector only scores; this gate applies thresholds, fusion (any / all / k of n), the minimum
+run of frames that opens an event, the post-roll that keeps it open through short pauses and the
+merge gap that joins nearby events, per event kind. Keeping the decision here means all detectors
+share the same, tested event semantics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal, Mapping, Sequence
+
+from vidwatch.detectors.base import Score
+from vidwatch.events import REBASELINE_KINDS, SCENE_CHANGE, Event
+from vidwatch.frames import AnalysisFrame
+from vidwatch.params import param
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    """How one event kind is decided (YAML ``events.<kind>``)."""
+
+    detectors: tuple[str, ...] | None = param(
+        None, "detector names that feed this kind; default: every detector whose own kind it is")
+    fusion: Literal["any", "all"] | int = param(
+        "any", "'any', 'all', or a number k: at least k of the detectors over threshold", min=1)
+    min_frames: int = param(3, "consecutive frames over threshold before an event opens", min=1, max=10000)
+    post_roll: float = param(1.0, "seconds of quiet kept in the event after the last frame over threshold",
+                             min=0.0, max=3600.0)
+    merge_gap: float = param(1.0, "events separated by less than this many seconds (after post-roll) "
+                             "are joined", min=0.0, max=3600.0)
+
+
+KIND_DEFAULTS: dict[str, dict[str, object]] = {
+    SCENE_CHANGE: {"min_frames": 1, "post_roll": 0.0, "merge_gap": 0.0},
+}
+"""Where a kind's rule differs from :class:`EventRule`'s defaults: a cut is a single frame."""
+
+
+def default_rule(kind: str) -> EventRule:
+    return dataclasses.replace(EventRule(), **KIND_DEFAULTS.get(kind, {}))  # type: ignore[arg-type]
+
+
+def required_over(rule: EventRule, n_detectors: int) -> int:
+    """How many detectors must be over threshold for a frame to count."""
+    if rule.fusion == "any":
+        return 1
+    if rule.fusion == "all":
+        return n_detectors
+    return min(int(rule.fusion), n_detectors)
+
+
+@dataclass(slots=True)
+class GateResult:
+    """What one frame changed: events that opened, events that closed, and whether to re-baseline."""
+
+    started: list[Event] = dataclasses.field(default_factory=list)
+    ended: list[Event] = dataclasses.field(default_factory=list)
+    rebaseline: bool = False
+
+
+class _KindGate:
+    """State machine for one event kind."""
+
+    def __init__(self, kind: str, rule: EventRule, detectors: Sequence[str], thresholds: Mapping[str, float]):
+        self.kind = kind
+        self.rule = rule
+        self.detectors = tuple(detectors)
+        self.thresholds = {name: thresholds[name] for name in self.detectors}
+        self.needed = required_over(rule, len(self.detectors))
+        self.run = 0
+        self.run_start: tuple[int, float] = (0, 0.0)
+        self.event: Event | None = None
+        self.last_over_time = 0.0
+        self._peak_strength = -1.0
+
+    @property
+    def active(self) -> bool:
+        return self.event is not None
+
+    def is_over(self, scores: Mapping[str, Score]) -> tuple[bool, list[str]]:
+        fired = [n for n in self.detectors if scores[n].value > self.thresholds[n]]
+        return len(fired) >= self.needed, fired
+
+    def step(self, frame: AnalysisFrame, scores: Mapping[str, Score], source: str,
+             suppressed: bool, result: GateResult) -> bool:
+        """Advance by one frame; returns whether this frame was over threshold."""
+        over, fired = (False, []) if suppressed else self.is_over(scores)
+        if over:
+            if self.run == 0:
+                self.run_start = (frame.index, frame.time)
+            self.run += 1
+        else:
+            self.run = 0
+        event = self.event
+        if event is not None:
+            if not suppressed:
+                self._track_peak(event, frame, scores)
+            if over and self.run >= self.rule.min_frames:
+                self._extend(event, frame, fired)
+            elif frame.time - self.last_over_time <= self.rule.post_roll + 1e-9:
+                event.end_frame, event.end_time = frame.index, frame.time
+            elif frame.time - self.last_over_time > self.rule.post_roll + self.rule.merge_gap + 1e-9:
+                result.ended.append(self._close())
+        elif over and self.run >= self.rule.min_frames:
+            start_frame, start_time = self.run_start
+            event = Event(self.kind, start_frame, start_time, frame.index, frame.time, source=source)
+            self.event = event
+            self._peak_strength = -1.0
+            self._track_peak(event, frame, scores)
+            self._extend(event, frame, fired)
+            result.started.append(event)
+        return over
+
+    def _extend(self, event: Event, frame: AnalysisFrame, fired: list[str]) -> None:
+        event.end_frame, event.end_time = frame.index, frame.time
+        self.last_over_time = frame.time
+        for name in fired:
+            if name not in event.detectors:
+                event.detectors.append(name)
+
+    def _track_peak(self, event: Event, frame: AnalysisFrame, scores: Mapping[str, Score]) -> None:
+        best_ratio, best_box = -1.0, None
+        for name in self.detectors:
+            score = scores[name]
+            if score.value > event.peak.get(name, -1.0):
+                event.peak[name] = score.value
+            threshold = self.thresholds[name]
+            ratio = score.value / threshold if threshold > 0 else score.value
+            if ratio > best_ratio:
+                best_ratio = ratio
+            if score.box is not None and (best_box is None or ratio >= best_ratio):
+                best_box = score.box
+        if best_ratio > self._peak_strength:
+            self._peak_strength = best_ratio
+            event.peak_frame, event.peak_time = frame.index, frame.time
+            if best_box is not None:
+                s = frame.scale
+                x, y, w, h = best_box
+                event.box = (round(x * s), round(y * s), round(w * s), round(h * s))
+
+    def _close(self) -> Event:
+        event, self.event = self.event, None
+        assert event is not None
+        return event
+
+    def flush(self) -> Event | None:
+        """Close an open event at end of input (its end stays at the last frame that belonged to it)."""
+        return self._close() if self.event is not None else None
+
+    def clear(self) -> None:
+        """Forget a partial run (used when the models re-baseline); an open event stays open."""
+        self.run = 0
+
+
+class Gate:
+    """Scores of all detectors -> events of all kinds, one frame at a time."""
+
+    def __init__(self, rules: Mapping[str, EventRule], detectors_by_kind: Mapping[str, Sequence[str]],
+                 thresholds: Mapping[str, float], *, source: str = "") -> None:
+        self.source = source
+        # re-baselining kinds first, so a cut suppresses motion on the very frame it happens
+        order = sorted(rules, key=lambda k: k not in REBASELINE_KINDS)
+        self._gates = [_KindGate(k, rules[k], detectors_by_kind[k], thresholds) for k in order]
+
+    @property
+    def active_kinds(self) -> list[str]:
+        return [g.kind for g in self._gates if g.active]
+
+    def open_events(self) -> list[Event]:
+        return [g.event for g in self._gates if g.event is not None]
+
+    def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> GateResult:
+        result = GateResult()
+        for gate in self._gates:
+            over = gate.step(frame, scores, self.source, result.rebaseline, result)
+            if over and gate.kind in REBASELINE_KINDS:
+                result.rebaseline = True
+        return result
+
+    def clear_runs(self) -> None:
+        for gate in self._gates:
+            gate.clear()
+
+    def flush(self) -> list[Event]:
+        """Close every open event (end of input, stop, error)."""
+        return [e for e in (g.flush() for g in self._gates) if e is not None]

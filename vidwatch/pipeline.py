@@ -1,0 +1,122 @@
+"""The capture loop: source -> preprocess -> detectors -> gate -> sinks.
+
+Thin on purpose: each stage lives in its own module and this one only wires them, re-baselines the
+motion models after a scene change, and makes sure an open event is closed and written on every
+exit path (end of input, stop request, Ctrl-C, an exception).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from vidwatch.config import Config
+from vidwatch.detectors.base import Score
+from vidwatch.events import REBASELINE_KINDS, Event
+from vidwatch.gate import Gate
+from vidwatch.preprocess import Preprocessor
+from vidwatch.sinks.base import Sink, SinkSet
+from vidwatch.sources import Source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What a run saw and produced."""
+
+    source: str
+    frames: int = 0
+    dropped: int = 0
+    elapsed: float = 0.0
+    media_time: float = 0.0
+    events: list[Event] = field(default_factory=list)
+    stopped: bool = False
+    sink_failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class _Collector(Sink):
+    """Keeps finished events for the end-of-run summary."""
+
+    name = "summary"
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+
+    def event_ended(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class Analyzer:
+    """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
+
+    def __init__(self, config: Config, *, source_name: str = "") -> None:
+        self.config = config
+        self.preprocess = Preprocessor(config.analysis)
+        self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
+        detectors_by_kind = {kind: rule.detectors for kind, rule in config.events.items()}
+        thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
+        self.gate = Gate(config.events, detectors_by_kind, thresholds, source=source_name)
+        baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
+        self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
+
+    def rebaseline(self) -> None:
+        """Make the motion models re-learn the scene (after a cut, a moved camera or a reconnect)."""
+        for detector in self._rebaselined:
+            detector.reset()
+
+
+def run_pipeline(
+    source: Source,
+    config: Config,
+    sinks: list[Sink],
+    *,
+    stop: threading.Event | None = None,
+    on_frame: Callable[[RunStats], None] | None = None,
+    label_events: bool = False,
+) -> RunStats:
+    """Run ``source`` through the configured detectors until it ends or ``stop`` is set.
+
+    Open events are closed and handed to ``sinks`` on every exit path; closing the sinks is the
+    caller's job (use them as context managers), so one set of sinks can serve several sources.
+    """
+    stats = RunStats(source=source.name)
+    analyzer = Analyzer(config, source_name=source.name if label_events else "")
+    out = SinkSet([*sinks, _Collector(stats.events)])
+    gate = analyzer.gate
+    started = time.perf_counter()
+    try:
+        with source:
+            for frame in source:
+                analysis = analyzer.preprocess(frame)
+                scores: dict[str, Score] = {n: d.update(analysis) for n, d in analyzer.detectors.items()}
+                result = gate.update(analysis, scores)
+                if result.rebaseline:
+                    analyzer.rebaseline()
+                out.frame(analysis, scores, gate.active_kinds)
+                for event in result.started:
+                    out.event_started(event)
+                for event in result.ended:
+                    out.event_ended(event)
+                stats.frames += 1
+                stats.media_time = analysis.time
+                if on_frame is not None:
+                    stats.elapsed = time.perf_counter() - started
+                    on_frame(stats)
+                if stop is not None and stop.is_set():
+                    stats.stopped = True
+                    break
+    finally:
+        for event in gate.flush():
+            out.event_ended(event)
+        stats.dropped = source.dropped
+        stats.elapsed = time.perf_counter() - started
+        stats.sink_failures = dict(out.failures)
+    return stats

@@ -1,0 +1,91 @@
+"""Turn each decoded frame into the small analysis frame, once, for all detectors.
+
+Detectors never touch full-resolution pixels: downscaling first makes every later step cheap and
+averages away sensor noise, and doing it in one place means one resize per frame however many
+detectors run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from vidwatch.frames import AnalysisFrame, SourceFrame
+from vidwatch.params import param
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisParams:
+    """How frames are reduced before detection (YAML section ``analysis``)."""
+
+    width: int = param(320, "analysis width in pixels (height keeps the aspect ratio); 0 keeps full size",
+                       min=0, max=4096)
+    blur: int = param(5, "Gaussian blur kernel size in analysis pixels against sensor noise; 0 turns it off",
+                      min=0, max=31)
+    normalize: Literal["none", "percentile"] = param(
+        "none", "exposure normalisation: 'percentile' stretches the 1st..99th percentile to 0..255 "
+        "(robust to a few hot pixels)")
+    colour: bool = param(False, "also keep a colour analysis copy (for colour histograms)")
+
+    def __post_init__(self) -> None:
+        if self.blur not in (0, 1) and self.blur % 2 == 0:
+            raise ValueError(f"analysis.blur must be odd or 0, got {self.blur}")
+
+
+class Preprocessor:
+    """Downscale, grey, blur and normalise; sizes are fixed on the first frame."""
+
+    def __init__(self, params: AnalysisParams) -> None:
+        self.params = params
+        self._size: tuple[int, int] | None = None
+        self._scale = 1.0
+
+    def _analysis_size(self, width: int, height: int) -> tuple[int, int]:
+        target = self.params.width
+        if target <= 0 or target >= width:
+            return width, height
+        return target, max(1, round(height * target / width))
+
+    def __call__(self, frame: SourceFrame) -> AnalysisFrame:
+        image = frame.image
+        height, width = image.shape[:2]
+        if self._size is None or self._full != (width, height):
+            self._full = (width, height)
+            self._size = self._analysis_size(width, height)
+            self._scale = width / self._size[0]
+        small = image
+        if self._size != (width, height):
+            small = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        colour = None
+        if small.ndim == 3:
+            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            if self.params.colour:
+                colour = small
+        else:
+            grey = small
+            if self.params.colour:
+                colour = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+        if self.params.blur > 1:
+            grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
+        if self.params.normalize == "percentile":
+            grey = normalize_exposure(grey)
+        return AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour)
+
+
+def normalize_exposure(grey: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.0) -> np.ndarray:
+    """Stretch the [low, high] percentile range to 0..255.
+
+    Percentiles rather than min/max, so one hot pixel on a dark frame cannot wreck the stretch.
+    """
+    hist = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel()
+    cdf = np.cumsum(hist)
+    total = cdf[-1]
+    lo = int(np.searchsorted(cdf, total * low_pct / 100.0))
+    hi = int(np.searchsorted(cdf, total * high_pct / 100.0))
+    if hi - lo < 8:  # flat frame: stretching would only amplify noise
+        return grey
+    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    return cv2.LUT(grey, lut)

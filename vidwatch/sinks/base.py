@@ -1,0 +1,79 @@
+"""What every output is: something that receives events (and, if it wants, every analysed frame).
+
+Sinks are context managers. The pipeline calls them through :class:`SinkSet`, which logs a failing
+sink and carries on, so a full disk or a dead webhook never stops detection.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Mapping, Sequence
+
+from vidwatch.detectors.base import Score
+from vidwatch.events import Event
+from vidwatch.frames import AnalysisFrame
+
+log = logging.getLogger(__name__)
+
+
+class Sink:
+    """Base class with no-op hooks; override the ones you need."""
+
+    name = "sink"
+
+    def __enter__(self) -> "Sink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+        """Called for every analysed frame, after the gate; ``active`` lists the kinds with an open event."""
+
+    def event_started(self, event: Event) -> None:
+        """An event just opened (its end fields will still grow)."""
+
+    def event_ended(self, event: Event) -> None:
+        """An event is final; write it now, not at close."""
+
+    def close(self) -> None:
+        """Flush and release; called once on every exit path."""
+
+
+class SinkSet:
+    """Fans calls out to sinks in order, isolating failures.
+
+    Order matters: sinks that add fields to an event (snapshots, clips) come before the ones that
+    write it (JSON Lines).
+    """
+
+    def __init__(self, sinks: Sequence[Sink]) -> None:
+        self.sinks = list(sinks)
+        self.failures: dict[str, int] = {}
+        self.wants_frames = [s for s in self.sinks if type(s).frame is not Sink.frame]
+
+    def _call(self, sink: Sink, method: str, *args: object) -> None:
+        try:
+            getattr(sink, method)(*args)
+        except Exception as exc:  # a sink must never stop detection
+            count = self.failures.get(sink.name, 0) + 1
+            self.failures[sink.name] = count
+            if count == 1 or count % 100 == 0:
+                log.error("output %s failed in %s (%s: %s); detection goes on%s", sink.name, method,
+                          type(exc).__name__, exc, f" [{count} failures]" if count > 1 else "")
+
+    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+        for sink in self.wants_frames:
+            self._call(sink, "frame", frame, scores, active)
+
+    def event_started(self, event: Event) -> None:
+        for sink in self.sinks:
+            self._call(sink, "event_started", event)
+
+    def event_ended(self, event: Event) -> None:
+        for sink in self.sinks:
+            self._call(sink, "event_ended", event)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            self._call(sink, "close")
