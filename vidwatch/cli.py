@@ -8,8 +8,8 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Iterator, Sequence
 
 from vidwatch import __version__
 from vidwatch.errors import UserError

@@ -57,7 +57,7 @@ def compare_images(a: np.ndarray, b: np.ndarray, *, normalize: bool = False, noi
     planes = cv2.split(a) if a.ndim == 3 else [a]
     planes_b = cv2.split(b) if b.ndim == 3 else [b]
     kl = float(np.mean([kl_divergence(histogram(pa, bins, 1.0), histogram(pb, bins, 1.0))
-                        for pa, pb in zip(planes, planes_b)]))
+                        for pa, pb in zip(planes, planes_b, strict=False)]))
     return Comparison(manhattan, manhattan / pixels, zero, zero / pixels, kl, pixels)
 
 

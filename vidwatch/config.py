@@ -8,9 +8,10 @@ the file, the key path and what is allowed. Defaults are not repeated here: they
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 

@@ -9,8 +9,9 @@ share the same, tested event semantics.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, SCENE_CHANGE, Event

@@ -75,9 +75,9 @@ class HistogramDetector:
         previous, self._previous = self._previous, current
         if previous is None:
             return QUIET
-        forward = [kl_divergence(c, q) for c, q in zip(current, previous)]
+        forward = [kl_divergence(c, q) for c, q in zip(current, previous, strict=False)]
         value = float(np.mean(forward))
         if self.params.symmetric:
-            backward = [kl_divergence(q, c) for c, q in zip(current, previous)]
+            backward = [kl_divergence(q, c) for c, q in zip(current, previous, strict=False)]
             value = 0.5 * (value + float(np.mean(backward)))
         return Score(value, {"kl": value})

@@ -7,7 +7,7 @@ sink and carries on, so a full disk or a dead webhook never stops detection.
 from __future__ import annotations
 
 import logging
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from vidwatch.detectors.base import Score
 from vidwatch.events import Event
@@ -21,7 +21,7 @@ class Sink:
 
     name = "sink"
 
-    def __enter__(self) -> "Sink":
+    def __enter__(self) -> Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,48 @@
+"""The Source interface and the parameters shared by all sources (YAML section ``source``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidwatch.frames import SourceFrame
+from vidwatch.params import param
+
+
+@dataclass(frozen=True, slots=True)
+class SourceParams:
+    """How inputs are read (YAML section ``source``)."""
+
+    image_fps: float = param(1.0, "frame rate assumed for image folders, to turn frame numbers into seconds",
+                             min=0.0, min_exclusive=True)
+    open_timeout: float = param(10.0, "seconds to wait for a camera or stream to deliver its first frame",
+                                min=0.1, max=600.0)
+
+
+class Source:
+    """Base for all sources: a context manager yielding :class:`SourceFrame` objects."""
+
+    name: str = ""
+    live: bool = False
+    fps: float | None = None
+    frame_count: int | None = None
+    dropped: int = 0
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the underlying device or file; safe to call twice."""
+
+
+def positive_fps(value: float) -> float | None:
+    """A frame rate the backend reported, or None when it is missing or absurd."""
+    return float(value) if value and np.isfinite(value) and 0 < value < 1000 else None
