@@ -192,4 +192,4 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 def render_yaml(config: Config) -> str:
     """The effective configuration as YAML text."""
-    return yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=None)
+    return yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
