@@ -8,11 +8,30 @@ frame, so the same value works at any resolution) keep a distant person while dr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
+from vidwatch.params import param
+
 _KERNELS: dict[int, np.ndarray] = {}
+
+
+def min_area_param() -> Any:
+    """The ``min_area`` field shared by every mask-based detector (one home for its default)."""
+    return param(0.001, "smallest changed region that counts, as a fraction of the frame (0.001 = 0.1 %)",
+                 min=0.0, max=1.0)
+
+
+def open_size_param() -> Any:
+    return param(3, "opening kernel (analysis pixels) that removes specks such as noise and raindrops; "
+                 "0/1 = off", min=0, max=15)
+
+
+def close_size_param() -> Any:
+    return param(7, "closing kernel (analysis pixels) that joins the fragments of one object; 0/1 = off",
+                 min=0, max=31)
 
 
 def _kernel(size: int) -> np.ndarray:
@@ -40,15 +59,22 @@ def find_blobs(
     mask: np.ndarray,
     *,
     open_size: int,
+    close_size: int,
     min_area: float,
     valid_pixels: int | None = None,
 ) -> Blobs:
-    """Clean ``mask`` (uint8, non-zero = changed) and keep regions of at least ``min_area`` of the frame."""
+    """Clean ``mask`` (uint8, non-zero = changed) and keep regions of at least ``min_area`` of the frame.
+
+    Opening removes specks; closing then joins the fragments a moving object leaves in a difference
+    mask (its edges change, its flat inside does not), so the object is measured as one region.
+    """
     total = valid_pixels if valid_pixels else mask.size
     raw = cv2.countNonZero(mask)
     if raw == 0:
         return Blobs(mask, 0.0, 0.0, None, 0)
     cleaned = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _kernel(open_size)) if open_size > 1 else mask
+    if close_size > 1:
+        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, _kernel(close_size))
     if min_area <= 0:
         area = cv2.countNonZero(cleaned)
         box = cv2.boundingRect(cleaned) if area else None

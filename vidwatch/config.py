@@ -190,6 +190,13 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     return apply_overrides(config, overrides)
 
 
+CONFIG_HEADER = """\
+# vidwatch configuration, as printed by `vidwatch config` (built-in defaults, plus any -c file and
+# --set overrides). configs/default.yaml is this output with no arguments: what runs without -c.
+# Copy it and keep only the keys you change; `vidwatch detectors` explains every detector key.
+"""
+
+
 def render_yaml(config: Config) -> str:
-    """The effective configuration as YAML text."""
-    return yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
+    """The effective configuration as commented YAML text."""
+    return CONFIG_HEADER + yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)

@@ -13,7 +13,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.blobs import find_blobs
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param
 from vidwatch.detectors.base import QUIET, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -32,10 +32,9 @@ class BackgroundParams:
                                    "that stop stay foreground longer", min=0.0, max=1.0)
     warmup: int = param(20, "frames learnt before the detector scores (no events while it learns)",
                         min=1, max=10000)
-    min_area: float = param(0.001, "smallest foreground region that counts, as a fraction of the frame",
-                            min=0.0, max=1.0)
-    open_size: int = param(3, "morphological opening kernel (pixels) that removes specks; 0/1 = off",
-                           min=0, max=15)
+    min_area: float = min_area_param()
+    open_size: int = open_size_param()
+    close_size: int = close_size_param()
 
 
 class BackgroundDetector:
@@ -84,7 +83,8 @@ class BackgroundDetector:
         if frame.valid is not None:
             mask = cv2.bitwise_and(mask, frame.valid)
         valid_pixels = cv2.countNonZero(frame.valid) if frame.valid is not None else mask.size
-        blobs = find_blobs(mask, open_size=p.open_size, min_area=p.min_area, valid_pixels=valid_pixels)
+        blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
+                           valid_pixels=valid_pixels)
 
         rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
                         np.float32(p.learning_rate))

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from vidwatch.blobs import find_blobs
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param
 from vidwatch.detectors.base import QUIET, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -30,10 +30,9 @@ class DiffParams:
     noise_level: int = param(12, "grey levels a pixel must change by to count as changed", min=1, max=255)
     reference: Literal["previous", "first"] = param(
         "previous", "compare with the previous frame, or with the first frame after a reset")
-    min_area: float = param(0.001, "smallest changed region that counts, as a fraction of the frame",
-                            min=0.0, max=1.0)
-    open_size: int = param(3, "morphological opening kernel (pixels) that removes specks; 0/1 = off",
-                           min=0, max=15)
+    min_area: float = min_area_param()
+    open_size: int = open_size_param()
+    close_size: int = close_size_param()
 
 
 class DiffDetector:
@@ -67,7 +66,8 @@ class DiffDetector:
         valid_pixels = cv2.countNonZero(frame.valid) if frame.valid is not None else delta.size
         manhattan = float(cv2.sumElems(delta)[0]) / max(valid_pixels, 1)
         _, changed = cv2.threshold(delta, self.params.noise_level, 255, cv2.THRESH_BINARY)
-        blobs = find_blobs(changed, open_size=self.params.open_size, min_area=self.params.min_area,
+        p = self.params
+        blobs = find_blobs(changed, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
                            valid_pixels=valid_pixels)
         value = blobs.area_fraction if self.params.norm == "zero" else manhattan
         metrics = {"manhattan": manhattan, "zero": blobs.area_fraction, "raw_zero": blobs.raw_fraction}

@@ -1,0 +1,114 @@
+"""Config loading: defaults, presets, strict validation and --set overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vidwatch.config import build_config, load_config, render_yaml
+from vidwatch.errors import ConfigError
+
+from .conftest import ROOT
+
+CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_default_yaml_is_exactly_the_builtin_defaults() -> None:
+    assert load_config(ROOT / "configs" / "default.yaml") == load_config(None)
+    on_disk = (ROOT / "configs" / "default.yaml").read_text()
+    assert on_disk == render_yaml(load_config(None)), \
+        "configs/default.yaml is stale: regenerate it with `vidwatch config > configs/default.yaml`"
+
+
+def test_defaults_run_all_four_detectors() -> None:
+    config = load_config(None)
+    assert list(config.detectors) == ["diff", "background", "flow", "histogram"]
+    assert config.events["motion"].detectors == ("diff", "background", "flow")
+    assert config.events["scene_change"].detectors == ("histogram",)
+    assert config.detectors["histogram"].threshold == 0.2
+    assert config.detectors["background"].params.k == 2.0
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_preset_loads(path: Path) -> None:
+    config = load_config(path)
+    assert config.detectors and config.events
+
+
+def test_partial_config_keeps_other_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "detectors:\n  diff:\n    threshold: 0.01\n"))
+    assert list(config.detectors) == ["diff"]
+    assert config.detectors["diff"].threshold == 0.01
+    assert config.detectors["diff"].params.noise_level == 12
+    assert list(config.events) == ["motion"]
+
+
+def test_two_instances_of_one_type(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "detectors:\n  fast: {type: diff}\n  slow: {type: diff, reference: first}\n"))
+    assert [s.type for s in config.detectors.values()] == ["diff", "diff"]
+    assert config.events["motion"].detectors == ("fast", "slow")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("detectors:\n  diff:\n    treshold: 0.1\n", "detectors.diff.treshold: unknown key"),
+        ("detectors:\n  diff:\n    threshold: high\n", "detectors.diff.threshold: expected float"),
+        ("detectors:\n  background:\n    k: -1\n", "detectors.background.k: -1.0 is out of range; allowed: float in [0.5, 20.0]"),
+        ("detectors:\n  x:\n    type: optical\n", "unknown detector type 'optical'; known: diff, background, flow"),
+        ("analysis:\n  widht: 100\n", "analysis.widht: unknown key; allowed keys here: blur, colour"),
+        ("analysis:\n  blur: 4\n", "analysis.blur must be odd"),
+        ("nonsense: 1\n", "nonsense: unknown section"),
+        ("events:\n  motion:\n    fusion: most\n", "events.motion.fusion: expected"),
+        ("events:\n  motion:\n    fusion: 4\n", "4 of 3 detectors can never happen"),
+        ("events:\n  motion:\n    detectors: [diff, sonar]\n", "'sonar' is not a configured detector"),
+        ("detectors: [diff]\n", "detectors: expected a mapping"),
+        ("analysis: {width: 320\n", "not valid YAML"),
+    ],
+)
+def test_invalid_configs_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text_of_error = str(info.value)
+    assert str(path) in text_of_error
+    assert message in text_of_error
+    assert "\n" not in text_of_error
+
+
+def test_missing_config_file() -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("/nonexistent/vidwatch.yaml")
+
+
+def test_set_overrides_one_key() -> None:
+    config = load_config(None, ["detectors.diff.threshold=0.05", "events.motion.fusion=2", "analysis.width=160"])
+    assert config.detectors["diff"].threshold == 0.05
+    assert config.events["motion"].fusion == 2
+    assert config.analysis.width == 160
+    assert config.detectors["flow"].threshold == load_config(None).detectors["flow"].threshold
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("detectors.sonar.threshold=1", "'detectors.sonar' is not in the configuration"),
+        ("detectors.diff.thresh=1", "detectors.diff.thresh: unknown key"),
+        ("detectors.diff.threshold=abc", "detectors.diff.threshold: expected float"),
+        ("nokey", "expected key.path=value"),
+    ],
+)
+def test_bad_set_overrides(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        load_config(None, [override])
+
+
+def test_empty_document_means_defaults() -> None:
+    assert build_config(None) == load_config(None)

@@ -1,0 +1,104 @@
+"""Each detector on synthetic input with known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vidwatch.detectors import REGISTRY, detector_class
+from vidwatch.preprocess import AnalysisParams, Preprocessor
+
+from .synthetic import cut_at, frames, moving_square, quiet_scene
+
+MOTION_DETECTORS = ["diff", "background", "flow"]
+
+
+def scores_of(name: str, images, **params) -> np.ndarray:
+    cls = detector_class(name)
+    detector = cls(cls.Params(**params))
+    pre = Preprocessor(AnalysisParams())
+    return np.array([detector.update(pre(f)).value for f in frames(images)])
+
+
+def threshold(name: str) -> float:
+    return detector_class(name).Params().threshold
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_static_noisy_scene_stays_below_threshold(name: str) -> None:
+    values = scores_of(name, quiet_scene(80))
+    assert values.max() <= threshold(name), f"{name} fired on noise: max {values.max():.4g}"
+
+
+@pytest.mark.parametrize("name", MOTION_DETECTORS)
+def test_moving_square_is_found_while_it_moves(name: str) -> None:
+    start, end = 40, 70
+    values = scores_of(name, moving_square(100, start=start, end=end))
+    over = values > threshold(name)
+    assert over[start + 2 : end].all(), f"{name} missed the square: {np.flatnonzero(~over[start+2:end]) + start + 2}"
+    assert not over[: start - 1].any(), f"{name} fired before the square appeared"
+
+
+def test_flow_ignores_global_camera_shift() -> None:
+    """A scene translated as a whole (camera shake) moves no feature relative to the others."""
+    from .synthetic import noisy, scene
+
+    base = scene(5)
+    rng = np.random.default_rng(0)
+    shifts = [(0, 0), (3, 1), (-2, 2), (1, -3), (0, 0)] * 6
+    images = [noisy(np.roll(base, s, axis=(1, 0)), rng) for s in shifts]
+    values = scores_of("flow", iter(images))
+    assert values.max() <= threshold("flow")
+
+
+def test_background_keeps_seeing_an_object_that_stops() -> None:
+    """Frame differencing forgets a still object at once; the background model does not."""
+    from .synthetic import noisy, scene, square_at
+
+    base = scene(6)
+    rng = np.random.default_rng(1)
+    images = [noisy(base, rng) for _ in range(30)]
+    images += [noisy(square_at(base, 150, 100, size=30), rng) for _ in range(20)]
+    bg = scores_of("background", iter(images))
+    diff = scores_of("diff", iter(images))
+    assert (bg[31:50] > threshold("background")).all()
+    assert (diff[32:50] <= threshold("diff")).all()
+
+
+def test_diff_norms_report_manhattan_and_zero() -> None:
+    cls = detector_class("diff")
+    detector = cls(cls.Params(norm="manhattan", min_area=0.0, open_size=0))
+    pre = Preprocessor(AnalysisParams(blur=0))
+    a = np.full((240, 320), 100, np.uint8)
+    b = a.copy()
+    b[:, :160] = 140  # half the frame brighter by 40
+    from vidwatch.frames import SourceFrame
+
+    detector.update(pre(SourceFrame(0, 0.0, a)))
+    score = detector.update(pre(SourceFrame(1, 0.1, b)))
+    assert score.value == pytest.approx(20.0, abs=0.5)
+    assert score.metrics["zero"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_histogram_finds_the_cut_at_the_right_frame() -> None:
+    values = scores_of("histogram", cut_at(60, 33))
+    over = np.flatnonzero(values > threshold("histogram"))
+    assert over.tolist() == [33]
+
+
+def test_histogram_divergence_is_finite_with_empty_bins() -> None:
+    black = np.zeros((240, 320), np.uint8)
+    white = np.full((240, 320), 255, np.uint8)
+    values = scores_of("histogram", iter([black, white, black]))
+    assert np.isfinite(values).all() and values[1] > 1.0
+
+
+def test_reset_forgets_the_model() -> None:
+    cls = detector_class("background")
+    detector = cls(cls.Params(warmup=5))
+    pre = Preprocessor(AnalysisParams())
+    stream = list(frames(quiet_scene(10)))
+    for f in stream:
+        detector.update(pre(f))
+    detector.reset()
+    assert detector.update(pre(stream[0])).value == 0.0  # learning again: quiet

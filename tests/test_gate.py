@@ -1,0 +1,110 @@
+"""The event gate: thresholds, min frames, post-roll, merge gap, open at end of input, fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vidwatch.detectors.base import Score
+from vidwatch.events import Event
+from vidwatch.frames import AnalysisFrame, SourceFrame
+from vidwatch.gate import EventRule, Gate
+
+FPS = 10.0
+
+
+def run_gate(values: dict[str, Sequence[float]], rule: EventRule, *, kind: str = "motion",
+             thresholds: dict[str, float] | None = None) -> list[Event]:
+    """Feed per-frame values through a gate; returns the closed events (including those flushed at the end)."""
+    names = list(values)
+    thresholds = thresholds or {n: 0.5 for n in names}
+    gate = Gate({kind: rule}, {kind: names}, thresholds)
+    n = len(values[names[0]])
+    blank = np.zeros((4, 4), np.uint8)
+    events: list[Event] = []
+    for i in range(n):
+        frame = AnalysisFrame(i, i / FPS, blank, 1.0, SourceFrame(i, i / FPS, blank))
+        result = gate.update(frame, {name: Score(float(values[name][i])) for name in names})
+        events += result.ended
+    return events + gate.flush()
+
+
+def spans(events: list[Event]) -> list[tuple[int, int]]:
+    return [(e.start_frame, e.end_frame) for e in events]
+
+
+def pulse(n: int, *ranges: tuple[int, int]) -> list[float]:
+    """1.0 on the inclusive frame ranges, 0.0 elsewhere."""
+    out = [0.0] * n
+    for a, b in ranges:
+        for i in range(a, b + 1):
+            out[i] = 1.0
+    return out
+
+
+def test_min_frames_ignores_short_blips_and_starts_at_first_frame() -> None:
+    values = {"d": pulse(60, (5, 6), (20, 29))}
+    events = run_gate(values, EventRule(min_frames=3, post_roll=0.0, merge_gap=0.0))
+    assert spans(events) == [(20, 29)]
+
+
+def test_post_roll_extends_the_event_end() -> None:
+    values = {"d": pulse(60, (10, 19))}
+    events = run_gate(values, EventRule(min_frames=1, post_roll=0.5, merge_gap=0.0))
+    assert spans(events) == [(10, 24)]  # 0.5 s at 10 fps = 5 frames after frame 19
+    assert events[0].end_time == 2.4
+
+
+def test_merge_gap_joins_nearby_events_and_not_distant_ones() -> None:
+    values = {"d": pulse(100, (10, 19), (30, 39), (70, 79))}
+    joined = run_gate(values, EventRule(min_frames=1, post_roll=0.0, merge_gap=1.5))
+    assert spans(joined) == [(10, 39), (70, 79)]
+    apart = run_gate(values, EventRule(min_frames=1, post_roll=0.0, merge_gap=0.5))
+    assert spans(apart) == [(10, 19), (30, 39), (70, 79)]
+
+
+def test_event_open_at_end_of_input_is_closed_and_reported() -> None:
+    values = {"d": pulse(40, (30, 39))}
+    events = run_gate(values, EventRule(min_frames=2, post_roll=1.0, merge_gap=1.0))
+    assert spans(events) == [(30, 39)]
+
+
+def test_fusion_any_all_and_k_of_n() -> None:
+    n = 50
+    values = {
+        "a": pulse(n, (10, 19), (30, 39)),
+        "b": pulse(n, (10, 19)),
+        "c": pulse(n, (10, 19), (30, 39)),
+    }
+    quick = dict(min_frames=1, post_roll=0.0, merge_gap=0.0)
+    assert spans(run_gate(values, EventRule(fusion="any", **quick))) == [(10, 19), (30, 39)]
+    assert spans(run_gate(values, EventRule(fusion="all", **quick))) == [(10, 19)]
+    assert spans(run_gate(values, EventRule(fusion=2, **quick))) == [(10, 19), (30, 39)]
+    assert spans(run_gate(values, EventRule(fusion=3, **quick))) == [(10, 19)]
+
+
+def test_event_records_detectors_that_fired_and_peaks() -> None:
+    values = {"a": [0, 0.6, 0.9, 0.7, 0, 0], "b": [0, 0.1, 0.2, 0.4, 0, 0]}
+    events = run_gate(values, EventRule(min_frames=1, post_roll=0.0, merge_gap=0.0))
+    assert len(events) == 1
+    event = events[0]
+    assert event.detectors == ["a"]
+    assert event.peak == {"a": 0.9, "b": 0.4}
+    assert event.peak_frame == 2
+
+
+def test_threshold_is_strictly_exceeded() -> None:
+    values = {"d": [0.5] * 10}
+    assert run_gate(values, EventRule(min_frames=1)) == []
+
+
+def test_scene_change_suppresses_motion_on_the_same_frame() -> None:
+    gate = Gate({"motion": EventRule(min_frames=1, post_roll=0.0, merge_gap=0.0),
+                 "scene_change": EventRule(min_frames=1, post_roll=0.0, merge_gap=0.0)},
+                {"motion": ["d"], "scene_change": ["h"]}, {"d": 0.5, "h": 0.5})
+    blank = np.zeros((4, 4), np.uint8)
+    frame = AnalysisFrame(0, 0.0, blank, 1.0, SourceFrame(0, 0.0, blank))
+    result = gate.update(frame, {"d": Score(1.0), "h": Score(1.0)})
+    assert result.rebaseline
+    assert [e.kind for e in result.started] == ["scene_change"]
