@@ -32,7 +32,7 @@ def test_run_finds_exactly_the_true_events(tmp_path: Path, clip: str) -> None:
     kinds = kinds.get("kinds") or [kinds.get("kind", "motion")] * len(truth)
     events = run_events(tmp_path, str(path))
     assert len(events) == len(truth)
-    for event, span, kind in zip(sorted(events, key=lambda e: e["start_frame"]), truth, kinds):
+    for event, span, kind in zip(sorted(events, key=lambda e: e["start_frame"]), truth, kinds, strict=True):
         assert event["kind"] == kind
         assert overlaps(event, span)
         assert abs(event["start_frame"] - span[0]) <= 2  # opens within min_frames of the truth
