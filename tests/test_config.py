@@ -61,7 +61,8 @@ def test_two_instances_of_one_type(tmp_path: Path) -> None:
     [
         ("detectors:\n  diff:\n    treshold: 0.1\n", "detectors.diff.treshold: unknown key"),
         ("detectors:\n  diff:\n    threshold: high\n", "detectors.diff.threshold: expected float"),
-        ("detectors:\n  background:\n    k: -1\n", "detectors.background.k: -1.0 is out of range; allowed: float in [0.5, 20.0]"),
+        ("detectors:\n  background:\n    k: -1\n",
+         "detectors.background.k: -1.0 is out of range; allowed: float in [0.5, 20.0]"),
         ("detectors:\n  x:\n    type: optical\n",
          "unknown detector type 'optical'; known: diff, background, flow"),
         ("analysis:\n  widht: 100\n", "analysis.widht: unknown key; allowed keys here: blur, colour"),
