@@ -65,7 +65,7 @@ def test_two_instances_of_one_type(tmp_path: Path) -> None:
          "detectors.background.k: -1.0 is out of range; allowed: float in [0.5, 20.0]"),
         ("detectors:\n  x:\n    type: optical\n",
          "unknown detector type 'optical'; known: diff, background, flow"),
-        ("analysis:\n  widht: 100\n", "analysis.widht: unknown key; allowed keys here: blur, colour"),
+        ("analysis:\n  widht: 100\n", "analysis.widht: unknown key; allowed keys here: align, blur, colour"),
         ("analysis:\n  blur: 4\n", "analysis.blur must be odd"),
         ("nonsense: 1\n", "nonsense: unknown section"),
         ("events:\n  motion:\n    fusion: most\n", "events.motion.fusion: expected"),

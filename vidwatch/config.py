@@ -21,8 +21,9 @@ from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.sources import SourceParams
+from vidwatch.zones import ZoneParams
 
-SECTIONS = ("analysis", "source", "detectors", "events")
+SECTIONS = ("analysis", "zones", "source", "detectors", "events")
 DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram")
 """What runs without ``-c``: all four detectors, motion fused from three, scene_change from histogram."""
 
@@ -50,6 +51,7 @@ class DetectorSpec:
 @dataclass(frozen=True, slots=True)
 class Config:
     analysis: AnalysisParams = field(default_factory=AnalysisParams)
+    zones: ZoneParams = field(default_factory=ZoneParams)
     source: SourceParams = field(default_factory=SourceParams)
     detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
     events: Mapping[str, EventRule] = field(default_factory=dict)
@@ -58,6 +60,7 @@ class Config:
         """The effective configuration as plain YAML-ready data."""
         return {
             "analysis": to_plain(self.analysis),
+            "zones": to_plain(self.zones),
             "source": to_plain(self.source),
             "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
             "events": {k: to_plain(r) for k, r in self.events.items()},
@@ -123,6 +126,7 @@ def build_config(data: Any) -> Config:
     detectors = _build_detectors(data.get("detectors", {n: {} for n in DEFAULT_DETECTORS}))
     return Config(
         analysis=build(AnalysisParams, data.get("analysis"), "analysis"),
+        zones=build(ZoneParams, data.get("zones"), "zones"),
         source=build(SourceParams, data.get("source"), "source"),
         detectors=detectors,
         events=_build_events(data.get("events"), detectors),

@@ -51,7 +51,10 @@ class AnalysisFrame:
 
     ``grey`` is uint8 at analysis size; ``colour`` is the BGR analysis-size copy when colour analysis
     is enabled. ``scale`` maps analysis pixels back to full-resolution pixels. ``valid`` is the mask
-    of pixels that count (zones); None means the whole frame counts.
+    of pixels that count (zones, minus borders invented by alignment); None means the whole frame
+    counts. ``offset`` is the camera's shift from its reference position (analysis pixels) that
+    alignment removed, with ``align_response`` the confidence of that measurement; ``noise`` is the
+    estimated sensor noise σ in grey levels.
     """
 
     index: int
@@ -61,3 +64,17 @@ class AnalysisFrame:
     source: SourceFrame
     colour: np.ndarray | None = None
     valid: np.ndarray | None = None
+    offset: tuple[float, float] = (0.0, 0.0)
+    align_response: float = 1.0
+    noise: float = 0.0
+
+    @property
+    def valid_pixels(self) -> int:
+        return int(cv2.countNonZero(self.valid)) if self.valid is not None else self.grey.size
+
+    def to_full(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """An analysis-pixel box (in aligned coordinates) -> full-resolution pixels of the source frame."""
+        x, y, w, h = box
+        dx, dy = self.offset
+        s = self.scale
+        return round((x + dx) * s), round((y + dy) * s), round(w * s), round(h * s)

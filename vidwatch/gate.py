@@ -138,9 +138,7 @@ class _KindGate:
             self._peak_strength = best_ratio
             event.peak_frame, event.peak_time = frame.index, frame.time
             if best_box is not None:
-                s = frame.scale
-                x, y, w, h = best_box
-                event.box = (round(x * s), round(y * s), round(w * s), round(h * s))
+                event.box = frame.to_full(best_box)
 
     def _close(self) -> Event:
         event, self.event = self.event, None

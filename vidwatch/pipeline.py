@@ -59,7 +59,7 @@ class Analyzer:
 
     def __init__(self, config: Config, *, source_name: str = "") -> None:
         self.config = config
-        self.preprocess = Preprocessor(config.analysis)
+        self.preprocess = Preprocessor(config.analysis, config.zones)
         self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
         detectors_by_kind = {kind: rule.detectors for kind, rule in config.events.items()}
         thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
@@ -69,6 +69,7 @@ class Analyzer:
 
     def rebaseline(self) -> None:
         """Make the motion models re-learn the scene (after a cut, a moved camera or a reconnect)."""
+        self.preprocess.reset()
         for detector in self._rebaselined:
             detector.reset()
 

@@ -13,8 +13,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from vidwatch.align import Aligner, border_mask
+from vidwatch.errors import ConfigError
 from vidwatch.frames import AnalysisFrame, SourceFrame
+from vidwatch.noise import NoiseEstimator
 from vidwatch.params import param
+from vidwatch.zones import ZoneParams, zone_mask
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class AnalysisParams:
         "none", "exposure normalisation: 'percentile' stretches the 1st..99th percentile to 0..255 "
         "(robust to a few hot pixels)")
     colour: bool = param(False, "also keep a colour analysis copy (for colour histograms)")
+    align: bool = param(True, "measure the camera's global shift (phase correlation) and undo it, so a "
+                        "shaking camera does not look like motion")
 
     def __post_init__(self) -> None:
         if self.blur not in (0, 1) and self.blur % 2 == 0:
@@ -36,12 +42,23 @@ class AnalysisParams:
 
 
 class Preprocessor:
-    """Downscale, grey, blur and normalise; sizes are fixed on the first frame."""
+    """Downscale, grey, blur, normalise, align and measure noise; sizes are fixed on the first frame."""
 
-    def __init__(self, params: AnalysisParams) -> None:
+    def __init__(self, params: AnalysisParams, zones: ZoneParams | None = None) -> None:
         self.params = params
-        self._size: tuple[int, int] | None = None
+        self.zones = zones or ZoneParams()
+        self._full: tuple[int, int] | None = None
+        self._size: tuple[int, int] = (0, 0)
         self._scale = 1.0
+        self._zone_mask: np.ndarray | None = None
+        self.aligner = Aligner() if params.align else None
+        self.noise = NoiseEstimator()
+
+    def reset(self) -> None:
+        """Re-baseline: the next frame becomes the alignment reference."""
+        if self.aligner is not None:
+            self.aligner.reset()
+        self.noise.reset()
 
     def _analysis_size(self, width: int, height: int) -> tuple[int, int]:
         target = self.params.width
@@ -52,10 +69,14 @@ class Preprocessor:
     def __call__(self, frame: SourceFrame) -> AnalysisFrame:
         image = frame.image
         height, width = image.shape[:2]
-        if self._size is None or self._full != (width, height):
+        if self._full != (width, height):
             self._full = (width, height)
             self._size = self._analysis_size(width, height)
             self._scale = width / self._size[0]
+            try:
+                self._zone_mask = zone_mask(self.zones, self._size, self._full)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         small = image
         if self._size != (width, height):
             small = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
@@ -72,7 +93,16 @@ class Preprocessor:
             grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
         if self.params.normalize == "percentile":
             grey = normalize_exposure(grey)
-        return AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour)
+        valid = self._zone_mask
+        offset, response = (0.0, 0.0), 1.0
+        if self.aligner is not None:
+            grey, offset, response = self.aligner.align(grey)
+            border = border_mask(grey.shape, offset)
+            if border is not None:
+                valid = border if valid is None else cv2.bitwise_and(valid, border)
+        noise = self.noise.update(grey, valid)
+        return AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour, valid=valid,
+                             offset=offset, align_response=response, noise=noise)
 
 
 def normalize_exposure(grey: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.0) -> np.ndarray:
