@@ -29,9 +29,10 @@ def test_default_yaml_is_exactly_the_builtin_defaults() -> None:
 
 def test_defaults_run_all_four_detectors() -> None:
     config = load_config(None)
-    assert list(config.detectors) == ["diff", "background", "flow", "histogram"]
+    assert list(config.detectors) == ["diff", "background", "flow", "histogram", "lighting", "camera"]
     assert config.events["motion"].detectors == ("diff", "background", "flow")
-    assert config.events["scene_change"].detectors == ("histogram",)
+    assert config.events["scene_change"].detectors == ("histogram", "camera")
+    assert config.events["lighting"].detectors == ("lighting",)
     assert config.detectors["histogram"].threshold == 0.2
     assert config.detectors["background"].params.k == 2.0
 

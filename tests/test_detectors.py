@@ -35,7 +35,9 @@ def test_moving_square_is_found_while_it_moves(name: str) -> None:
     start, end = 40, 70
     values = scores_of(name, moving_square(100, start=start, end=end))
     over = values > threshold(name)
-    assert over[start + 2 : end].all(), f"{name} missed the square: {np.flatnonzero(~over[start+2:end]) + start + 2}"
+    lag = 8 if name == "flow" else 2  # flow scores a track only once it has a few frames of history
+    missed = np.flatnonzero(~over[start + lag : end]) + start + lag
+    assert not missed.size, f"{name} missed the square at frames {missed}"
     assert not over[: start - 1].any(), f"{name} fired before the square appeared"
 
 

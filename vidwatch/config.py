@@ -24,8 +24,9 @@ from vidwatch.sources import SourceParams
 from vidwatch.zones import ZoneParams
 
 SECTIONS = ("analysis", "zones", "source", "detectors", "events")
-DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram")
-"""What runs without ``-c``: all four detectors, motion fused from three, scene_change from histogram."""
+DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram", "lighting", "camera")
+"""What runs without ``-c``: motion fused from diff, background and flow; scene_change from the
+histogram and a moved camera; lighting for global light changes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,16 @@ MOTION = "motion"
 """Something moved in the scene (diff, background, flow)."""
 SCENE_CHANGE = "scene_change"
 """The whole frame changed abruptly: a cut, the camera moved or was covered (histogram)."""
+LIGHTING = "lighting"
+"""The light changed across the whole picture at once (switch, clouds, auto-exposure, IR switch)."""
 STREAM_LOST = "stream_lost"
 """A live source stopped delivering frames."""
 STREAM_RESTORED = "stream_restored"
 """A live source delivers frames again after a loss."""
 
-REBASELINE_KINDS = frozenset({SCENE_CHANGE})
-"""Kinds after which the motion models must re-learn the scene instead of firing on it."""
+REBASELINE_KINDS = (LIGHTING, SCENE_CHANGE)
+"""Kinds after which the motion models must re-learn the scene instead of firing on it, in order of
+precedence: on a frame where one fires, the kinds after it (and motion) are not considered."""
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vidwatch.detectors.base import Score
-from vidwatch.events import REBASELINE_KINDS, SCENE_CHANGE, Event
+from vidwatch.events import LIGHTING, REBASELINE_KINDS, SCENE_CHANGE, Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -36,8 +36,10 @@ class EventRule:
 
 KIND_DEFAULTS: dict[str, dict[str, object]] = {
     SCENE_CHANGE: {"min_frames": 1, "post_roll": 0.0, "merge_gap": 0.0},
+    LIGHTING: {"min_frames": 1, "post_roll": 0.0, "merge_gap": 1.0},
 }
-"""Where a kind's rule differs from :class:`EventRule`'s defaults: a cut is a single frame."""
+"""Where a kind's rule differs from :class:`EventRule`'s defaults: a cut is a single frame; a light
+change is a frame or a few (auto-exposure settling), joined into one event."""
 
 
 def default_rule(kind: str) -> EventRule:
@@ -160,8 +162,10 @@ class Gate:
     def __init__(self, rules: Mapping[str, EventRule], detectors_by_kind: Mapping[str, Sequence[str]],
                  thresholds: Mapping[str, float], *, source: str = "") -> None:
         self.source = source
-        # re-baselining kinds first, so a cut suppresses motion on the very frame it happens
-        order = sorted(rules, key=lambda k: k not in REBASELINE_KINDS)
+        # re-baselining kinds first, in precedence order, so a light switch is not also a scene change
+        # and a cut suppresses motion on the very frame it happens
+        order = sorted(rules, key=lambda k: REBASELINE_KINDS.index(k) if k in REBASELINE_KINDS
+                       else len(REBASELINE_KINDS))
         self._gates = [_KindGate(k, rules[k], detectors_by_kind[k], thresholds) for k in order]
 
     @property

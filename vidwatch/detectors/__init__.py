@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from vidwatch.detectors.background import BackgroundDetector
-from vidwatch.detectors.base import QUIET, Detector, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
+from vidwatch.detectors.camera import CameraMovedDetector
 from vidwatch.detectors.diff import DiffDetector
 from vidwatch.detectors.flow import FlowDetector
 from vidwatch.detectors.histogram import HistogramDetector
+from vidwatch.detectors.lighting import LightingDetector
 
 REGISTRY: dict[str, type] = {
-    cls.name: cls for cls in (DiffDetector, BackgroundDetector, FlowDetector, HistogramDetector)
+    cls.name: cls
+    for cls in (DiffDetector, BackgroundDetector, FlowDetector, HistogramDetector, LightingDetector,
+                CameraMovedDetector)
 }
 
 
@@ -22,4 +26,4 @@ def detector_class(type_name: str) -> type:
         raise ValueError(f"unknown detector type '{type_name}'; known: {known}") from None
 
 
-__all__ = ["QUIET", "REGISTRY", "Detector", "Score", "detector_class"]
+__all__ = ["QUIET", "REGISTRY", "Detector", "DetectorParams", "Score", "detector_class"]

@@ -3,6 +3,10 @@
 Unlike frame differencing it keeps seeing an object that stops, and because σ is learnt per pixel,
 places that always flicker (leaves, water, a screen) need a larger change before they count. The
 model learns slowly where it sees foreground, so a person standing still is not swallowed at once.
+
+Before comparing, the model is mapped to the frame's current light by a robust gain-and-offset fit
+(x ≈ a·μ + b over the whole picture, outliers dropped), so dimming, clouds and auto-exposure move
+the fit, not the foreground.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import cv2
 import numpy as np
 
 from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param
-from vidwatch.detectors.base import QUIET, Score
+from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
 
 @dataclass(frozen=True, slots=True)
-class BackgroundParams:
+class BackgroundParams(DetectorParams):
     threshold: float = param(0.002, "foreground area (fraction of the frame, in blobs) above which it fires",
                              min=0.0, max=1.0)
     k: float = param(2.0, "a pixel is foreground when |x − μ| > k·σ", min=0.5, max=20.0)
@@ -30,6 +34,8 @@ class BackgroundParams:
                                  min=0.0001, max=1.0)
     foreground_rate: float = param(0.1, "learning rate multiplier on foreground pixels; small = objects "
                                    "that stop stay foreground longer", min=0.0, max=1.0)
+    compensate_light: bool = param(True, "fit the model to the frame's global brightness and contrast before "
+                                   "comparing, so global light changes are not foreground")
     warmup: int = param(20, "frames learnt before the detector scores (no events while it learns)",
                         min=1, max=10000)
     min_area: float = min_area_param()
@@ -76,9 +82,11 @@ class BackgroundDetector:
             return QUIET
         mean, var = self._mean, self._var
         delta = x - mean
+        gain, offset = light_fit(x, mean) if p.compensate_light else (1.0, 0.0)
+        residual = x - (gain * mean + offset) if (gain, offset) != (1.0, 0.0) else delta
         sigma = np.sqrt(var)
-        np.maximum(sigma, p.sigma_floor, out=sigma)
-        foreground = np.abs(delta) > p.k * sigma
+        np.maximum(sigma, max(p.sigma_floor, frame.noise), out=sigma)
+        foreground = np.abs(residual) > p.k * sigma
         mask = foreground.view(np.uint8) * np.uint8(255)
         if frame.valid is not None:
             mask = cv2.bitwise_and(mask, frame.valid)
@@ -89,6 +97,32 @@ class BackgroundDetector:
         rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
                         np.float32(p.learning_rate))
         mean += rate * delta
-        var += rate * (delta * delta - var)
-        metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction}
+        var += rate * (residual * residual - var)
+        metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
+                   "offset": offset}
         return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box)
+
+
+def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 4) -> tuple[float, float]:
+    """Robust (gain, offset) with x ≈ gain·mean + offset, from a subsample of pixels.
+
+    A least-squares fit, then a second fit without the pixels it explains worst (anything that
+    really changed), so a person walking through does not bend the estimate.
+    """
+    xs = x[::step, ::step].ravel()
+    ms = mean[::step, ::step].ravel()
+    keep = np.ones(xs.shape, bool)
+    gain, offset = 1.0, 0.0
+    for _ in range(2):
+        mk, xk = ms[keep], xs[keep]
+        spread = float(mk.std())
+        if mk.size < 16 or spread < 4.0:  # flat picture: only an offset can be told
+            gain, offset = 1.0, float(np.median(xs - ms))
+        else:
+            gain = float(np.cov(mk, xk, bias=True)[0, 1] / (spread * spread))
+            offset = float(xk.mean() - gain * mk.mean())
+        residual = np.abs(xs - (gain * ms + offset))
+        keep = residual <= max(3.0 * float(np.median(residual)), 2.0)
+    if not 0.2 <= gain <= 5.0:  # nonsense fit (a cut): leave the frame to the scene-change detectors
+        return 1.0, 0.0
+    return gain, offset

@@ -13,6 +13,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from vidwatch.frames import AnalysisFrame
+from vidwatch.params import param
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,16 @@ class Score:
     metrics: dict[str, float] = field(default_factory=dict)
     mask: np.ndarray | None = None
     box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorParams:
+    """Settings every detector has; each detector's Params subclasses this and sets its own threshold."""
+
+    threshold: float = param(1.0, "score above which the detector fires", min=0.0)
+    adaptive: float = param(0.0, "also require the score to exceed its running baseline by this many "
+                            "spreads (a robust z-score), so one config fits quiet and busy scenes; 0 = off",
+                            min=0.0, max=100.0)
 
 
 QUIET = Score(0.0)

@@ -1,8 +1,10 @@
 """Sparse optical flow (pyramidal Lucas–Kanade) on good features to track.
 
-Measures how far trackable points actually travel between frames, so it ignores changes that do
-not move anything (noise, flicker, a light level that drifts) and, with the camera's own global
-shift subtracted, a shaking camera. Use it where pixel-change detectors raise false alarms.
+Measures how far trackable points actually travel, so it ignores changes that move nothing (noise,
+flicker, light). Each track keeps a short history and is scored by its *net* displacement over a
+window rather than its frame-to-frame speed: a person walking keeps going one way, while a swaying
+branch or rippling water goes back and forth and nets out near zero. The camera's own shift (the
+median displacement of all tracks) is subtracted first, so shake is not motion either.
 """
 
 from __future__ import annotations
@@ -13,100 +15,142 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.detectors.base import QUIET, Score
+from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
 
 @dataclass(frozen=True, slots=True)
-class FlowParams:
-    threshold: float = param(1.5, "speed (analysis pixels per frame) of the rank-th fastest track above "
-                             "which it fires", min=0.0)
-    rank: int = param(3, "the score is the speed of the rank-th fastest track, so one bad track cannot fire",
-                      min=1, max=100)
-    moving_speed: float = param(0.75, "speed (analysis px/frame) at which a track counts as moving",
+class FlowParams(DetectorParams):
+    threshold: float = param(0.6, "net speed (analysis pixels per frame, averaged over the window) of the "
+                             "rank-th fastest track above which it fires", min=0.0)
+    window: int = param(10, "frames over which a track's net displacement is measured; longer = steadier "
+                        "against back-and-forth motion, slower to react", min=2, max=300)
+    min_age: int = param(4, "frames a track must have lived before it is scored", min=2, max=300)
+    rank: int = param(3, "the score is the rank-th fastest track, so one bad track cannot fire", min=1, max=100)
+    moving_speed: float = param(0.5, "net speed (analysis px/frame) at which a track counts as moving",
                                 min=0.0)
     max_corners: int = param(300, "features tracked at most", min=10, max=5000)
-    min_tracks: int = param(60, "re-seed features when fewer tracks survive", min=1, max=5000)
-    reseed_every: int = param(10, "re-seed features every this many frames, to pick up new objects",
+    reseed_every: int = param(5, "look for new features every this many frames, to pick up new objects",
                               min=1, max=1000)
     quality: float = param(0.01, "goodFeaturesToTrack quality level", min=0.0001, max=1.0)
     min_distance: float = param(6.0, "minimum distance between features (analysis pixels)", min=1.0)
-    window: int = param(15, "LK window size (analysis pixels)", min=5, max=63)
+    lk_window: int = param(15, "LK window size (analysis pixels)", min=5, max=63)
     levels: int = param(2, "LK pyramid levels above the base image", min=0, max=6)
     max_fb_error: float = param(1.0, "tracks whose forward-backward error exceeds this (pixels) are dropped",
                                 min=0.0)
-    subtract_global: bool = param(True, "subtract the median displacement (camera shake / pan) first")
+    subtract_global: bool = param(True, "subtract the median displacement (camera shake or pan) first")
 
 
 class FlowDetector:
-    """Tracks features frame to frame and scores their speed."""
+    """Tracks features frame to frame and scores their net speed over a window."""
 
     name: ClassVar[str] = "flow"
     kind: ClassVar[str] = "motion"
     summary: ClassVar[str] = (
-        "Lucas–Kanade sparse optical flow; scores how far features travel, ignoring flicker, noise and "
-        "(with global subtraction) camera shake; best for outdoor cameras on poles")
+        "Lucas–Kanade sparse optical flow scored by net displacement over a window; ignores flicker, noise, "
+        "camera shake and back-and-forth motion (foliage, water); best for outdoor cameras")
     Params: ClassVar[type] = FlowParams
 
     def __init__(self, params: FlowParams) -> None:
         self.params = params
-        self._lk = dict(winSize=(params.window, params.window), maxLevel=params.levels,
+        self._lk = dict(winSize=(params.lk_window, params.lk_window), maxLevel=params.levels,
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
         self.reset()
 
     def reset(self) -> None:
         self._previous: np.ndarray | None = None
-        self._points: np.ndarray | None = None
-        self._since_seed = 0
+        window = self.params.window + 1
+        self._points = np.empty((0, 1, 2), np.float32)  # current image positions
+        self._history = np.empty((0, window, 2), np.float32)  # globally compensated positions, ring
+        self._age = np.empty(0, np.int32)
+        self._frame = 0
 
-    def _seed(self, grey: np.ndarray, valid: np.ndarray | None) -> np.ndarray | None:
+    def _add_features(self, grey: np.ndarray, valid: np.ndarray | None) -> None:
+        """Seed new features away from existing tracks, up to ``max_corners`` in all.
+
+        Corners are ranked against the whole frame's best corner (not only the untracked part), so
+        re-seeding never settles for weak corners on flat areas that drift with the noise.
+        """
         p = self.params
-        self._since_seed = 0
-        return cv2.goodFeaturesToTrack(grey, maxCorners=p.max_corners, qualityLevel=p.quality,
-                                       minDistance=p.min_distance, mask=valid, blockSize=5)
+        room = p.max_corners - len(self._points)
+        if room <= 0:
+            return
+        found = cv2.goodFeaturesToTrack(grey, maxCorners=p.max_corners, qualityLevel=p.quality,
+                                        minDistance=p.min_distance, mask=valid, blockSize=5)
+        if found is None:
+            return
+        found = found.reshape(-1, 2).astype(np.float32)
+        if len(self._points):
+            existing = self._points.reshape(-1, 2)
+            near = np.zeros(len(found), bool)
+            for start in range(0, len(found), 256):  # bounded memory for the pairwise distances
+                chunk = found[start:start + 256]
+                d2 = ((chunk[:, None, :] - existing[None, :, :]) ** 2).sum(axis=2)
+                near[start:start + 256] = (d2 < p.min_distance ** 2).any(axis=1)
+            found = found[~near]
+        found = found[:room]
+        if not len(found):
+            return
+        history = np.repeat(found[:, None, :], self._history.shape[1], axis=1)
+        self._points = np.concatenate([self._points, found.reshape(-1, 1, 2)])
+        self._history = np.concatenate([self._history, history])
+        self._age = np.concatenate([self._age, np.zeros(len(found), np.int32)])
 
     def update(self, frame: AnalysisFrame) -> Score:
         p = self.params
         grey = frame.grey
-        previous, points = self._previous, self._points
-        self._previous = grey
-        self._since_seed += 1
-        if previous is None or previous.shape != grey.shape or points is None or len(points) == 0:
-            self._points = self._seed(grey, frame.valid)
+        previous, self._previous = self._previous, grey
+        self._frame += 1
+        if previous is None or previous.shape != grey.shape:
+            self.reset()
+            self._previous = grey
+            self._add_features(grey, frame.valid)
             return QUIET
+        if len(self._points):
+            self._track(previous, grey)
+        if self._frame % p.reseed_every == 0 or len(self._points) < p.max_corners // 4:
+            self._add_features(grey, frame.valid)
+        return self._score(frame)
 
+    def _track(self, previous: np.ndarray, grey: np.ndarray) -> None:
+        p = self.params
+        points = self._points
         moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, points, None, **self._lk)
         ok = status.ravel() == 1
         if p.max_fb_error > 0 and ok.any():
             back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, previous, moved, None, **self._lk)
             fb_error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
             ok &= (back_status.ravel() == 1) & (fb_error <= p.max_fb_error)
-        start = points.reshape(-1, 2)[ok]
-        end = moved.reshape(-1, 2)[ok]
+        h, w = grey.shape
+        xy = moved.reshape(-1, 2)
+        ok &= (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        step = (moved - points).reshape(-1, 2)
+        if p.subtract_global and ok.sum() >= 5:
+            step = step - np.median(step[ok], axis=0)
+        slot = self._frame % self._history.shape[1]
+        last = (self._frame - 1) % self._history.shape[1]
+        self._history[:, slot] = self._history[:, last] + step
+        self._points, self._history = moved[ok], self._history[ok]
+        self._age = self._age[ok] + 1
 
-        if len(end) < p.min_tracks or self._since_seed >= p.reseed_every:
-            self._points = self._seed(grey, frame.valid)
-        else:
-            self._points = end.reshape(-1, 1, 2)
-
-        if len(end) == 0:
-            return Score(0.0, {"tracks": 0.0, "moving": 0.0, "speed_p95": 0.0})
-        shift = end - start
-        global_shift = np.median(shift, axis=0) if p.subtract_global else np.zeros(2, np.float32)
-        speed = np.linalg.norm(shift - global_shift, axis=1)
+    def _score(self, frame: AnalysisFrame) -> Score:
+        p = self.params
+        mature = self._age >= p.min_age
+        if not mature.any():
+            return Score(0.0, {"tracks": float(len(self._age)), "moving": 0.0})
+        span = np.minimum(self._age[mature], p.window)
+        slots = self._history.shape[1]
+        now = self._history[mature, self._frame % slots]
+        then = self._history[mature, (self._frame - span) % slots]
+        speed = np.linalg.norm(now - then, axis=1) / span
         moving = speed > p.moving_speed
         rank = min(p.rank, len(speed))
         value = float(np.partition(speed, len(speed) - rank)[len(speed) - rank])
         box = None
         if moving.any():
-            x, y, w, h = cv2.boundingRect(end[moving].astype(np.float32))
+            x, y, w, h = cv2.boundingRect(self._points.reshape(-1, 2)[mature][moving])
             box = (int(x), int(y), int(w), int(h))
-        metrics = {
-            "tracks": float(len(speed)),
-            "moving": float(moving.mean()),
-            "speed_p95": float(np.percentile(speed, 95)),
-            "global_dx": float(global_shift[0]),
-            "global_dy": float(global_shift[1]),
-        }
+        metrics = {"tracks": float(len(speed)), "moving": float(moving.mean()),
+                   "speed_p95": float(np.percentile(speed, 95))}
         return Score(value, metrics, None, box)

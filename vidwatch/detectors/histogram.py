@@ -14,13 +14,13 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from vidwatch.detectors.base import QUIET, Score
+from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
 
 @dataclass(frozen=True, slots=True)
-class HistogramParams:
+class HistogramParams(DetectorParams):
     threshold: float = param(0.2, "KL divergence (nats) between consecutive histograms above which it fires",
                              min=0.0)
     bins: int = param(128, "histogram bins per channel", min=2, max=256)
