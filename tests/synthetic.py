@@ -69,3 +69,36 @@ def cut_at(n: int, cut: int, *, seed_a: int = 3, seed_b: int = 4) -> Iterator[np
     rng = np.random.default_rng(7)
     for i in range(n):
         yield noisy(a if i < cut else b, rng)
+
+
+class ArraySource:
+    """An in-memory source of grey frames for pipeline tests (no encoding in between)."""
+
+    def __init__(self, images, fps: float = 15.0, name: str = "synthetic") -> None:
+        from vidwatch.sources import Source
+
+        self._images = list(images)
+        self.fps = fps
+        self.name = name
+        self.frame_count = len(self._images)
+        self.dropped = 0
+        self.live = False
+        self._base = Source
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def __iter__(self):
+        yield from frames(iter(self._images), self.fps)
+
+
+def run_events(images, *overrides: str, config=None):
+    """Run the full pipeline (default config + overrides) on images; returns the events."""
+    from vidwatch.config import apply_overrides, load_config
+    from vidwatch.pipeline import run_pipeline
+
+    config = apply_overrides(config or load_config(None), list(overrides))
+    return run_pipeline(ArraySource(images), config, []).events

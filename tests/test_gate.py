@@ -108,3 +108,23 @@ def test_scene_change_suppresses_motion_on_the_same_frame() -> None:
     result = gate.update(frame, {"d": Score(1.0), "h": Score(1.0)})
     assert result.rebaseline
     assert [e.kind for e in result.started] == ["scene_change"]
+
+
+def test_adaptive_threshold_follows_a_busy_baseline() -> None:
+    """A score that hovers at 0.6 all the time is the scene's normal, not an event, when adaptive."""
+    rng = np.random.default_rng(0)
+    busy = list(0.6 + 0.05 * rng.standard_normal(600))
+    busy[500:520] = [2.0] * 20  # a real event well above the busy baseline
+    rule = EventRule(min_frames=3, post_roll=0.0, merge_gap=0.0)
+    fixed = run_gate({"d": busy}, rule)
+    assert len(fixed) >= 1 and fixed[0].start_frame < 100  # the fixed threshold fires on the busy normal
+    names = ["d"]
+    gate = Gate({"motion": rule}, {"motion": names}, {"d": 0.5}, adaptive={"d": 6.0})
+    blank = np.zeros((4, 4), np.uint8)
+    events = []
+    for i, v in enumerate(busy):
+        frame = AnalysisFrame(i, i / FPS, blank, 1.0, SourceFrame(i, i / FPS, blank))
+        events += gate.update(frame, {"d": Score(float(v))}).ended
+    events += gate.flush()
+    late = [e for e in events if e.start_frame >= 200]
+    assert [(e.start_frame, e.end_frame) for e in late] == [(500, 519)]

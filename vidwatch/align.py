@@ -47,11 +47,12 @@ class Aligner:
             return self._offset, 0.0
         moved, status, _ = cv2.calcOpticalFlowPyrLK(reference, grey, corners, None, **_LK)
         ok = status.ravel() == 1
-        if ok.sum() < 8:
+        if ok.sum() < max(8, 0.3 * len(ok)):
             return self._offset, 0.0
         shifts = (moved - corners).reshape(-1, 2)[ok]
         median = np.median(shifts, axis=0)
-        agreement = float(np.mean(np.linalg.norm(shifts - median, axis=1) < 1.0)) * ok.mean()
+        # corners that left the picture after a big shift are not disagreement: count the tracked ones
+        agreement = float(np.mean(np.linalg.norm(shifts - median, axis=1) < 1.0))
         return (float(median[0]), float(median[1])), agreement
 
     def align(self, grey: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:

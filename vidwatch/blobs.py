@@ -29,6 +29,12 @@ def open_size_param() -> Any:
                  "0/1 = off", min=0, max=15)
 
 
+def reach_param(default: int) -> Any:
+    return param(default, "keep only changes within this many analysis pixels of the previous frame's changes, so "
+                 "rain, snow and sparkle (new places every frame) drop out while objects, which persist or "
+                 "travel, stay; 0 = off", min=0, max=50)
+
+
 def close_size_param() -> Any:
     return param(7, "closing kernel (analysis pixels) that joins the fragments of one object; 0/1 = off",
                  min=0, max=31)
@@ -53,6 +59,8 @@ class Blobs:
     largest_box: tuple[int, int, int, int] | None
     """(x, y, w, h) of the largest kept region, analysis pixels."""
     count: int
+    opened: np.ndarray | None = None
+    """The despeckled mask before the persistence test: pass it back as ``previous`` next frame."""
 
 
 def find_blobs(
@@ -62,28 +70,36 @@ def find_blobs(
     close_size: int,
     min_area: float,
     valid_pixels: int | None = None,
+    previous: np.ndarray | None = None,
+    reach: int = 0,
 ) -> Blobs:
     """Clean ``mask`` (uint8, non-zero = changed) and keep regions of at least ``min_area`` of the frame.
 
-    Opening removes specks; closing then joins the fragments a moving object leaves in a difference
-    mask (its edges change, its flat inside does not), so the object is measured as one region.
+    Opening removes specks; with ``previous`` (last frame's opened mask) and ``reach`` > 0, only
+    changes near last frame's changes are kept, since an object persists or travels while rain and
+    sparkle land somewhere new each frame; closing then joins the fragments a moving object leaves
+    in a difference mask (its edges change, its flat inside does not), so the object is measured as
+    one region.
     """
     total = valid_pixels if valid_pixels else mask.size
     raw = cv2.countNonZero(mask)
     if raw == 0:
-        return Blobs(mask, 0.0, 0.0, None, 0)
-    cleaned = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _kernel(open_size)) if open_size > 1 else mask
+        return Blobs(mask, 0.0, 0.0, None, 0, mask)
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _kernel(open_size)) if open_size > 1 else mask
+    cleaned = opened
+    if reach > 0 and previous is not None and previous.shape == mask.shape:
+        cleaned = cv2.bitwise_and(opened, cv2.dilate(previous, _kernel(2 * reach + 1)))
     if close_size > 1:
         cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, _kernel(close_size))
     if min_area <= 0:
         area = cv2.countNonZero(cleaned)
         box = cv2.boundingRect(cleaned) if area else None
-        return Blobs(cleaned, area / total, raw / total, box, 1 if area else 0)
+        return Blobs(cleaned, area / total, raw / total, box, 1 if area else 0, opened)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= min_area * total) + 1
     if keep.size == 0:
-        return Blobs(np.zeros_like(mask), 0.0, raw / total, None, 0)
+        return Blobs(np.zeros_like(mask), 0.0, raw / total, None, 0, opened)
     if keep.size == count - 1:
         kept = cleaned
     else:
@@ -92,4 +108,5 @@ def find_blobs(
         kept = lut[labels]
     largest = keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])]
     x, y, w, h = (int(v) for v in stats[largest, :4])
-    return Blobs(kept, float(stats[keep, cv2.CC_STAT_AREA].sum()) / total, raw / total, (x, y, w, h), int(keep.size))
+    area = float(stats[keep, cv2.CC_STAT_AREA].sum()) / total
+    return Blobs(kept, area, raw / total, (x, y, w, h), int(keep.size), opened)

@@ -64,10 +64,45 @@ class GateResult:
     rebaseline: bool = False
 
 
+class Threshold:
+    """A detector's threshold: fixed, or raised above the score's own running baseline.
+
+    With ``adaptive`` k > 0 the score must also exceed baseline + k·spread, where baseline and
+    spread are slow running estimates of the score's mean and mean absolute deviation. Values far
+    above the baseline are clipped before they are learnt, so a passing event barely moves it while
+    a scene that is busy all the time (a street) raises it within a minute or two.
+    """
+
+    def __init__(self, fixed: float, adaptive: float = 0.0, *, rate: float = 0.005) -> None:
+        self.fixed = fixed
+        self.adaptive = adaptive
+        self.rate = rate
+        self.mean = 0.0
+        self.spread = 0.0
+        self._seen = 0
+
+    @property
+    def value(self) -> float:
+        if self.adaptive <= 0:
+            return self.fixed
+        return max(self.fixed, self.mean + self.adaptive * self.spread)
+
+    def observe(self, score: float) -> None:
+        if self.adaptive <= 0:
+            return
+        self._seen += 1
+        rate = max(self.rate, 1.0 / self._seen)
+        if self._seen > 10:
+            score = min(score, self.mean + 5.0 * self.spread + 1e-12)
+        deviation = abs(score - self.mean)
+        self.mean += rate * (score - self.mean)
+        self.spread += rate * (deviation - self.spread)
+
+
 class _KindGate:
     """State machine for one event kind."""
 
-    def __init__(self, kind: str, rule: EventRule, detectors: Sequence[str], thresholds: Mapping[str, float]):
+    def __init__(self, kind: str, rule: EventRule, detectors: Sequence[str], thresholds: Mapping[str, Threshold]):
         self.kind = kind
         self.rule = rule
         self.detectors = tuple(detectors)
@@ -84,7 +119,7 @@ class _KindGate:
         return self.event is not None
 
     def is_over(self, scores: Mapping[str, Score]) -> tuple[bool, list[str]]:
-        fired = [n for n in self.detectors if scores[n].value > self.thresholds[n]]
+        fired = [n for n in self.detectors if scores[n].value > self.thresholds[n].value]
         return len(fired) >= self.needed, fired
 
     def step(self, frame: AnalysisFrame, scores: Mapping[str, Score], source: str,
@@ -130,7 +165,7 @@ class _KindGate:
             score = scores[name]
             if score.value > event.peak.get(name, -1.0):
                 event.peak[name] = score.value
-            threshold = self.thresholds[name]
+            threshold = self.thresholds[name].value
             ratio = score.value / threshold if threshold > 0 else score.value
             if ratio > best_ratio:
                 best_ratio = ratio
@@ -160,13 +195,16 @@ class Gate:
     """Scores of all detectors -> events of all kinds, one frame at a time."""
 
     def __init__(self, rules: Mapping[str, EventRule], detectors_by_kind: Mapping[str, Sequence[str]],
-                 thresholds: Mapping[str, float], *, source: str = "") -> None:
+                 thresholds: Mapping[str, float], *, adaptive: Mapping[str, float] | None = None,
+                 source: str = "") -> None:
         self.source = source
+        adaptive = adaptive or {}
+        self.thresholds = {name: Threshold(value, adaptive.get(name, 0.0)) for name, value in thresholds.items()}
         # re-baselining kinds first, in precedence order, so a light switch is not also a scene change
         # and a cut suppresses motion on the very frame it happens
         order = sorted(rules, key=lambda k: REBASELINE_KINDS.index(k) if k in REBASELINE_KINDS
                        else len(REBASELINE_KINDS))
-        self._gates = [_KindGate(k, rules[k], detectors_by_kind[k], thresholds) for k in order]
+        self._gates = [_KindGate(k, rules[k], detectors_by_kind[k], self.thresholds) for k in order]
 
     @property
     def active_kinds(self) -> list[str]:
@@ -177,6 +215,9 @@ class Gate:
 
     def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> GateResult:
         result = GateResult()
+        for name, threshold in self.thresholds.items():
+            if name in scores:
+                threshold.observe(scores[name].value)
         for gate in self._gates:
             over = gate.step(frame, scores, self.source, result.rebaseline, result)
             if over and gate.kind in REBASELINE_KINDS:

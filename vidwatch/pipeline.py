@@ -63,7 +63,8 @@ class Analyzer:
         self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
         detectors_by_kind = {kind: rule.detectors for kind, rule in config.events.items()}
         thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
-        self.gate = Gate(config.events, detectors_by_kind, thresholds, source=source_name)
+        adaptive = {name: spec.params.adaptive for name, spec in config.detectors.items()}
+        self.gate = Gate(config.events, detectors_by_kind, thresholds, adaptive=adaptive, source=source_name)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
 

@@ -17,7 +17,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
 from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -41,6 +41,7 @@ class BackgroundParams(DetectorParams):
     min_area: float = min_area_param()
     open_size: int = open_size_param()
     close_size: int = close_size_param()
+    reach: int = reach_param(2)
 
 
 class BackgroundDetector:
@@ -61,6 +62,7 @@ class BackgroundDetector:
         self._mean: np.ndarray | None = None
         self._var: np.ndarray | None = None
         self._seen = 0
+        self._opened: np.ndarray | None = None
 
     def _learn_initial(self, x: np.ndarray) -> None:
         """Welford's running mean/variance over the warm-up frames."""
@@ -92,7 +94,8 @@ class BackgroundDetector:
             mask = cv2.bitwise_and(mask, frame.valid)
         valid_pixels = cv2.countNonZero(frame.valid) if frame.valid is not None else mask.size
         blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=valid_pixels)
+                           valid_pixels=valid_pixels, previous=self._opened, reach=p.reach)
+        self._opened = blobs.opened
 
         rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
                         np.float32(p.learning_rate))

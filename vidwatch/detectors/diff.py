@@ -12,15 +12,14 @@ while something crossing those places still counts where it passes outside them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
-
-import math
 
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
 from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -45,6 +44,7 @@ class DiffParams(DetectorParams):
     min_area: float = min_area_param()
     open_size: int = open_size_param()
     close_size: int = close_size_param()
+    reach: int = reach_param(0)  # a difference mask always shares last frame's positions
 
 
 class DiffDetector:
@@ -59,12 +59,12 @@ class DiffDetector:
 
     def __init__(self, params: DiffParams) -> None:
         self.params = params
-        self._reference: np.ndarray | None = None
-        self._activity: np.ndarray | None = None
+        self.reset()
 
     def reset(self) -> None:
         self._reference = None
         self._activity: np.ndarray | None = None
+        self._opened: np.ndarray | None = None
 
     def update(self, frame: AnalysisFrame) -> Score:
         grey = frame.grey
@@ -85,7 +85,8 @@ class DiffDetector:
         if p.max_activity < 1.0:
             changed = self._drop_busy_pixels(changed)
         blobs = find_blobs(changed, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=valid_pixels)
+                           valid_pixels=valid_pixels, previous=self._opened, reach=p.reach)
+        self._opened = blobs.opened
         value = blobs.area_fraction if self.params.norm == "zero" else manhattan
         metrics = {"manhattan": manhattan, "zero": blobs.area_fraction, "raw_zero": blobs.raw_fraction}
         return Score(value, metrics, blobs.mask, blobs.largest_box)

@@ -2,8 +2,9 @@
 
 Measures how far trackable points actually travel, so it ignores changes that move nothing (noise,
 flicker, light). Each track keeps a short history and is scored by its *net* displacement over a
-window rather than its frame-to-frame speed: a person walking keeps going one way, while a swaying
-branch or rippling water goes back and forth and nets out near zero. The camera's own shift (the
+window, weighed by how straight its path was, rather than by its frame-to-frame speed: a person
+walking keeps going one way, while a swaying branch, rippling water or a track jittering on sensor
+noise goes back and forth and nets out near zero. The camera's own shift (the
 median displacement of all tracks) is subtracted first, so shake is not motion either.
 """
 
@@ -18,6 +19,11 @@ import numpy as np
 from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
+
+
+NOISE_EIGEN_PER_VARIANCE = 2.5e-4
+"""99th percentile of LK's minimum eigenvalue on pure noise, per unit of noise variance (measured on
+Gaussian noise at the default window), to compare features against what noise alone produces."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,9 @@ class FlowParams(DetectorParams):
     min_distance: float = param(6.0, "minimum distance between features (analysis pixels)", min=1.0)
     lk_window: int = param(15, "LK window size (analysis pixels)", min=5, max=63)
     levels: int = param(2, "LK pyramid levels above the base image", min=0, max=6)
+    min_contrast: float = param(8.0, "keep only features this many times stronger (LK minimum eigenvalue) "
+                                "than the corners sensor noise alone makes, measured from the footage",
+                                min=0.0)
     max_fb_error: float = param(1.0, "tracks whose forward-backward error exceeds this (pixels) are dropped",
                                 min=0.0)
     subtract_global: bool = param(True, "subtract the median displacement (camera shake or pan) first")
@@ -56,6 +65,7 @@ class FlowDetector:
         self.params = params
         self._lk = dict(winSize=(params.lk_window, params.lk_window), maxLevel=params.levels,
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        self._noise = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -63,6 +73,7 @@ class FlowDetector:
         window = self.params.window + 1
         self._points = np.empty((0, 1, 2), np.float32)  # current image positions
         self._history = np.empty((0, window, 2), np.float32)  # globally compensated positions, ring
+        self._path = np.empty((0, window), np.float32)  # cumulative path length, same ring
         self._age = np.empty(0, np.int32)
         self._frame = 0
 
@@ -95,6 +106,7 @@ class FlowDetector:
         history = np.repeat(found[:, None, :], self._history.shape[1], axis=1)
         self._points = np.concatenate([self._points, found.reshape(-1, 1, 2)])
         self._history = np.concatenate([self._history, history])
+        self._path = np.concatenate([self._path, np.zeros((len(found), self._path.shape[1]), np.float32)])
         self._age = np.concatenate([self._age, np.zeros(len(found), np.int32)])
 
     def update(self, frame: AnalysisFrame) -> Score:
@@ -107,6 +119,7 @@ class FlowDetector:
             self._previous = grey
             self._add_features(grey, frame.valid)
             return QUIET
+        self._noise = frame.noise
         if len(self._points):
             self._track(previous, grey)
         if self._frame % p.reseed_every == 0 or len(self._points) < p.max_corners // 4:
@@ -116,8 +129,11 @@ class FlowDetector:
     def _track(self, previous: np.ndarray, grey: np.ndarray) -> None:
         p = self.params
         points = self._points
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, points, None, **self._lk)
-        ok = status.ravel() == 1
+        moved, status, eigen = cv2.calcOpticalFlowPyrLK(previous, grey, points, None,
+                                                        flags=cv2.OPTFLOW_LK_GET_MIN_EIGENVALS, **self._lk)
+        # a corner no stronger than noise makes slides along with the noise: drop it
+        floor = max(1e-4, p.min_contrast * NOISE_EIGEN_PER_VARIANCE * self._noise ** 2)
+        ok = (status.ravel() == 1) & (eigen.ravel() >= floor)
         if p.max_fb_error > 0 and ok.any():
             back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, previous, moved, None, **self._lk)
             fb_error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
@@ -131,7 +147,8 @@ class FlowDetector:
         slot = self._frame % self._history.shape[1]
         last = (self._frame - 1) % self._history.shape[1]
         self._history[:, slot] = self._history[:, last] + step
-        self._points, self._history = moved[ok], self._history[ok]
+        self._path[:, slot] = self._path[:, last] + np.linalg.norm(step, axis=1)
+        self._points, self._history, self._path = moved[ok], self._history[ok], self._path[ok]
         self._age = self._age[ok] + 1
 
     def _score(self, frame: AnalysisFrame) -> Score:
@@ -143,7 +160,10 @@ class FlowDetector:
         slots = self._history.shape[1]
         now = self._history[mature, self._frame % slots]
         then = self._history[mature, (self._frame - span) % slots]
-        speed = np.linalg.norm(now - then, axis=1) / span
+        net = np.linalg.norm(now - then, axis=1)
+        path = self._path[mature, self._frame % slots] - self._path[mature, (self._frame - span) % slots]
+        # weigh by straightness (net / path): a walk keeps its direction, noise jitter and swaying do not
+        speed = net * (net / np.maximum(path, 1e-6)) / span
         moving = speed > p.moving_speed
         rank = min(p.rank, len(speed))
         value = float(np.partition(speed, len(speed) - rank)[len(speed) - rank])
