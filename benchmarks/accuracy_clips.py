@@ -97,8 +97,13 @@ class Footage:
 
 
 def find_data_dir() -> Path | None:
-    """The folder holding OpenCV's sample data (vtest.avi, tree.avi, building.jpg), if present."""
-    candidates = [os.environ.get("VIDWATCH_OPENCV_DATA", ""), *DATA_DIRS]
+    """The folder holding OpenCV's sample data (vtest.avi, tree.avi, building.jpg), if present.
+
+    $VIDWATCH_OPENCV_DATA, when set, is the only place looked at (set it to a missing folder to force
+    the synthetic fallback).
+    """
+    override = os.environ.get("VIDWATCH_OPENCV_DATA")
+    candidates = [override] if override is not None else list(DATA_DIRS)
     for text in candidates:
         if text and (Path(text) / "vtest.avi").is_file():
             return Path(text)
