@@ -2,7 +2,8 @@
 
 A truth file is JSON ``{"events": [[start_frame, end_frame], ...]}`` with inclusive, 0-based frames.
 Optional keys: ``"kind": "motion"`` (every event is of that kind) or ``"kinds": [...]`` (one per
-event); ``"ignore": [[start, end], ...]`` (don't-care stretches: a detected event lying wholly inside
+event); ``"labelled_kinds": [...]`` (the kinds the file labels completely, when that is more than
+the kinds of its events: a clip with motion and no scene changes); ``"ignore": [[start, end], ...]`` (don't-care stretches: a detected event lying wholly inside
 one is neither a hit nor a false event). Other keys are ignored. When a file names kinds, only those
 kinds are scored; without kinds every detected event is scored against every truth event.
 
@@ -103,6 +104,11 @@ def truth_from_data(data: object, where: str = "truth") -> Truth:
     else:
         per_event = (None,) * len(events)
     declared = (kind,) if isinstance(kind, str) else ()
+    labelled = data.get("labelled_kinds")
+    if labelled is not None:
+        if not isinstance(labelled, list) or not labelled or not all(isinstance(k, str) for k in labelled):
+            raise UserError(f"{where}: \"labelled_kinds\" must be a non-empty list of kind names")
+        declared = tuple(labelled)
     ignore = _spans(data.get("ignore", []), f"{where}: ignore")
     return Truth(events, per_event, declared, ignore, where)
 

@@ -3,8 +3,8 @@
 Each clip is decoded once with the base config (:func:`vidwatch.recording.record`); every candidate
 setting is then judged by replaying the real gate on the recorded scores and scoring the events
 against the truth (:mod:`vidwatch.evaluate`). The objective is the F1 of events over all clips; ties
-go to fewer false events, then to the simpler config (fewer detectors, fewer values changed from the
-base). With ``max_false_per_hour`` the winner must also stay under that false-event budget; clips
+go to fewer false events, then to the simpler config: fewer values changed from the base, then fewer
+detectors (so a base config that is already as good is kept as it is). With ``max_false_per_hour`` the winner must also stay under that false-event budget; clips
 without truth count as quiet footage (every event is false), and when no clip has truth the most
 sensitive setting within the budget wins.
 
@@ -91,7 +91,7 @@ class Trial:
         return (self.feasible, self.sensitivity, -self.candidate.min_frames)
 
     def key(self, by_truth: bool) -> tuple[float, ...]:
-        return (*self.quality(by_truth), -len(self.candidate.detectors), -self.changed)
+        return (*self.quality(by_truth), -self.changed, -len(self.candidate.detectors))
 
 
 @dataclass(slots=True)
