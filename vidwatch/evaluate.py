@@ -179,6 +179,12 @@ class Metrics:
         return self.overlap_frames / self.detected_frames if self.detected_frames else None
 
     @property
+    def frame_f1(self) -> float:
+        """Frame-level F1; 1.0 when no frame was labelled or detected."""
+        denominator = self.truth_frames + self.detected_frames
+        return 2 * self.overlap_frames / denominator if denominator else 1.0
+
+    @property
     def false_per_hour(self) -> float | None:
         return self.false_events * 3600.0 / self.seconds if self.seconds > 0 else None
 

@@ -3,10 +3,12 @@
 Each clip is decoded once with the base config (:func:`vidwatch.recording.record`); every candidate
 setting is then judged by replaying the real gate on the recorded scores and scoring the events
 against the truth (:mod:`vidwatch.evaluate`). The objective is the F1 of events over all clips; ties
-go to fewer false events, then to the simpler config: fewer values changed from the base, then fewer
+go to fewer false events, then to the higher frame-level recall (events that cover more of the
+truth; not precision, which the post-roll after each event skews), then to the simpler config: fewer values changed from the base, then fewer
 detectors (so a base config that is already as good is kept as it is). With ``max_false_per_hour`` the winner must also stay under that false-event budget; clips
 without truth count as quiet footage (every event is false), and when no clip has truth the most
-sensitive setting within the budget wins.
+sensitive setting within the budget wins: the one over threshold on the largest share of frames,
+with min frames kept from the base config.
 
 Kinds that re-baseline the motion models (``scene_change``) are tuned first, on their own scores,
 which no reset touches. The other kinds are then tuned with the base config's scene_change rule kept
@@ -87,7 +89,8 @@ class Trial:
     def quality(self, by_truth: bool) -> tuple[float, ...]:
         """What is being maximised, without the simplicity tie-break."""
         if by_truth:
-            return (self.feasible, round(self.metrics.f1, 9), -self.metrics.false_events)
+            return (self.feasible, round(self.metrics.f1, 9), -self.metrics.false_events,
+                    round(self.metrics.frame_recall or 0.0, 6))
         return (self.feasible, self.sensitivity, -self.candidate.min_frames)
 
     def key(self, by_truth: bool) -> tuple[float, ...]:
@@ -234,8 +237,9 @@ class KindSweep:
                 finalists.append(t.candidate)
             if len(finalists) == FINALISTS:
                 break
-        best = self.best([Candidate(c.detectors, c.thresholds, c.fusion, m)
-                          for c in finalists for m in sorted({*MIN_FRAMES, mf})])
+        # without truth, a longer run would buy sensitivity nothing can check: min frames stays
+        runs = sorted({*MIN_FRAMES, mf}) if self.by_truth else [mf]
+        best = self.best([Candidate(c.detectors, c.thresholds, c.fusion, m) for c in finalists for m in runs])
         # 4. each threshold of the winner over its whole grid, the others held
         best = self._refine(best)
         return KindResult(self.kind, base, best, len(self.clips), len(self.cache))
