@@ -3,8 +3,7 @@
 Each clip is decoded once with the base config (:func:`vidwatch.recording.record`); every candidate
 setting is then judged by replaying the real gate on the recorded scores and scoring the events
 against the truth (:mod:`vidwatch.evaluate`). The objective is the F1 of events over all clips; ties
-go to fewer false events, then to the higher frame-level recall (events that cover more of the
-truth; not precision, which the post-roll after each event skews), then to the simpler config: fewer values changed from the base, then fewer
+go to fewer false events, then to the simpler config: fewer values changed from the base, then fewer
 detectors (so a base config that is already as good is kept as it is). With ``max_false_per_hour`` the winner must also stay under that false-event budget; clips
 without truth count as quiet footage (every event is false), and when no clip has truth the most
 sensitive setting within the budget wins: the one over threshold on the largest share of frames,
@@ -89,8 +88,7 @@ class Trial:
     def quality(self, by_truth: bool) -> tuple[float, ...]:
         """What is being maximised, without the simplicity tie-break."""
         if by_truth:
-            return (self.feasible, round(self.metrics.f1, 9), -self.metrics.false_events,
-                    round(self.metrics.frame_recall or 0.0, 6))
+            return (self.feasible, round(self.metrics.f1, 9), -self.metrics.false_events)
         return (self.feasible, self.sensitivity, -self.candidate.min_frames)
 
     def key(self, by_truth: bool) -> tuple[float, ...]:
