@@ -109,7 +109,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     truths = pair_truths(args.sources, args.truth)
     per_clip = []
-    for spec, truth in zip(args.sources, truths):
+    for spec, truth in zip(args.sources, truths, strict=True):
         assert truth is not None
         source = open_source(spec, config.source)
         stats = run_pipeline(source, config, [])
@@ -130,7 +130,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     base = load_config(args.config, args.set)
     truths = pair_truths(args.sources, args.truth, required=args.max_false_per_hour is None)
-    clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths)]
+    clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths, strict=True)]
     result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
     try:
         Path(args.output).write_text(render_yaml(result.config), encoding="utf-8")

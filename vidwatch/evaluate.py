@@ -3,8 +3,9 @@
 A truth file is JSON ``{"events": [[start_frame, end_frame], ...]}`` with inclusive, 0-based frames.
 Optional keys: ``"kind": "motion"`` (every event is of that kind) or ``"kinds": [...]`` (one per
 event); ``"labelled_kinds": [...]`` (the kinds the file labels completely, when that is more than
-the kinds of its events: a clip with motion and no scene changes); ``"ignore": [[start, end], ...]`` (don't-care stretches: a detected event lying wholly inside
-one is neither a hit nor a false event). Other keys are ignored. When a file names kinds, only those
+the kinds of its events: a clip with motion and no scene changes); ``"ignore": [[start, end], ...]``
+(don't-care stretches: a detected event lying wholly inside one is neither a hit nor a false event).
+Other keys are ignored. When a file names kinds, only those
 kinds are scored; without kinds every detected event is scored against every truth event.
 
 The match rule: a detected event matches a truth event of the same kind when their frame ranges
@@ -70,7 +71,7 @@ class Truth:
 
     def spans(self, kind: str | None) -> list[Span]:
         """Truth events of ``kind`` (all of them for None, and all when the file has no kinds)."""
-        return [s for s, k in zip(self.events, self.kinds) if kind is None or k is None or k == kind]
+        return [s for s, k in zip(self.events, self.kinds, strict=True) if kind is None or k is None or k == kind]
 
 
 def _spans(value: object, where: str) -> tuple[Span, ...]:
@@ -146,7 +147,7 @@ class Metrics:
     seconds: float = 0.0
 
     def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(*(a + b for a, b in zip(_fields(self), _fields(other))))
+        return Metrics(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
 
     @property
     def false_events(self) -> int:

@@ -73,8 +73,9 @@ class Recording:
             names = list(self.scores)
             columns = [self.scores[n].tolist() for n in names]
             self._steps = [
-                (_ReplayFrame(int(i), float(t), self.scale), {n: Score(col[k]) for n, col in zip(names, columns)})
-                for k, (i, t) in enumerate(zip(self.index.tolist(), self.time.tolist()))
+                (_ReplayFrame(int(i), float(t), self.scale),
+                 {n: Score(col[k]) for n, col in zip(names, columns, strict=True)})
+                for k, (i, t) in enumerate(zip(self.index.tolist(), self.time.tolist(), strict=True))
             ]
         return self._steps
 

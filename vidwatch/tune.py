@@ -4,8 +4,9 @@ Each clip is decoded once with the base config (:func:`vidwatch.recording.record
 setting is then judged by replaying the real gate on the recorded scores and scoring the events
 against the truth (:mod:`vidwatch.evaluate`). The objective is the F1 of events over all clips; ties
 go to fewer false events, then to the simpler config: fewer values changed from the base, then fewer
-detectors (so a base config that is already as good is kept as it is). With ``max_false_per_hour`` the winner must also stay under that false-event budget; clips
-without truth count as quiet footage (every event is false), and when no clip has truth the most
+detectors (so a base config that is already as good is kept as it is). With ``max_false_per_hour``
+the winner must also stay under that false-event budget; clips without truth count as quiet footage
+(every event is false), and when no clip has truth the most
 sensitive setting within the budget wins: the one over threshold on the largest share of frames,
 with min frames kept from the base config.
 
@@ -66,10 +67,10 @@ class Candidate:
     min_frames: int
 
     def threshold_map(self) -> dict[str, float]:
-        return dict(zip(self.detectors, self.thresholds))
+        return dict(zip(self.detectors, self.thresholds, strict=True))
 
     def describe(self) -> str:
-        ths = ", ".join(f"{n}>{t:.4g}" for n, t in zip(self.detectors, self.thresholds))
+        ths = ", ".join(f"{n}>{t:.4g}" for n, t in zip(self.detectors, self.thresholds, strict=True))
         return f"{ths}; fusion {self.fusion}; min_frames {self.min_frames}"
 
 
@@ -172,7 +173,7 @@ class KindSweep:
     def _changed(self, c: Candidate) -> int:
         b = self.base_candidate()
         changed = int(c.detectors != b.detectors) + int(c.fusion != b.fusion) + int(c.min_frames != b.min_frames)
-        return changed + sum(1 for n, t in zip(c.detectors, c.thresholds) if t != self.thresholds[n])
+        return changed + sum(1 for n, t in zip(c.detectors, c.thresholds, strict=True) if t != self.thresholds[n])
 
     def rule(self, c: Candidate) -> EventRule:
         return EventRule(c.detectors, c.fusion, c.min_frames, self.base_rule.post_roll, self.base_rule.merge_gap)
@@ -189,7 +190,7 @@ class KindSweep:
             events = replay(rec, rules, thresholds)
             total = total + evaluate(events, truth, rec.n_frames, tolerance=self.tolerance,
                                      seconds=rec.seconds, kind=self.kind)[self.kind]
-            over = sum((rec.scores[n] > t).astype(np.int32) for n, t in zip(c.detectors, c.thresholds))
+            over = sum((rec.scores[n] > t).astype(np.int32) for n, t in zip(c.detectors, c.thresholds, strict=True))
             over_frames += int(np.count_nonzero(np.asarray(over) >= needed))
             frames += len(rec.index)
         rate = total.false_per_hour
@@ -227,7 +228,7 @@ class KindSweep:
             n_all = len(subset) + len(self.fixed)
             for values in itertools.product(*(near[n] for n in subset)):
                 for fusion in _fusions(n_all):
-                    pool.append(self.trial(self.candidate(dict(zip(subset, values)), fusion, mf)))
+                    pool.append(self.trial(self.candidate(dict(zip(subset, values, strict=True)), fusion, mf)))
         # 3. min frames for the finalists
         finalists: list[Candidate] = []
         for t in sorted(pool, key=lambda t: t.key(self.by_truth), reverse=True):
