@@ -100,6 +100,49 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from vidwatch.config import load_config
+    from vidwatch.evaluate import evaluate, format_table, pair_truths, table_rows
+    from vidwatch.pipeline import run_pipeline
+    from vidwatch.sources import open_source
+
+    config = load_config(args.config, args.set)
+    truths = pair_truths(args.sources, args.truth)
+    per_clip = []
+    for spec, truth in zip(args.sources, truths, strict=True):
+        assert truth is not None
+        source = open_source(spec, config.source)
+        stats = run_pipeline(source, config, [])
+        seconds = stats.frames / source.fps if source.fps else stats.media_time
+        per_clip.append((spec, evaluate(stats.events, truth, stats.frames, tolerance=args.tolerance,
+                                        seconds=seconds)))
+    print(format_table(table_rows(per_clip)))
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from vidwatch.config import load_config, render_yaml
+    from vidwatch.evaluate import pair_truths
+    from vidwatch.recording import record
+    from vidwatch.tune import Clip, format_result, tune
+
+    base = load_config(args.config, args.set)
+    truths = pair_truths(args.sources, args.truth, required=args.max_false_per_hour is None)
+    clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths, strict=True)]
+    result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
+    try:
+        Path(args.output).write_text(render_yaml(result.config), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {args.output}: {exc.strerror}; choose another -o path") from None
+    print(format_result(result, by_truth=any(c.truth is not None for c in clips)))
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    print(f"wrote {args.output} ({result.trials} settings scored); run it with: vidwatch run -c {args.output} ...")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidwatch", description="Real-time video change and anomaly detection.")
     parser.add_argument("--version", action="version", version=f"vidwatch {__version__}")
@@ -135,6 +178,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="zero norm counts pixels differing by more than N (default 0: any difference)")
     cmp.add_argument("--bins", type=int, default=32, help="histogram bins for the KL divergence")
     cmp.set_defaults(func=cmd_compare, colour=False)
+
+    def truth_args(p: argparse.ArgumentParser) -> None:
+        from vidwatch.evaluate import EvalParams
+
+        p.add_argument("--truth", action="append", metavar="FILE",
+                       help="truth JSON for the SOURCE in the same position (repeatable; default: "
+                       "SOURCE with a .json suffix)")
+        p.add_argument("--tolerance", type=int, default=EvalParams().tolerance, metavar="N",
+                       help="frames a detected event may miss a truth event by and still match it "
+                       "(default %(default)s)")
+
+    ev = sub.add_parser("eval", help="score detected events against ground truth")
+    ev.add_argument("sources", nargs="+", metavar="SOURCE", help="video file or image folder")
+    truth_args(ev)
+    config_args(ev)
+    ev.set_defaults(func=cmd_eval)
+
+    tn = sub.add_parser("tune", help="fit thresholds, min frames and fusion to labelled or quiet footage")
+    tn.add_argument("sources", nargs="+", metavar="SOURCE", help="video file or image folder")
+    truth_args(tn)
+    config_args(tn)
+    tn.add_argument("-o", "--output", required=True, metavar="YAML", help="where to write the tuned config")
+    tn.add_argument("--max-false-per-hour", type=float, metavar="N",
+                    help="false-event budget; clips without truth count as quiet footage")
+    tn.set_defaults(func=cmd_tune)
 
     det = sub.add_parser("detectors", help="list detectors with their parameters and defaults")
     det.set_defaults(func=cmd_detectors)

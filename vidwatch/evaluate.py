@@ -1,0 +1,312 @@
+"""Ground truth: load truth files, match detected events to them, and count how well they agree.
+
+A truth file is JSON ``{"events": [[start_frame, end_frame], ...]}`` with inclusive, 0-based frames.
+Optional keys: ``"kind": "motion"`` (every event is of that kind) or ``"kinds": [...]`` (one per
+event); ``"labelled_kinds": [...]`` (the kinds the file labels completely, when that is more than
+the kinds of its events: a clip with motion and no scene changes); ``"ignore": [[start, end], ...]``
+(don't-care stretches: a detected event lying wholly inside one is neither a hit nor a false event).
+Other keys are ignored. When a file names kinds, only those
+kinds are scored; without kinds every detected event is scored against every truth event.
+
+The match rule: a detected event matches a truth event of the same kind when their frame ranges
+overlap after widening the truth event by ``tolerance`` frames on each side; each truth event and each
+detected event takes part in at most one match (a maximum matching, so the counts do not depend on
+the order of events). Unmatched detections are false events, unmatched truth events are misses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vidwatch.errors import UserError
+from vidwatch.params import param
+
+Span = tuple[int, int]
+ANY = "any"
+"""The kind label of a truth file that names no kinds: every detected event is scored."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalParams:
+    """How detections are compared with the truth."""
+
+    tolerance: int = param(3, "frames a detected event may miss a truth event by and still match it",
+                           min=0, max=100000)
+
+
+class EventLike(Protocol):
+    kind: str
+    start_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    """The labelled events of one clip."""
+
+    events: tuple[Span, ...]
+    kinds: tuple[str | None, ...]
+    """The kind of each event, or None when the file names no kinds."""
+    declared: tuple[str, ...] = ()
+    """Kinds the file names even without events of them (``"kind"`` with an empty event list)."""
+    ignore: tuple[Span, ...] = ()
+    path: str = ""
+
+    @property
+    def scored_kinds(self) -> tuple[str, ...] | None:
+        """The kinds this truth labels (in order of appearance), or None when it names no kinds."""
+        named = tuple(dict.fromkeys([*self.declared, *(k for k in self.kinds if k is not None)]))
+        return named or None
+
+    def covers(self, kind: str) -> bool:
+        """Whether events of ``kind`` are labelled here (a file without kinds labels every kind)."""
+        kinds = self.scored_kinds
+        return kinds is None or kind in kinds
+
+    def spans(self, kind: str | None) -> list[Span]:
+        """Truth events of ``kind`` (all of them for None, and all when the file has no kinds)."""
+        return [s for s, k in zip(self.events, self.kinds, strict=True) if kind is None or k is None or k == kind]
+
+
+def _spans(value: object, where: str) -> tuple[Span, ...]:
+    if not isinstance(value, list):
+        raise UserError(f"{where}: expected a list of [start_frame, end_frame] pairs")
+    out: list[Span] = []
+    for i, item in enumerate(value):
+        ok = (isinstance(item, (list, tuple)) and len(item) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in item))
+        if not ok or item[0] < 0 or item[1] < item[0]:
+            raise UserError(f"{where}[{i}]: expected [start_frame, end_frame] with 0 <= start <= end, "
+                            f"got {item!r}")
+        out.append((int(item[0]), int(item[1])))
+    return tuple(out)
+
+
+def truth_from_data(data: object, where: str = "truth") -> Truth:
+    """Validate parsed truth JSON into a :class:`Truth`."""
+    if not isinstance(data, dict) or "events" not in data:
+        raise UserError(f"{where}: expected a JSON object with \"events\": [[start_frame, end_frame], ...]")
+    events = _spans(data["events"], f"{where}: events")
+    kind, kinds = data.get("kind"), data.get("kinds")
+    if kinds is not None:
+        if not isinstance(kinds, list) or len(kinds) != len(events) or not all(isinstance(k, str) for k in kinds):
+            raise UserError(f"{where}: \"kinds\" must list one kind name per event ({len(events)})")
+        per_event: tuple[str | None, ...] = tuple(kinds)
+    elif kind is not None:
+        if not isinstance(kind, str):
+            raise UserError(f"{where}: \"kind\" must be a kind name such as \"motion\", got {kind!r}")
+        per_event = (kind,) * len(events)
+    else:
+        per_event = (None,) * len(events)
+    declared = (kind,) if isinstance(kind, str) else ()
+    labelled = data.get("labelled_kinds")
+    if labelled is not None:
+        if not isinstance(labelled, list) or not labelled or not all(isinstance(k, str) for k in labelled):
+            raise UserError(f"{where}: \"labelled_kinds\" must be a non-empty list of kind names")
+        declared = tuple(labelled)
+    ignore = _spans(data.get("ignore", []), f"{where}: ignore")
+    return Truth(events, per_event, declared, ignore, where)
+
+
+def load_truth(path: str | Path) -> Truth:
+    """Read a truth file; errors name the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"truth file not found: {path}; give it with --truth FILE") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read truth file {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON at line {exc.lineno}; fix the syntax") from None
+    return truth_from_data(data, str(path))
+
+
+def default_truth_path(source: str) -> Path | None:
+    """``clip.mp4`` -> ``clip.json`` when that file exists (the sample videos' convention)."""
+    candidate = Path(source).with_suffix(".json")
+    return candidate if Path(source).suffix and candidate.is_file() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Counts from comparing detections with the truth; the rates derive from them so totals add up."""
+
+    truth: int = 0
+    detected: int = 0
+    matched: int = 0
+    truth_frames: int = 0
+    detected_frames: int = 0
+    overlap_frames: int = 0
+    seconds: float = 0.0
+
+    def __add__(self, other: Metrics) -> Metrics:
+        return Metrics(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
+
+    @property
+    def false_events(self) -> int:
+        return self.detected - self.matched
+
+    @property
+    def missed(self) -> int:
+        return self.truth - self.matched
+
+    @property
+    def recall(self) -> float | None:
+        return self.matched / self.truth if self.truth else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.matched / self.detected if self.detected else None
+
+    @property
+    def f1(self) -> float:
+        """2TP / (2TP + FP + FN); 1.0 when there was nothing to find and nothing was found."""
+        denominator = 2 * self.matched + self.false_events + self.missed
+        return 2 * self.matched / denominator if denominator else 1.0
+
+    @property
+    def frame_recall(self) -> float | None:
+        return self.overlap_frames / self.truth_frames if self.truth_frames else None
+
+    @property
+    def frame_precision(self) -> float | None:
+        return self.overlap_frames / self.detected_frames if self.detected_frames else None
+
+    @property
+    def frame_f1(self) -> float:
+        """Frame-level F1; 1.0 when no frame was labelled or detected."""
+        denominator = self.truth_frames + self.detected_frames
+        return 2 * self.overlap_frames / denominator if denominator else 1.0
+
+    @property
+    def false_per_hour(self) -> float | None:
+        return self.false_events * 3600.0 / self.seconds if self.seconds > 0 else None
+
+
+def _fields(m: Metrics) -> tuple[float, ...]:
+    return (m.truth, m.detected, m.matched, m.truth_frames, m.detected_frames, m.overlap_frames, m.seconds)
+
+
+def match_spans(detected: Sequence[Span], truth: Sequence[Span], tolerance: int = 0) -> list[tuple[int, int]]:
+    """Pairs (detected index, truth index) of a maximum one-to-one matching under the overlap rule."""
+    candidates: list[list[int]] = []
+    for ds, de in detected:
+        hits = [j for j, (ts, te) in enumerate(truth) if ds <= te + tolerance and de >= ts - tolerance]
+        # prefer the truth event with the largest real overlap, then the earliest
+        hits.sort(key=lambda j: (-(min(de, truth[j][1]) - max(ds, truth[j][0])), j))
+        candidates.append(hits)
+    owner: dict[int, int] = {}  # truth index -> detected index
+
+    def augment(i: int, seen: set[int]) -> bool:  # Kuhn's augmenting path
+        for j in candidates[i]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(len(detected)):
+        if candidates[i]:
+            augment(i, set())
+    return sorted((i, j) for j, i in owner.items())
+
+
+def _frames(spans: Iterable[Span], n_frames: int) -> np.ndarray:
+    mask = np.zeros(n_frames, dtype=bool)
+    for start, end in spans:
+        mask[max(start, 0):min(end, n_frames - 1) + 1] = True
+    return mask
+
+
+def _inside(span: Span, ranges: Sequence[Span]) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in ranges)
+
+
+def score_spans(detected: Sequence[Span], truth: Sequence[Span], n_frames: int, *, tolerance: int,
+                seconds: float = 0.0) -> Metrics:
+    """Event- and frame-level counts for one kind on one clip of ``n_frames`` frames."""
+    matched = len(match_spans(detected, truth, tolerance))
+    t_mask, d_mask = _frames(truth, n_frames), _frames(detected, n_frames)
+    return Metrics(len(truth), len(detected), matched, int(t_mask.sum()), int(d_mask.sum()),
+                   int((t_mask & d_mask).sum()), seconds)
+
+
+def evaluate(events: Iterable[EventLike], truth: Truth, n_frames: int, *, tolerance: int = 3,
+             seconds: float = 0.0, kind: str | None = None) -> dict[str, Metrics]:
+    """Compare one clip's detected events with its truth, per scored kind.
+
+    Returns kind -> :class:`Metrics` for each kind the truth labels (or for ``kind`` alone when given);
+    a truth file without kinds gives one entry, ``"any"``, scoring every event regardless of kind. Frames
+    are counted over each event's reported span, post-roll included.
+    """
+    events = [e for e in events if not _inside((e.start_frame, e.end_frame), truth.ignore)]
+    if kind is not None:
+        kinds: Sequence[str] = [kind] if truth.covers(kind) else []
+    else:
+        kinds = truth.scored_kinds or [ANY]
+    out: dict[str, Metrics] = {}
+    for k in kinds:
+        det = [(e.start_frame, e.end_frame) for e in events if k == ANY or e.kind == k]
+        out[k] = score_spans(sorted(det), truth.spans(None if k == ANY else k), n_frames,
+                             tolerance=tolerance, seconds=seconds)
+    return out
+
+
+def pair_truths(sources: Sequence[str], truths: Sequence[str] | None, *, required: bool = True) -> list[Truth | None]:
+    """One truth per source: the given files in order, else each source's sibling ``.json``."""
+    if truths:
+        if len(truths) != len(sources):
+            raise UserError(f"{len(sources)} sources but {len(truths)} --truth files; give one --truth per "
+                            f"source, in the same order (or none, to use SOURCE.json beside each)")
+        return [load_truth(t) for t in truths]
+    out: list[Truth | None] = []
+    for source in sources:
+        path = default_truth_path(source)
+        if path is None and required:
+            raise UserError(f"no truth for {source}: give --truth FILE, or put {Path(source).stem}.json beside it")
+        out.append(load_truth(path) if path is not None else None)
+    return out
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def format_table(rows: Sequence[tuple[str, str, Metrics]]) -> str:
+    """(clip, kind, metrics) rows as a fixed-width table; undefined rates print as '-'."""
+    width = max([4, *(len(c) for c, _, _ in rows)])
+    header = (f"{'clip':<{width}}  {'kind':<12} {'truth':>5} {'found':>5} {'match':>5} {'false':>5} "
+              f"{'recall':>6} {'prec':>6} {'F1':>6} {'frameP':>6} {'frameR':>6}")
+    lines = [header, "-" * len(header)]
+    for clip, kind, m in rows:
+        lines.append(f"{clip:<{width}}  {kind:<12} {m.truth:>5} {m.detected:>5} {m.matched:>5} "
+                     f"{m.false_events:>5} {_rate(m.recall):>6} {_rate(m.precision):>6} {m.f1:>6.3f} "
+                     f"{_rate(m.frame_precision):>6} {_rate(m.frame_recall):>6}")
+    return "\n".join(lines)
+
+
+def table_rows(per_clip: Sequence[tuple[str, dict[str, Metrics]]]) -> list[tuple[str, str, Metrics]]:
+    """Per-clip, per-kind rows followed by a total per kind and, with several kinds, an overall total."""
+    rows: list[tuple[str, str, Metrics]] = []
+    totals: dict[str, Metrics] = {}
+    for clip, by_kind in per_clip:
+        for kind, m in by_kind.items():
+            rows.append((clip, kind, m))
+            totals[kind] = totals.get(kind, Metrics()) + m
+    for kind, m in totals.items():
+        rows.append(("TOTAL", kind, m))
+    if len(totals) > 1:
+        overall = Metrics()
+        for m in totals.values():
+            overall = overall + m
+        rows.append(("TOTAL", "all", overall))
+    return rows
