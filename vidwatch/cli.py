@@ -103,10 +103,12 @@ def cmd_timelapse(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from vidwatch.plot import plot_timeline, read_scores
+    from vidwatch.plot import plot_timeline, read_event_spans, read_scores
 
     timeline = read_scores(args.scores, args.source)
-    out = plot_timeline(timeline, args.output, title=args.title or Path(args.scores).name, log_scale=args.log)
+    spans = read_event_spans(args.events, args.source) if args.events else None
+    out = plot_timeline(timeline, args.output, title=args.title or Path(args.scores).name, log_scale=args.log,
+                        event_spans=spans)
     print(f"wrote {out}", flush=True)
     return 0
 
@@ -182,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="plot a --scores CSV: scores, thresholds and events over time")
     plot.add_argument("scores", metavar="SCORES.csv")
     plot.add_argument("-o", "--output", default="timeline.png", metavar="PNG", help="output image (default timeline.png)")
+    plot.add_argument("--events", metavar="EVENTS.jsonl", help="shade the exact event spans from an --events "
+                      "file (default: the frames where the gate had an event open, from the CSV)")
     plot.add_argument("--source", help="with several sources in the CSV, the one to plot (default: the first)")
     plot.add_argument("--title", help="plot title (default: the CSV file name)")
     plot.add_argument("--log", action="store_true", help="symmetric-log score axis (spikes far above threshold)")

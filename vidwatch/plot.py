@@ -84,6 +84,28 @@ def spans(time: Sequence[float], active: Sequence[bool]) -> list[tuple[float, fl
     return out
 
 
+def read_event_spans(path: str | Path, source: str | None = None) -> dict[str, list[tuple[float, float]]]:
+    """kind -> (start, end) seconds from an events JSON Lines file (``vidwatch run --events``)."""
+    import json
+
+    out: dict[str, list[tuple[float, float]]] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"cannot read events file {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+            if source is not None and event.get("source", source) != source:
+                continue
+            out.setdefault(event["kind"], []).append((float(event["start_time"]), float(event["end_time"])))
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f"{path}:{number}: not a vidwatch event line; give the file written by --events") from None
+    return out
+
+
 def _matplotlib():  # type: ignore[no-untyped-def]
     try:
         import matplotlib
@@ -95,24 +117,47 @@ def _matplotlib():  # type: ignore[no-untyped-def]
     return plt
 
 
-def plot_timeline(timeline: Timeline, out: str | Path, *, title: str = "", log_scale: bool = False) -> Path:
-    """Draw one panel per detector (score, threshold line), shade event spans, save a PNG."""
+def plot_timeline(timeline: Timeline, out: str | Path, *, title: str = "", log_scale: bool = False,
+                  event_spans: dict[str, list[tuple[float, float]]] | None = None) -> Path:
+    """Draw one panel per detector (score, threshold line), shade event spans, save a PNG.
+
+    ``event_spans`` (kind -> (start, end) seconds, e.g. from an events file) replaces the spans read
+    from the ``<kind>.active`` columns. The linear score axis is cut at a robust top (the 99th
+    percentile or three thresholds, whichever is higher), so one huge spike at a cut does not flatten
+    the threshold line; points above it are marked with triangles. ``log_scale`` shows everything.
+    """
     plt = _matplotlib()
+    import numpy as np
+
     detectors = list(timeline.values)
     fig, axes = plt.subplots(len(detectors), 1, sharex=True, squeeze=False,
                              figsize=(10, 1.2 + 1.6 * len(detectors)), dpi=100)
-    kind_spans = {k: spans(timeline.time, a) for k, a in timeline.active.items()}
-    colours = {k: KIND_COLOURS.get(k, OTHER_COLOURS[i % len(OTHER_COLOURS)]) for i, k in enumerate(kind_spans)}
-    for ax, name in zip(axes[:, 0], detectors, strict=True):
-        for kind, runs in kind_spans.items():
+    if event_spans is None:
+        event_spans = {k: spans(timeline.time, a) for k, a in timeline.active.items()}
+    colours = {k: KIND_COLOURS.get(k, OTHER_COLOURS[i % len(OTHER_COLOURS)]) for i, k in enumerate(event_spans)}
+    time = np.asarray(timeline.time, dtype=float)
+    finite_time = time[np.isfinite(time)]
+    min_width = 0.006 * (float(finite_time.max() - finite_time.min()) if finite_time.size else 1.0)
+    for row, (ax, name) in enumerate(zip(axes[:, 0], detectors, strict=True)):
+        for kind, runs in event_spans.items():
             for i, (a, b) in enumerate(runs):
-                ax.axvspan(a, b, color=colours[kind], alpha=0.18, lw=0, label=f"{kind} event" if i == 0 else None)
-        ax.plot(timeline.time, timeline.values[name], lw=1.0, color="tab:blue", label="score")
+                ax.axvspan(a, max(b, a + min_width), color=colours[kind], alpha=0.25, lw=0,
+                           label=f"{kind} event" if i == 0 and row == 0 else None)
+        values = np.asarray(timeline.values[name], dtype=float)
+        ax.plot(time, values, lw=1.0, color="tab:blue", label="score" if row == 0 else None)
         threshold = timeline.thresholds.get(name)
         if threshold is not None and math.isfinite(threshold):
             ax.axhline(threshold, color="tab:red", ls="--", lw=1.0, label=f"threshold {threshold:g}")
+        finite = values[np.isfinite(values)]
         if log_scale:
             ax.set_yscale("symlog", linthresh=max(threshold or 1e-3, 1e-6) / 10)
+        elif finite.size:
+            top = max(float(np.percentile(finite, 99)) * 1.2, 3 * (threshold or 0.0), 1e-9)
+            if finite.max() > top:
+                over = values > top
+                ax.plot(time[over], np.full(int(over.sum()), top * 0.97), "^", color="tab:blue", ms=5,
+                        label=f"above {top:.3g} (peak {finite.max():.3g})")
+            ax.set_ylim(bottom=min(0.0, float(finite.min())), top=top)
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize="small", framealpha=0.8)

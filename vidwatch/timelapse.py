@@ -95,7 +95,7 @@ def _output_name(source: Source, frame: SourceFrame, started: datetime) -> str:
     if source.live:
         stamp = datetime.fromtimestamp(started.timestamp() + frame.time)
         return f"{stamp:%Y%m%d-%H%M%S}_{frame.index:06d}.jpg"
-    return f"frame_{frame.index:06d}_{frame.time:010.3f}s.jpg"
+    return f"frame_{frame.index:06d}_{frame.time:.3f}s.jpg"
 
 
 def run_timelapse(
