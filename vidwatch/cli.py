@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="plot a --scores CSV: scores, thresholds and events over time")
     plot.add_argument("scores", metavar="SCORES.csv")
-    plot.add_argument("-o", "--output", default="timeline.png", metavar="PNG", help="output image (default timeline.png)")
+    plot.add_argument("-o", "--output", default="timeline.png", metavar="PNG",
+                      help="output image (default timeline.png)")
     plot.add_argument("--events", metavar="EVENTS.jsonl", help="shade the exact event spans from an --events "
                       "file (default: the frames where the gate had an event open, from the CSV)")
     plot.add_argument("--source", help="with several sources in the CSV, the one to plot (default: the first)")

@@ -1,7 +1,7 @@
 """YAML config -> validated, frozen configuration.
 
 Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``detectors`` (name ->
-type and parameters), ``events`` (kind -> gate rule) and ``outputs`` (clips, snapshots). Every key is checked on load; errors name
+type and parameters) and ``events`` (kind -> gate rule). Every key is checked on load; errors name
 the file, the key path and what is allowed. Defaults are not repeated here: they come from the
 ``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
 """

@@ -147,7 +147,9 @@ def run_timelapse(
                 result.kept += 1
                 assert result.files is not None
                 result.files.append(path)
-                log.debug("kept frame %d (%.2fs) as %s: %s", frame.index, frame.time, path.name, ",".join(kinds))
+                # a camera runs for hours: say each keep; a folder or file only says the total at the end
+                log.log(logging.INFO if source.live else logging.DEBUG, "kept frame %d (%.2fs) as %s: %s",
+                        frame.index, frame.time, path.name, ",".join(kinds))
                 if on_keep is not None:
                     on_keep(path, kinds)
             if stop is not None and stop.is_set():
