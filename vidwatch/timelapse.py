@@ -32,7 +32,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.errors import UserError
 from vidwatch.frames import AnalysisFrame, SourceFrame
 from vidwatch.gate import required_over
-from vidwatch.preprocess import Preprocessor
+from vidwatch.pipeline import Analyzer
 from vidwatch.sources import ImageFolderSource, Source
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class ChangeJudge:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.preprocess = Preprocessor(config.analysis)
+        self.preprocess = Analyzer(config).preprocess  # the run's preprocessing, whatever it includes
         self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
         self._primed: dict[str, Any] = {}
 

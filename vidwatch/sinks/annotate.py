@@ -75,10 +75,10 @@ class AnnotateSink(Sink):
         thickness = max(1, image.shape[0] // 360)
         mask = draw.union_mask(scores, scores)
         if mask is not None:
-            cv2.drawContours(image, draw.mask_contours(mask, frame.scale), -1, draw.GREEN, thickness, cv2.LINE_AA)
+            cv2.drawContours(image, draw.mask_contours(mask, frame), -1, draw.GREEN, thickness, cv2.LINE_AA)
         for score in scores.values():
             if score.box is not None:
-                draw.draw_box(image, draw.scale_box(score.box, frame.scale), draw.YELLOW, thickness)
+                draw.draw_box(image, draw.to_full(frame, score.box), draw.YELLOW, thickness)
         tokens = [(f"frame {frame.index}", draw.WHITE), (f"t={frame.time:.2f}s", draw.WHITE)]
         for i, (name, score) in enumerate(scores.items()):
             threshold = self.thresholds.get(name, 0.0)

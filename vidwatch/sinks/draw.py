@@ -1,7 +1,8 @@
 """Drawing what the detectors saw onto full-resolution frames (snapshots, annotated video).
 
-Detector masks and boxes are in analysis pixels; everything here scales them back by the analysis
-frame's ``scale`` so the marks land on the full-resolution picture.
+Detector masks and boxes are in analysis pixels; everything here maps them back through the analysis
+frame (its ``scale``, and the camera offset where frames are aligned) so the marks land on the
+full-resolution picture.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from vidwatch.detectors.base import Score
+from vidwatch.frames import AnalysisFrame
 
 Box = tuple[int, int, int, int]
 
@@ -34,18 +36,27 @@ def union_mask(scores: Mapping[str, Score], names: Iterable[str]) -> np.ndarray 
     return union
 
 
-def mask_contours(mask: np.ndarray, scale: float) -> list[np.ndarray]:
-    """Outer contours of a 0/255 mask, scaled to full-resolution pixels."""
-    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return [np.round(c.astype(np.float32) * scale).astype(np.int32) for c in contours]
+def _offset(frame: AnalysisFrame) -> tuple[float, float]:
+    """The camera shift that frame alignment removed (analysis pixels); none without alignment."""
+    return getattr(frame, "offset", (0.0, 0.0))
 
 
-def scale_box(box: Box, scale: float) -> Box:
+def to_full(frame: AnalysisFrame, box: Box) -> Box:
+    """An analysis-pixel box -> full-resolution pixels of the source frame."""
     x, y, w, h = box
-    return round(x * scale), round(y * scale), round(w * scale), round(h * scale)
+    dx, dy = _offset(frame)
+    s = frame.scale
+    return round((x + dx) * s), round((y + dy) * s), round(w * s), round(h * s)
 
 
-def change_boxes(scores: Mapping[str, Score], names: Sequence[str], scale: float) -> list[Box]:
+def mask_contours(mask: np.ndarray, frame: AnalysisFrame) -> list[np.ndarray]:
+    """Outer contours of a 0/255 analysis-size mask, in full-resolution pixels."""
+    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    shift = np.asarray(_offset(frame), np.float32)
+    return [np.round((c.astype(np.float32) + shift) * frame.scale).astype(np.int32) for c in contours]
+
+
+def change_boxes(scores: Mapping[str, Score], names: Sequence[str], frame: AnalysisFrame) -> list[Box]:
     """Boxes around every changed region of the named detectors, full-resolution pixels.
 
     Mask regions where a detector has a mask, its own box otherwise (flow has tracks, not a mask).
@@ -54,11 +65,11 @@ def change_boxes(scores: Mapping[str, Score], names: Sequence[str], scale: float
     mask = union_mask(scores, names)
     if mask is not None:
         count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
-        boxes.extend(scale_box(tuple(int(v) for v in stats[i, :4]), scale) for i in range(1, count))  # type: ignore[misc]
+        boxes.extend(to_full(frame, tuple(int(v) for v in stats[i, :4])) for i in range(1, count))  # type: ignore[arg-type]
     for name in names:
         score = scores.get(name)
         if score is not None and score.mask is None and score.box is not None:
-            boxes.append(scale_box(score.box, scale))
+            boxes.append(to_full(frame, score.box))
     return boxes
 
 

@@ -34,7 +34,7 @@ class _Peak:
     time: float
     image: np.ndarray
     scores: Mapping[str, Score]
-    scale: float
+    frame: AnalysisFrame
 
 
 def event_stem(event: Event) -> str:
@@ -76,7 +76,7 @@ class SnapshotSink(Sink):
         if self._current is None:
             return None
         frame, scores = self._current
-        return _Peak(frame.index, frame.time, frame.source.bgr().copy(), scores, frame.scale)
+        return _Peak(frame.index, frame.time, frame.source.bgr().copy(), scores, frame)
 
     def event_started(self, event: Event) -> None:
         peak = None
@@ -101,7 +101,7 @@ class SnapshotSink(Sink):
         image = peak.image
         names = self.feeds.get(event.kind) or tuple(peak.scores)
         thickness = max(1, image.shape[0] // 240)
-        for box in draw.change_boxes(peak.scores, names, peak.scale):
+        for box in draw.change_boxes(peak.scores, names, peak.frame):
             draw.draw_box(image, box, draw.YELLOW, thickness)
         if event.box is not None and event.peak_frame == peak.index:
             draw.draw_box(image, event.box, draw.RED, thickness + 1)
