@@ -196,3 +196,22 @@ def test_video_writer_writes_every_frame(method: str, tmp_path: Path) -> None:
     assert abs(int(frames[5][30, 40].mean()) - 100) < 6
     fourcc = int(cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode().lower()
     assert fourcc in (("avc1", "h264") if method == "ffmpeg" else ("mp4v", "fmp4"))
+
+
+def test_annotate_without_known_frame_rate_estimates_it(tmp_path: Path) -> None:
+    """Live sources may not report a frame rate: the first frames' timestamps give it."""
+    from vidwatch.config import load_config
+    from vidwatch.detectors.base import Score
+    from vidwatch.frames import AnalysisFrame, SourceFrame
+    from vidwatch.sinks.annotate import AnnotateSink
+
+    path = tmp_path / "live.mp4"
+    with AnnotateSink(path, load_config(), fps=None) as sink:
+        for i in range(20):
+            image = np.full((120, 160, 3), 100, np.uint8)
+            frame = AnalysisFrame(i, i * 0.2, image[:, :, 0], 1.0, SourceFrame(i, i * 0.2, image))
+            sink.frame(frame, {"diff": Score(0.0)}, [])
+    capture = cv2.VideoCapture(str(path))
+    assert abs(capture.get(cv2.CAP_PROP_FPS) - 5.0) < 0.01
+    capture.release()
+    assert len(read_video(path)) == 20
