@@ -10,6 +10,7 @@ import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from vidwatch import __version__
 from vidwatch.errors import UserError
@@ -47,24 +48,68 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.pipeline import run_pipeline
     from vidwatch.report import Progress, format_summary
     from vidwatch.sinks import JsonlSink, LogSink, Sink
+    from vidwatch.sinks.annotate import AnnotateSink
+    from vidwatch.sinks.clips import ClipSink
+    from vidwatch.sinks.scores_csv import ScoresCsvSink
+    from vidwatch.sinks.snapshots import SnapshotSink
     from vidwatch.sources import open_source
 
     config = load_config(args.config, args.set)
     label = len(args.sources) > 1
+    if args.annotate and label:
+        raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
     with ExitStack() as outputs, _stop_on_signals() as stop:
         sinks: list[Sink] = [outputs.enter_context(LogSink())]
+        # sinks that add fields to events (snapshot, clip paths) come before the events file
+        if args.snapshots:
+            sinks.append(outputs.enter_context(SnapshotSink(args.snapshots, config)))
+        if args.clips:
+            sinks.append(outputs.enter_context(ClipSink(args.clips, config)))
         if args.events:
             sinks.append(outputs.enter_context(JsonlSink(args.events)))
+        scores = outputs.enter_context(ScoresCsvSink(args.scores, config, with_source=label)) if args.scores else None
+        if scores is not None:
+            sinks.append(scores)
         for spec in args.sources:
             source = open_source(spec, config.source)
             progress = Progress(source.frame_count,
                                 enabled=None if args.progress == "auto" else args.progress == "on")
-            stats = run_pipeline(source, config, sinks, stop=stop, on_frame=progress,
-                                 label_events=label)
+            if scores is not None:
+                scores.source = spec
+            with ExitStack() as per_source:
+                annotate = [per_source.enter_context(AnnotateSink(args.annotate, config, fps=source.fps))
+                            ] if args.annotate else []
+                stats = run_pipeline(source, config, [*sinks, *annotate], stop=stop, on_frame=progress,
+                                     label_events=label)
             progress.done()
             print(format_summary(stats), flush=True)
             if stop.is_set():
                 break
+    return 0
+
+
+def cmd_timelapse(args: argparse.Namespace) -> int:
+    from vidwatch.config import load_config
+    from vidwatch.sources import open_source
+    from vidwatch.timelapse import parse_interval, run_timelapse
+
+    config = load_config(args.config, args.set)
+    every = parse_interval(args.every) if args.every else None
+    source = open_source(args.source, config.source)
+    with _stop_on_signals() as stop:
+        result = run_timelapse(source, config, args.out_dir, every=every, stop=stop)
+    print(f"kept {result.kept} of {result.seen} frames in {args.out_dir}", flush=True)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from vidwatch.plot import plot_timeline, read_event_spans, read_scores
+
+    timeline = read_scores(args.scores, args.source)
+    spans = read_event_spans(args.events, args.source) if args.events else None
+    out = plot_timeline(timeline, args.output, title=args.title or Path(args.scores).name, log_scale=args.log,
+                        event_spans=spans)
+    print(f"wrote {out}", flush=True)
     return 0
 
 
@@ -162,9 +207,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="video file, image folder or glob, camera index (0), /dev/videoN or stream URL")
     config_args(run)
     run.add_argument("--events", metavar="PATH", help="write finished events as JSON Lines to PATH")
+    run.add_argument("--snapshots", metavar="DIR", help="write a captioned JPEG of each event's peak frame to DIR")
+    run.add_argument("--clips", metavar="DIR", help="write each event as an MP4 clip with pre/post-roll to DIR")
+    run.add_argument("--scores", metavar="PATH", help="write every frame's detector scores as CSV to PATH")
+    run.add_argument("--annotate", metavar="OUT.mp4",
+                     help="write the input back with masks, boxes, scores and events drawn on every frame")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                      help="progress line on stderr (auto: only on a terminal)")
     run.set_defaults(func=cmd_run)
+
+    tl = sub.add_parser("timelapse", help="keep only the frames that differ enough from the last kept one")
+    tl.add_argument("source", metavar="SOURCE", help="camera, stream, video file or image folder")
+    tl.add_argument("out_dir", metavar="OUT_DIR", help="folder for the kept frames")
+    tl.add_argument("--every", metavar="INTERVAL",
+                    help="consider one frame per interval of source time, e.g. 10s, 500ms, 2m (default: every frame)")
+    config_args(tl)
+    tl.set_defaults(func=cmd_timelapse)
+
+    plot = sub.add_parser("plot", help="plot a --scores CSV: scores, thresholds and events over time")
+    plot.add_argument("scores", metavar="SCORES.csv")
+    plot.add_argument("-o", "--output", default="timeline.png", metavar="PNG",
+                      help="output image (default timeline.png)")
+    plot.add_argument("--events", metavar="EVENTS.jsonl", help="shade the exact event spans from an --events "
+                      "file (default: the frames where the gate had an event open, from the CSV)")
+    plot.add_argument("--source", help="with several sources in the CSV, the one to plot (default: the first)")
+    plot.add_argument("--title", help="plot title (default: the CSV file name)")
+    plot.add_argument("--log", action="store_true", help="symmetric-log score axis (spikes far above threshold)")
+    plot.set_defaults(func=cmd_plot)
 
     cmp = sub.add_parser("compare", help="quantify the difference between two images")
     cmp.add_argument("image1")

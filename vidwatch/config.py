@@ -20,10 +20,11 @@ from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
 from vidwatch.preprocess import AnalysisParams
+from vidwatch.sinks.params import OutputParams
 from vidwatch.sources import SourceParams
 from vidwatch.zones import ZoneParams
 
-SECTIONS = ("analysis", "zones", "source", "detectors", "events")
+SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs")
 DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram", "lighting", "camera")
 """What runs without ``-c``: motion fused from diff, background and flow; scene_change from the
 histogram and a moved camera; lighting for global light changes."""
@@ -56,6 +57,7 @@ class Config:
     source: SourceParams = field(default_factory=SourceParams)
     detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
     events: Mapping[str, EventRule] = field(default_factory=dict)
+    outputs: OutputParams = field(default_factory=OutputParams)
 
     def to_plain(self) -> dict[str, Any]:
         """The effective configuration as plain YAML-ready data."""
@@ -65,6 +67,7 @@ class Config:
             "source": to_plain(self.source),
             "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
             "events": {k: to_plain(r) for k, r in self.events.items()},
+            "outputs": to_plain(self.outputs),
         }
 
 
@@ -131,6 +134,7 @@ def build_config(data: Any) -> Config:
         source=build(SourceParams, data.get("source"), "source"),
         detectors=detectors,
         events=_build_events(data.get("events"), detectors),
+        outputs=build(OutputParams, data.get("outputs"), "outputs"),
     )
 
 

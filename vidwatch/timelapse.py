@@ -1,0 +1,157 @@
+"""Changed-frames time-lapse: keep a frame only when it differs enough from the last frame kept.
+
+Comparing with the last *kept* frame (not the previous one) is what makes slow change count: a
+shadow that creeps a little each minute never differs much from one sample to the next, but it does
+from the picture kept an hour ago. The comparison is the configured detectors scoring the pair
+(last kept, candidate) and the gate's rule for a single frame: a frame is kept when, for any event
+kind, enough of its detectors (its ``fusion``) are over their thresholds. ``min_frames``, post-roll
+and merge gap do not apply, as each candidate is judged on its own.
+
+For each kept frame the detectors are reset and primed with it (fed it as many times as their
+warm-up needs, so a background model learns it as a still scene); every candidate is scored by a
+copy of that primed state, so candidates never teach the models anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from vidwatch.config import Config
+from vidwatch.detectors.base import Score
+from vidwatch.errors import UserError
+from vidwatch.frames import AnalysisFrame, SourceFrame
+from vidwatch.gate import required_over
+from vidwatch.pipeline import Analyzer
+from vidwatch.sources import ImageFolderSource, Source
+
+log = logging.getLogger(__name__)
+
+_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_interval(text: str) -> float:
+    """'10s', '500ms', '2m', '1h' or a bare number of seconds -> seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|m|min|h)?\s*", text)
+    if not match or float(match.group(1)) <= 0:
+        raise UserError(f"--every {text!r}: expected a positive interval like 10s, 500ms, 2m or 1h")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@dataclass(slots=True)
+class TimelapseResult:
+    seen: int = 0
+    kept: int = 0
+    files: list[Path] | None = None
+
+
+class ChangeJudge:
+    """Decides whether a candidate differs enough from the reference (the last kept frame)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.preprocess = Analyzer(config).preprocess  # the run's preprocessing, whatever it includes
+        self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
+        self._primed: dict[str, Any] = {}
+
+    def set_reference(self, frame: SourceFrame) -> None:
+        analysis = self.preprocess(frame)
+        self._primed = {}
+        for name, spec in self.config.detectors.items():
+            detector = spec.create()
+            for _ in range(int(getattr(spec.params, "warmup", 0)) + 2):
+                detector.update(analysis)
+            self._primed[name] = detector
+
+    def score(self, frame: SourceFrame) -> tuple[AnalysisFrame, dict[str, Score]]:
+        analysis = self.preprocess(frame)
+        scores = {name: copy.deepcopy(d).update(analysis) for name, d in self._primed.items()}
+        return analysis, scores
+
+    def changed(self, scores: dict[str, Score]) -> list[str]:
+        """The event kinds whose single-frame rule the scores meet (empty: not different enough)."""
+        kinds = []
+        for kind, rule in self.config.events.items():
+            names = rule.detectors or ()
+            over = sum(1 for n in names if scores[n].value > self.thresholds[n])
+            if names and over >= required_over(rule, len(names)):
+                kinds.append(kind)
+        return kinds
+
+
+def _output_name(source: Source, frame: SourceFrame, started: datetime) -> str:
+    if isinstance(source, ImageFolderSource):
+        return Path(source.file_for(frame.index)).name
+    if source.live:
+        stamp = datetime.fromtimestamp(started.timestamp() + frame.time)
+        return f"{stamp:%Y%m%d-%H%M%S}_{frame.index:06d}.jpg"
+    return f"frame_{frame.index:06d}_{frame.time:.3f}s.jpg"
+
+
+def run_timelapse(
+    source: Source,
+    config: Config,
+    out_dir: str | Path,
+    *,
+    every: float | None = None,
+    stop: threading.Event | None = None,
+    on_keep: Callable[[Path, list[str]], None] | None = None,
+) -> TimelapseResult:
+    """Write the frames of ``source`` that differ enough from the last kept frame into ``out_dir``.
+
+    ``every`` samples one frame per that many seconds of source time (a camera's clock for live
+    sources); None considers every frame. Image-folder frames are copied byte for byte under their
+    own names; other frames are written as JPEG.
+    """
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create time-lapse folder {folder}: {exc.strerror}") from None
+    judge = ChangeJudge(config)
+    result = TimelapseResult(files=[])
+    started = datetime.now()
+    next_due: float | None = None
+    quality = [cv2.IMWRITE_JPEG_QUALITY, config.outputs.jpeg_quality]
+    with source:
+        for frame in source:
+            if every is not None:
+                if next_due is not None and frame.time < next_due - 1e-9:
+                    continue
+                next_due = (next_due if next_due is not None else frame.time) + every
+                while next_due <= frame.time:
+                    next_due += every
+            result.seen += 1
+            if result.kept == 0:
+                kinds = ["first"]
+            else:
+                _, scores = judge.score(frame)
+                kinds = judge.changed(scores)
+            if kinds:
+                path = folder / _output_name(source, frame, started)
+                if isinstance(source, ImageFolderSource):
+                    shutil.copy2(source.file_for(frame.index), path)
+                elif not cv2.imwrite(str(path), frame.bgr(), quality):
+                    raise UserError(f"cannot write {path}; check the time-lapse folder is writable")
+                judge.set_reference(frame)
+                result.kept += 1
+                assert result.files is not None
+                result.files.append(path)
+                # a camera runs for hours: say each keep; a folder or file only says the total at the end
+                log.log(logging.INFO if source.live else logging.DEBUG, "kept frame %d (%.2fs) as %s: %s",
+                        frame.index, frame.time, path.name, ",".join(kinds))
+                if on_keep is not None:
+                    on_keep(path, kinds)
+            if stop is not None and stop.is_set():
+                break
+    return result
