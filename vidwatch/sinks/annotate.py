@@ -78,7 +78,7 @@ class AnnotateSink(Sink):
             cv2.drawContours(image, draw.mask_contours(mask, frame), -1, draw.GREEN, thickness, cv2.LINE_AA)
         for score in scores.values():
             if score.box is not None:
-                draw.draw_box(image, draw.to_full(frame, score.box), draw.YELLOW, thickness)
+                draw.draw_box(image, frame.to_full(score.box), draw.YELLOW, thickness)
         tokens = [(f"frame {frame.index}", draw.WHITE), (f"t={frame.time:.2f}s", draw.WHITE)]
         for i, (name, score) in enumerate(scores.items()):
             threshold = self.thresholds.get(name, 0.0)

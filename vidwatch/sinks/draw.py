@@ -36,23 +36,10 @@ def union_mask(scores: Mapping[str, Score], names: Iterable[str]) -> np.ndarray 
     return union
 
 
-def _offset(frame: AnalysisFrame) -> tuple[float, float]:
-    """The camera shift that frame alignment removed (analysis pixels); none without alignment."""
-    return getattr(frame, "offset", (0.0, 0.0))
-
-
-def to_full(frame: AnalysisFrame, box: Box) -> Box:
-    """An analysis-pixel box -> full-resolution pixels of the source frame."""
-    x, y, w, h = box
-    dx, dy = _offset(frame)
-    s = frame.scale
-    return round((x + dx) * s), round((y + dy) * s), round(w * s), round(h * s)
-
-
 def mask_contours(mask: np.ndarray, frame: AnalysisFrame) -> list[np.ndarray]:
     """Outer contours of a 0/255 analysis-size mask, in full-resolution pixels."""
     contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    shift = np.asarray(_offset(frame), np.float32)
+    shift = np.asarray(frame.offset, np.float32)
     return [np.round((c.astype(np.float32) + shift) * frame.scale).astype(np.int32) for c in contours]
 
 
@@ -65,11 +52,11 @@ def change_boxes(scores: Mapping[str, Score], names: Sequence[str], frame: Analy
     mask = union_mask(scores, names)
     if mask is not None:
         count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
-        boxes.extend(to_full(frame, tuple(int(v) for v in stats[i, :4])) for i in range(1, count))  # type: ignore[arg-type]
+        boxes.extend(frame.to_full(tuple(int(v) for v in stats[i, :4])) for i in range(1, count))  # type: ignore[arg-type]
     for name in names:
         score = scores.get(name)
         if score is not None and score.mask is None and score.box is not None:
-            boxes.append(to_full(frame, score.box))
+            boxes.append(frame.to_full(score.box))
     return boxes
 
 
