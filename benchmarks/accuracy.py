@@ -122,7 +122,7 @@ def match_events(truth: Sequence[Interval], detected: Sequence[Interval], lighti
 def load_truth(video: Path) -> Truth:
     data = json.loads(video.with_suffix(".json").read_text())
     kinds = data.get("kinds") or [data.get("kind", "motion")] * len(data["events"])
-    events = [Interval(k, int(s), int(e)) for (s, e), k in zip(data["events"], kinds)]
+    events = [Interval(k, int(s), int(e)) for (s, e), k in zip(data["events"], kinds, strict=True)]
     return Truth(video.stem, events, [int(f) for f in data.get("lighting", [])], float(data["fps"]),
                  int(data["frames"]), data.get("description", ""), data.get("footage", "?"))
 
@@ -174,7 +174,7 @@ def run_dvr_scan(exe: str, video: Path, fps: float) -> list[Interval]:
                          text=True, check=True, timeout=600).stdout.strip()
     codes = [c for c in out.replace("\n", ",").split(",") if c.strip()]
     events = []
-    for start, end in zip(codes[0::2], codes[1::2]):
+    for start, end in zip(codes[0::2], codes[1::2], strict=False):  # a lone start has no end
         first = int(round(_timecode(start) * fps))
         last = max(first, int(round(_timecode(end) * fps)) - 1)
         events.append(Interval("motion", first, last))
@@ -342,7 +342,7 @@ def run(systems: Sequence[System], videos: Sequence[Path], tolerance: int, early
             outputs.append(_detect_job(job))
             log.info("%s on %s: %d events in %.1f s", job[0].name, job[1].stem, len(outputs[-1][0]), outputs[-1][1])
     results: dict[str, dict[str, dict]] = {s.name: {} for s in systems}
-    for (system, video, _), (events, seconds) in zip(jobs_list, outputs):
+    for (system, video, _), (events, seconds) in zip(jobs_list, outputs, strict=True):
         results[system.name][video.stem] = clip_result(truths[video.stem], events, seconds, tolerance, early)
     return results
 

@@ -165,7 +165,7 @@ def _track(frames: dict[int, np.ndarray], plate: np.ndarray, start: int, length:
         raise RuntimeError(f"vtest.avi: no pedestrian track of 12+ frames from frame {start}")
     chain = best
     images, alphas = [], []
-    for i, comp in zip(range(start, start + len(chain)), chain):
+    for i, comp in zip(range(start, start + len(chain)), chain, strict=True):
         labels = per_frame[i][0]
         x, y, w, h = comp["box"]
         x0, y0, x1, y1 = x - 3, y - 3, x + w + 3, y + h + 3
@@ -331,7 +331,7 @@ class Clip:
 
 def _polyline_at(points: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray] | None:
     """Point and unit direction at ``distance`` along a polyline, or None past its end."""
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in zip(points[:-1], points[1:], strict=True):
         seg = float(np.hypot(*(b - a)))
         if distance <= seg:
             d = (b - a) / seg
@@ -398,7 +398,8 @@ def _paste(world: Image, layer: np.ndarray, image: Image, alpha: np.ndarray, x: 
     if x0 >= x1 or y0 >= y1:
         return
     a = alp[y0 - iy:y1 - iy, x0 - ix:x1 - ix]
-    world[y0:y1, x0:x1] = world[y0:y1, x0:x1] * (1 - a[..., None]) + img[y0 - iy:y1 - iy, x0 - ix:x1 - ix] * a[..., None]
+    a3 = a[..., None]
+    world[y0:y1, x0:x1] = world[y0:y1, x0:x1] * (1 - a3) + img[y0 - iy:y1 - iy, x0 - ix:x1 - ix] * a3
     layer[y0:y1, x0:x1] = np.maximum(layer[y0:y1, x0:x1], a)
 
 
@@ -445,7 +446,7 @@ def _rain(rng: np.random.Generator, w: int, h: int, drops: int) -> np.ndarray:
     ys = rng.uniform(-10, h, n)
     lengths = rng.uniform(6, 14, n) * s
     values = rng.uniform(40, 100, n)
-    for x, y, length, v in zip(xs, ys, lengths, values):
+    for x, y, length, v in zip(xs, ys, lengths, values, strict=True):
         cv2.line(layer, (int(x), int(y)), (int(x + 0.18 * length), int(y + length)), float(v), 1, cv2.LINE_AA)
     for _ in range(int(rng.integers(1, 4))):
         x, y = rng.uniform(0, w), rng.uniform(0, h)
@@ -592,7 +593,7 @@ def truth_for(clip: Clip, visible: list[dict], footage: Footage) -> dict:
         events.append(([clip.knock.frame, clip.knock.frame + clip.knock.frames - 1], "scene_change"))
     events.sort(key=lambda e: e[0][0])
     walkers = []
-    for w, v in zip(clip.walkers, visible):
+    for w, v in zip(clip.walkers, visible, strict=True):
         if v:
             walkers.append({"first_visible": min(v), "last_visible": max(v), "speed": w.speed,
                             "area_fraction": round(float(np.median(list(v.values()))) / (clip.width * clip.height), 5)})
@@ -764,7 +765,8 @@ def ensure_clips(out: Path = DEFAULT_CACHE, names: Sequence[str] | None = None, 
         raise SystemExit(f"unknown clip(s): {', '.join(sorted(unknown))}; known: {', '.join(clip_names())}")
     available = "vtest" if find_data_dir() else "synthetic"
     stale = force or not _manifest_ok(out, available)
-    todo = [c for c in wanted if stale or not (out / f"{c.name}.json").is_file() or not (out / f"{c.name}.mp4").is_file()]
+    todo = [c for c in wanted
+            if stale or not (out / f"{c.name}.json").is_file() or not (out / f"{c.name}.mp4").is_file()]
     if todo:
         if stale and out.is_dir():
             for old in out.glob("*.json"):

@@ -26,33 +26,33 @@ def accuracy():
 
 
 def test_overlap_within_tolerance_matches_and_kinds_must_agree(accuracy):
-    I = accuracy.Interval
-    truth = [I("motion", 100, 200), I("scene_change", 300, 300)]
-    detected = [I("motion", 203, 260), I("motion", 299, 301), I("scene_change", 302, 302)]
+    iv = accuracy.Interval
+    truth = [iv("motion", 100, 200), iv("scene_change", 300, 300)]
+    detected = [iv("motion", 203, 260), iv("motion", 299, 301), iv("scene_change", 302, 302)]
     m = accuracy.match_events(truth, detected, [], tolerance=5)
     assert [(t.kind, d.start) for t, d in m.matched] == [("motion", 203), ("scene_change", 302)]
-    assert m.missed == [] and m.false == [I("motion", 299, 301)] and m.split == 0
+    assert m.missed == [] and m.false == [iv("motion", 299, 301)] and m.split == 0
 
 
 def test_each_truth_event_matched_once_extra_pieces_are_false_and_split(accuracy):
-    I = accuracy.Interval
-    truth = [I("motion", 100, 200)]
-    m = accuracy.match_events(truth, [I("motion", 100, 130), I("motion", 140, 210)], [], tolerance=3)
-    assert len(m.matched) == 1 and m.matched[0][1] == I("motion", 140, 210)  # the larger overlap wins
-    assert m.false == [I("motion", 100, 130)] and m.split == 1
+    iv = accuracy.Interval
+    truth = [iv("motion", 100, 200)]
+    m = accuracy.match_events(truth, [iv("motion", 100, 130), iv("motion", 140, 210)], [], tolerance=3)
+    assert len(m.matched) == 1 and m.matched[0][1] == iv("motion", 140, 210)  # the larger overlap wins
+    assert m.false == [iv("motion", 100, 130)] and m.split == 1
 
 
 def test_one_event_spanning_two_truth_events_finds_only_one(accuracy):
-    I = accuracy.Interval
-    m = accuracy.match_events([I("motion", 10, 50), I("motion", 200, 250)], [I("motion", 0, 300)], [], 5)
-    assert len(m.matched) == 1 and m.missed == [I("motion", 200, 250)] and m.false == []
+    iv = accuracy.Interval
+    m = accuracy.match_events([iv("motion", 10, 50), iv("motion", 200, 250)], [iv("motion", 0, 300)], [], 5)
+    assert len(m.matched) == 1 and m.missed == [iv("motion", 200, 250)] and m.false == []
 
 
 def test_far_event_is_false_and_other_kinds_are_never_false(accuracy):
-    I = accuracy.Interval
-    detected = [I("motion", 10, 20), I("lighting", 76, 76), I("stream_lost", 5, 5)]
+    iv = accuracy.Interval
+    detected = [iv("motion", 10, 20), iv("lighting", 76, 76), iv("stream_lost", 5, 5)]
     m = accuracy.match_events([], detected, [75, 150], tolerance=5)
-    assert m.false == [I("motion", 10, 20)] and len(m.other) == 2
+    assert m.false == [iv("motion", 10, 20)] and len(m.other) == 2
     assert m.lighting_hits == 1
 
 
