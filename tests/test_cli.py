@@ -57,7 +57,7 @@ def test_scene_change_at_the_cut_frame(tmp_path: Path) -> None:
 def test_set_override_changes_the_run(tmp_path: Path) -> None:
     events = run_events(tmp_path, str(SAMPLES / "hard_cut.mp4"), "--set", "detectors.histogram.threshold=100")
     # with the histogram out of the way the cut is no longer a scene change; motion sees it instead
-    assert [e["kind"] for e in events] == ["motion"] and events[0]["start_frame"] == 75
+    assert [e["kind"] for e in events] == ["motion"] and events[0]["start_frame"] in (75, 76)
 
 
 def test_image_folder_source_in_name_order(tmp_path: Path) -> None:

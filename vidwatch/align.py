@@ -1,28 +1,55 @@
-"""Camera shake compensation: find the global shift of each frame and undo it.
+"""Camera shake compensation: find how the whole picture moved and undo it.
 
-A camera on a pole moves a few pixels with every gust; without alignment every edge in the picture
-shows up as change. Corners found once on a reference frame are tracked into each new frame with
-pyramidal Lucas–Kanade; the median of their displacements is the camera's shift, unmoved by the
-minority of corners on things that really move. Measuring against a reference rather than the
-previous frame keeps the error from accumulating into drift. (Phase correlation, the textbook
-choice, proved fragile on noisy, compressed footage with large flat areas; tracked corners are
-accurate to a hundredth of a pixel there.)
+A camera on a pole moves a few pixels with every gust, and a knock can also turn it a little;
+without alignment every edge in the picture shows up as change. Corners found once on a reference
+frame are tracked into each new frame with pyramidal Lucas–Kanade, and a rotation + translation +
+scale transform is fitted to them with RANSAC, so the minority of corners on things that really
+move are outvoted. Measuring against a reference rather than the previous frame keeps the error
+from accumulating into drift. (Phase correlation, the textbook choice for translation, proved
+fragile on noisy, compressed footage with large flat areas and cannot see rotation.)
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """Where the camera points now, relative to the reference frame."""
+
+    transform: np.ndarray
+    """2x3 matrix mapping reference pixels to current pixels."""
+    offset: tuple[float, float]
+    """Shift of the picture's centre (dx, dy), pixels."""
+    displacement: float
+    """Mean distance the picture's four corners moved, pixels: shift and turn in one number."""
+    agreement: float
+    """Fraction of tracked corners that fit the transform (0..1); low = unreliable."""
+
+
+_STILL = Alignment(_IDENTITY, (0.0, 0.0), 0.0, 1.0)
+
+
+def _describe(transform: np.ndarray, shape: tuple[int, int], agreement: float) -> Alignment:
+    h, w = shape
+    corners = np.float32([[0, 0], [w, 0], [0, h], [w, h], [w / 2, h / 2]])
+    moved = corners @ transform[:, :2].T + transform[:, 2]
+    shifts = moved - corners
+    return Alignment(transform, (float(shifts[4, 0]), float(shifts[4, 1])),
+                     float(np.linalg.norm(shifts[:4], axis=1).mean()), agreement)
 
 
 class Aligner:
-    """Tracks the camera's offset from a reference frame and warps frames back onto it."""
+    """Tracks the camera's pose relative to a reference frame and warps frames back onto it."""
 
-    def __init__(self, *, points: int = 80, refresh_every: int = 100, min_agreement: float = 0.5) -> None:
+    def __init__(self, *, points: int = 80, refresh_every: int = 50, min_agreement: float = 0.5) -> None:
         self.points = points
         self.refresh_every = refresh_every
         self.min_agreement = min_agreement
@@ -32,64 +59,71 @@ class Aligner:
         """Take the next frame as the new reference (after a scene change or reconnect)."""
         self._reference: np.ndarray | None = None
         self._corners: np.ndarray | None = None
-        self._offset = (0.0, 0.0)
+        self._last = _STILL
         self._since_refresh = 0
 
     def _set_reference(self, grey: np.ndarray) -> None:
-        self._reference = grey
-        self._corners = cv2.goodFeaturesToTrack(grey, self.points, 0.01, 8, blockSize=5)
+        self._reference = _standardized(grey)
+        self._corners = cv2.goodFeaturesToTrack(self._reference, self.points, 0.01, 8, blockSize=5)
         self._since_refresh = 0
 
-    def measure(self, grey: np.ndarray) -> tuple[tuple[float, float], float]:
-        """(dx, dy) of ``grey`` relative to the reference, and the fraction of corners that agree."""
+    def measure(self, grey: np.ndarray) -> Alignment | None:
+        """The camera's pose for ``grey``, or None when it cannot be told (a cut, a covered lens)."""
         reference, corners = self._reference, self._corners
         if reference is None or corners is None or len(corners) < 8:
-            return self._offset, 0.0
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(reference, grey, corners, None, **_LK)
+            return None
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(reference, _standardized(grey), corners, None, **_LK)
         ok = status.ravel() == 1
         if ok.sum() < max(8, 0.3 * len(ok)):
-            return self._offset, 0.0
-        shifts = (moved - corners).reshape(-1, 2)[ok]
-        median = np.median(shifts, axis=0)
+            return None
+        transform, inliers = cv2.estimateAffinePartial2D(corners[ok], moved[ok], method=cv2.RANSAC,
+                                                         ransacReprojThreshold=1.0, maxIters=200)
+        if transform is None:
+            return None
         # corners that left the picture after a big shift are not disagreement: count the tracked ones
-        agreement = float(np.mean(np.linalg.norm(shifts - median, axis=1) < 1.0))
-        return (float(median[0]), float(median[1])), agreement
+        return _describe(transform.astype(np.float32), grey.shape, float(inliers.mean()))
 
-    def align(self, grey: np.ndarray) -> tuple[np.ndarray, tuple[float, float], float]:
-        """Returns (aligned frame, camera offset (dx, dy) in pixels, agreement 0..1 of the measurement)."""
+    def align(self, grey: np.ndarray) -> tuple[np.ndarray, Alignment]:
+        """Returns (frame warped onto the reference, the camera's alignment)."""
         if self._reference is None or self._reference.shape != grey.shape:
             self._set_reference(grey)
-            self._offset = (0.0, 0.0)
-            return grey, self._offset, 1.0
-        offset, agreement = self.measure(grey)
-        if agreement >= self.min_agreement:
-            self._offset = offset
-        # else: the measurement is unreliable (a cut, a covered lens, a flat frame): keep the last offset
-        dx, dy = self._offset
+            self._last = _STILL
+            return grey, _STILL
+        measured = self.measure(grey)
+        if measured is not None and measured.agreement >= self.min_agreement:
+            self._last = measured
+        # else: keep the last reliable pose (a frame that cannot be measured is not a camera move)
+        pose = self._last
         aligned = grey
-        if abs(dx) >= 0.25 or abs(dy) >= 0.25:
-            matrix = np.float32([[1, 0, -dx], [0, 1, -dy]])
-            aligned = cv2.warpAffine(grey, matrix, (grey.shape[1], grey.shape[0]), flags=cv2.INTER_LINEAR,
+        if pose.displacement >= 0.25:
+            aligned = cv2.warpAffine(grey, pose.transform, (grey.shape[1], grey.shape[0]),
+                                     flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                      borderMode=cv2.BORDER_REPLICATE)
         self._since_refresh += 1
-        if self._since_refresh >= self.refresh_every and agreement >= 0.8:
-            # follow slow changes (light, shadows) without losing the coordinate frame: the aligned
-            # frame is in the reference's coordinates, so the offset keeps its meaning
+        if (self._since_refresh >= self.refresh_every and measured is not None
+                and measured.agreement >= max(0.6, self.min_agreement)):
+            # follow slow changes (light, shadows): the aligned frame is in the reference's
+            # coordinates, so the pose keeps its meaning
             self._set_reference(aligned)
-        return aligned, self._offset, agreement
+        reported = pose if measured is None else Alignment(pose.transform, pose.offset, pose.displacement,
+                                                           measured.agreement)
+        return aligned, reported
 
 
-def border_mask(shape: tuple[int, int], offset: tuple[float, float]) -> np.ndarray | None:
-    """Mask (255 = valid) without the border strips a warp by ``offset`` had to invent, or None if none."""
-    dx, dy = offset
-    mx, my = math.ceil(abs(dx) - 0.25), math.ceil(abs(dy) - 0.25)
-    if mx <= 0 and my <= 0:
+def _standardized(grey: np.ndarray) -> np.ndarray:
+    """Brightness and contrast set to a fixed mean and spread, so dimming does not break tracking
+    (Lucas–Kanade assumes a point keeps its brightness)."""
+    mean, std = cv2.meanStdDev(grey)
+    scale = 48.0 / max(float(std[0, 0]), 1.0)
+    return cv2.convertScaleAbs(grey, alpha=scale, beta=128.0 - scale * float(mean[0, 0]))
+
+
+def border_mask(shape: tuple[int, int], alignment: Alignment) -> np.ndarray | None:
+    """Mask (255 = valid) without the border a warp had to invent, or None when nothing was warped."""
+    if alignment.displacement < 0.25:
         return None
     h, w = shape
-    mask = np.zeros((h, w), np.uint8)
-    # aligned(x) = frame(x + offset): pixels whose source lies outside the frame are invented
-    mx, my = max(mx, 0) + 1, max(my, 0) + 1
-    x0, x1 = (0, w - mx) if dx > 0 else (mx, w)
-    y0, y1 = (0, h - my) if dy > 0 else (my, h)
-    mask[y0:y1, x0:x1] = 255
-    return mask
+    full = np.full((h, w), 255, np.uint8)
+    mask = cv2.warpAffine(full, alignment.transform, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.erode(mask, np.ones((3, 3), np.uint8))

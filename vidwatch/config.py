@@ -9,6 +9,7 @@ the file, the key path and what is allowed. Defaults are not repeated here: they
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,8 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
             if not names:
                 raise ConfigError(f"{where}.detectors: no configured detector feeds '{kind}'; "
                                   f"list them, e.g. detectors: [{', '.join(detectors)}]")
+        if "fusion" not in (entry or {}) and not isinstance(rule.fusion, str) and rule.fusion > len(names):
+            rule = dataclasses.replace(rule, fusion="all")  # a default k of n with fewer detectors
         for name in names:
             if name not in detectors:
                 raise ConfigError(f"{where}.detectors: '{name}' is not a configured detector; "

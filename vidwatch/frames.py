@@ -52,9 +52,10 @@ class AnalysisFrame:
     ``grey`` is uint8 at analysis size; ``colour`` is the BGR analysis-size copy when colour analysis
     is enabled. ``scale`` maps analysis pixels back to full-resolution pixels. ``valid`` is the mask
     of pixels that count (zones, minus borders invented by alignment); None means the whole frame
-    counts. ``offset`` is the camera's shift from its reference position (analysis pixels) that
-    alignment removed, with ``align_response`` the confidence of that measurement; ``noise`` is the
-    estimated sensor noise σ in grey levels.
+    counts. ``offset`` is the shift of the picture's centre from the camera's reference position and
+    ``displacement`` the mean distance its corners moved (shift and turn; analysis pixels), both
+    removed by alignment, with ``align_response`` the share of tracked corners that agreed; ``noise``
+    is the estimated sensor noise σ in grey levels.
     """
 
     index: int
@@ -65,6 +66,7 @@ class AnalysisFrame:
     colour: np.ndarray | None = None
     valid: np.ndarray | None = None
     offset: tuple[float, float] = (0.0, 0.0)
+    displacement: float = 0.0
     align_response: float = 1.0
     noise: float = 0.0
 

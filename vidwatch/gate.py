@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vidwatch.detectors.base import Score
-from vidwatch.events import LIGHTING, REBASELINE_KINDS, SCENE_CHANGE, Event
+from vidwatch.events import LIGHTING, MOTION, REBASELINE_KINDS, SCENE_CHANGE, Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -35,11 +35,15 @@ class EventRule:
 
 
 KIND_DEFAULTS: dict[str, dict[str, object]] = {
+    MOTION: {"fusion": 2},
     SCENE_CHANGE: {"min_frames": 1, "post_roll": 0.0, "merge_gap": 0.0},
     LIGHTING: {"min_frames": 1, "post_roll": 0.0, "merge_gap": 1.0},
 }
-"""Where a kind's rule differs from :class:`EventRule`'s defaults: a cut is a single frame; a light
-change is a frame or a few (auto-exposure settling), joined into one event."""
+"""Where a kind's rule differs from :class:`EventRule`'s defaults. Motion needs two detectors to
+agree (each nuisance fools a different one: rain the difference, foliage the background model,
+noise the tracks); a detector trusted alone once it persists says so with ``sustained``. A cut is
+a single frame; a light change is a frame or a few (auto-exposure settling), joined into one event.
+When a kind's default fusion asks for more detectors than are configured, all of them are needed."""
 
 
 def default_rule(kind: str) -> EventRule:
@@ -73,13 +77,28 @@ class Threshold:
     a scene that is busy all the time (a street) raises it within a minute or two.
     """
 
-    def __init__(self, fixed: float, adaptive: float = 0.0, *, rate: float = 0.005) -> None:
+    def __init__(self, fixed: float, adaptive: float = 0.0, *, sustained: float = 0.0, rate: float = 0.005) -> None:
         self.fixed = fixed
         self.adaptive = adaptive
+        self.sustained = sustained
         self.rate = rate
         self.mean = 0.0
         self.spread = 0.0
         self._seen = 0
+        self.over = False
+        self.over_since: tuple[int, float] = (0, 0.0)
+        """First (frame, time) of the current run of frames over the threshold."""
+
+    def mark(self, frame: AnalysisFrame, score: float) -> None:
+        """Record whether ``score`` is over, and since when (before learning from it)."""
+        over = score > self.value
+        if over and not self.over:
+            self.over_since = (frame.index, frame.time)
+        self.over = over
+
+    def sustained_at(self, time: float) -> bool:
+        """Over on its own for at least ``sustained`` seconds."""
+        return self.sustained > 0 and self.over and time - self.over_since[1] >= self.sustained - 1e-9
 
     @property
     def value(self) -> float:
@@ -118,17 +137,21 @@ class _KindGate:
     def active(self) -> bool:
         return self.event is not None
 
-    def is_over(self, scores: Mapping[str, Score]) -> tuple[bool, list[str]]:
-        fired = [n for n in self.detectors if scores[n].value > self.thresholds[n].value]
-        return len(fired) >= self.needed, fired
+    def is_over(self, time: float) -> tuple[bool, list[str], list[str]]:
+        """(frame counts, detectors over, detectors over long enough to count alone)."""
+        fired = [n for n in self.detectors if self.thresholds[n].over]
+        alone = [n for n in fired if self.thresholds[n].sustained_at(time)]
+        return len(fired) >= self.needed or bool(alone), fired, alone
 
     def step(self, frame: AnalysisFrame, scores: Mapping[str, Score], source: str,
              suppressed: bool, result: GateResult) -> bool:
         """Advance by one frame; returns whether this frame was over threshold."""
-        over, fired = (False, []) if suppressed else self.is_over(scores)
+        over, fired, alone = (False, [], []) if suppressed else self.is_over(frame.time)
         if over:
             if self.run == 0:
                 self.run_start = (frame.index, frame.time)
+                if alone and len(fired) < self.needed:  # the event began when that detector went over
+                    self.run_start = min(self.thresholds[n].over_since for n in alone)
             self.run += 1
         else:
             self.run = 0
@@ -196,10 +219,11 @@ class Gate:
 
     def __init__(self, rules: Mapping[str, EventRule], detectors_by_kind: Mapping[str, Sequence[str]],
                  thresholds: Mapping[str, float], *, adaptive: Mapping[str, float] | None = None,
-                 source: str = "") -> None:
+                 sustained: Mapping[str, float] | None = None, source: str = "") -> None:
         self.source = source
-        adaptive = adaptive or {}
-        self.thresholds = {name: Threshold(value, adaptive.get(name, 0.0)) for name, value in thresholds.items()}
+        adaptive, sustained = adaptive or {}, sustained or {}
+        self.thresholds = {name: Threshold(value, adaptive.get(name, 0.0), sustained=sustained.get(name, 0.0))
+                           for name, value in thresholds.items()}
         # re-baselining kinds first, in precedence order, so a light switch is not also a scene change
         # and a cut suppresses motion on the very frame it happens
         order = sorted(rules, key=lambda k: REBASELINE_KINDS.index(k) if k in REBASELINE_KINDS
@@ -217,6 +241,7 @@ class Gate:
         result = GateResult()
         for name, threshold in self.thresholds.items():
             if name in scores:
+                threshold.mark(frame, scores[name].value)
                 threshold.observe(scores[name].value)
         for gate in self._gates:
             over = gate.step(frame, scores, self.source, result.rebaseline, result)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from vidwatch.config import Config
 from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, Event
-from vidwatch.gate import Gate
+from vidwatch.gate import EventRule, Gate
 from vidwatch.preprocess import Preprocessor
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import Source
@@ -54,6 +54,18 @@ class _Collector(Sink):
         self.events.append(event)
 
 
+def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
+               thresholds: Mapping[str, float] | None = None, source_name: str = "") -> Gate:
+    """The gate for ``config`` (optionally with other rules or thresholds, as tuning replays them)."""
+    rules = config.events if rules is None else rules
+    if thresholds is None:
+        thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
+    return Gate(rules, {kind: rule.detectors or () for kind, rule in rules.items()}, thresholds,
+                adaptive={name: spec.params.adaptive for name, spec in config.detectors.items()},
+                sustained={name: spec.params.sustained for name, spec in config.detectors.items()},
+                source=source_name)
+
+
 class Analyzer:
     """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
 
@@ -61,10 +73,7 @@ class Analyzer:
         self.config = config
         self.preprocess = Preprocessor(config.analysis, config.zones)
         self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
-        detectors_by_kind = {kind: rule.detectors for kind, rule in config.events.items()}
-        thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
-        adaptive = {name: spec.params.adaptive for name, spec in config.detectors.items()}
-        self.gate = Gate(config.events, detectors_by_kind, thresholds, adaptive=adaptive, source=source_name)
+        self.gate = build_gate(config, source_name=source_name)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
 

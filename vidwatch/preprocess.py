@@ -94,15 +94,20 @@ class Preprocessor:
         if self.params.normalize == "percentile":
             grey = normalize_exposure(grey)
         valid = self._zone_mask
-        offset, response = (0.0, 0.0), 1.0
+        alignment = None
         if self.aligner is not None:
-            grey, offset, response = self.aligner.align(grey)
-            border = border_mask(grey.shape, offset)
+            grey, alignment = self.aligner.align(grey)
+            border = border_mask(grey.shape, alignment)
             if border is not None:
                 valid = border if valid is None else cv2.bitwise_and(valid, border)
         noise = self.noise.update(grey, valid)
-        return AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour, valid=valid,
-                             offset=offset, align_response=response, noise=noise)
+        analysis = AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour, valid=valid,
+                                 noise=noise)
+        if alignment is not None:
+            analysis.offset = alignment.offset
+            analysis.displacement = alignment.displacement
+            analysis.align_response = alignment.agreement
+        return analysis
 
 
 def normalize_exposure(grey: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.0) -> np.ndarray:

@@ -23,8 +23,8 @@ from vidwatch.config import Config
 from vidwatch.detectors.base import Score
 from vidwatch.events import Event
 from vidwatch.frames import AnalysisFrame
-from vidwatch.gate import EventRule, Gate
-from vidwatch.pipeline import run_pipeline
+from vidwatch.gate import EventRule
+from vidwatch.pipeline import build_gate, run_pipeline
 from vidwatch.sinks.base import Sink
 from vidwatch.sources import open_source
 
@@ -116,9 +116,11 @@ def record(spec: str, config: Config) -> Recording:
     )
 
 
-def replay(recording: Recording, rules: Mapping[str, EventRule], thresholds: Mapping[str, float]) -> list[Event]:
-    """The events the gate makes from the recorded scores under ``rules`` and ``thresholds``."""
-    gate = Gate(rules, {kind: rule.detectors or () for kind, rule in rules.items()}, thresholds)
+def replay(recording: Recording, rules: Mapping[str, EventRule], thresholds: Mapping[str, float],
+           config: Config) -> list[Event]:
+    """The events the gate makes from the recorded scores under ``rules`` and ``thresholds``
+    (the other gate settings, adaptive and sustained thresholds, from ``config``)."""
+    gate = build_gate(config, rules=rules, thresholds=thresholds)
     events: list[Event] = []
     for frame, scores in recording.steps():
         result = gate.update(cast(AnalysisFrame, frame), scores)

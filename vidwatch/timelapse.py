@@ -3,9 +3,10 @@
 Comparing with the last *kept* frame (not the previous one) is what makes slow change count: a
 shadow that creeps a little each minute never differs much from one sample to the next, but it does
 from the picture kept an hour ago. The comparison is the configured detectors scoring the pair
-(last kept, candidate) and the gate's rule for a single frame: a frame is kept when, for any event
-kind, enough of its detectors (its ``fusion``) are over their thresholds. ``min_frames``, post-roll
-and merge gap do not apply, as each candidate is judged on its own.
+(last kept, candidate): a frame is kept when any detector of any event kind is over its threshold.
+Fusion, ``min_frames``, post-roll and merge gap do not apply, as each candidate is judged on its
+own, and detectors that need a run of frames (flow's tracks, a camera that stays moved) have
+nothing to say about a single pair.
 
 For each kept frame the detectors are reset and primed with it (fed it as many times as their
 warm-up needs, so a background model learns it as a still scene); every candidate is scored by a
@@ -15,6 +16,7 @@ copy of that primed state, so candidates never teach the models anything.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 import shutil
@@ -31,7 +33,6 @@ from vidwatch.config import Config
 from vidwatch.detectors.base import Score
 from vidwatch.errors import UserError
 from vidwatch.frames import AnalysisFrame, SourceFrame
-from vidwatch.gate import required_over
 from vidwatch.pipeline import Analyzer
 from vidwatch.sources import ImageFolderSource, Source
 
@@ -69,8 +70,11 @@ class ChangeJudge:
         self._primed = {}
         for name, spec in self.config.detectors.items():
             detector = spec.create()
-            for _ in range(int(getattr(spec.params, "warmup", 0)) + 2):
-                detector.update(analysis)
+            # feed the kept frame as a still scene, its clock running, until the model has learnt it
+            for step in range(1, 10_000):
+                detector.update(dataclasses.replace(analysis, time=analysis.time + step))
+                if step >= 2 and getattr(detector, "ready_at", lambda _t: True)(analysis.time + step):
+                    break
             self._primed[name] = detector
 
     def score(self, frame: SourceFrame) -> tuple[AnalysisFrame, dict[str, Score]]:
@@ -79,14 +83,9 @@ class ChangeJudge:
         return analysis, scores
 
     def changed(self, scores: dict[str, Score]) -> list[str]:
-        """The event kinds whose single-frame rule the scores meet (empty: not different enough)."""
-        kinds = []
-        for kind, rule in self.config.events.items():
-            names = rule.detectors or ()
-            over = sum(1 for n in names if scores[n].value > self.thresholds[n])
-            if names and over >= required_over(rule, len(names)):
-                kinds.append(kind)
-        return kinds
+        """The event kinds with a detector over its threshold (empty: not different enough)."""
+        return [kind for kind, rule in self.config.events.items()
+                if any(scores[n].value > self.thresholds[n] for n in rule.detectors or ())]
 
 
 def _output_name(source: Source, frame: SourceFrame, started: datetime) -> str:

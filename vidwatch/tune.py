@@ -144,6 +144,7 @@ class KindSweep:
     def __init__(self, kind: str, clips: Sequence[Clip], base: Config, *, fixed: Mapping[str, float],
                  tolerance: int, max_false_per_hour: float | None, by_truth: bool) -> None:
         self.kind = kind
+        self.base = base
         self.base_rule = base.events[kind]
         self.clips = [(c.recording, c.truth or QUIET) for c in clips if (c.truth or QUIET).covers(kind)]
         self.thresholds = {n: s.threshold for n, s in base.detectors.items()}
@@ -187,7 +188,7 @@ class KindSweep:
         total, over_frames, frames = Metrics(), 0, 0
         needed = required_over(rules[self.kind], len(c.detectors))
         for rec, truth in self.clips:
-            events = replay(rec, rules, thresholds)
+            events = replay(rec, rules, thresholds, self.base)
             total = total + evaluate(events, truth, rec.n_frames, tolerance=self.tolerance,
                                      seconds=rec.seconds, kind=self.kind)[self.kind]
             over = sum((rec.scores[n] > t).astype(np.int32) for n, t in zip(c.detectors, c.thresholds, strict=True))
@@ -325,7 +326,7 @@ def _rebaseline_drift(clips: Sequence[Clip], base: Config, tuned: Config) -> lis
     def frames(config: Config, rec: Recording) -> set[int]:
         rules = {k: config.events[k] for k in kinds}
         ths = {n: s.threshold for n, s in config.detectors.items()}
-        return {e.start_frame for e in replay(rec, rules, ths)}
+        return {e.start_frame for e in replay(rec, rules, ths, config)}
 
     drift = sum(len(frames(base, c.recording) ^ frames(tuned, c.recording)) for c in clips)
     if not drift:

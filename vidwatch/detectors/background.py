@@ -27,6 +27,9 @@ from vidwatch.params import param
 class BackgroundParams(DetectorParams):
     threshold: float = param(0.002, "foreground area (fraction of the frame, in blobs) above which it fires",
                              min=0.0, max=1.0)
+    sustained: float = param(2.0, "seconds of foreground on its own that open an event without the other "
+                             "detectors' agreement: a slow or distant person keeps the background model "
+                             "over for long, nuisances only in bursts (0 = never alone)", min=0.0, max=3600.0)
     k: float = param(2.0, "a pixel is foreground when |x − μ| > k·σ", min=0.5, max=20.0)
     sigma_floor: float = param(4.0, "lowest σ in grey levels, so flat regions do not flag every flicker",
                                min=0.1, max=64.0)
@@ -36,8 +39,8 @@ class BackgroundParams(DetectorParams):
                                    "that stop stay foreground longer", min=0.0, max=1.0)
     compensate_light: bool = param(True, "fit the model to the frame's global brightness and contrast before "
                                    "comparing, so global light changes are not foreground")
-    warmup: int = param(20, "frames learnt before the detector scores (no events while it learns)",
-                        min=1, max=10000)
+    warmup: float = param(1.5, "seconds learnt (at least 2 frames) before the detector scores: no events "
+                          "while it learns, after a start, a scene change or a reconnect", min=0.0, max=600.0)
     min_area: float = min_area_param()
     open_size: int = open_size_param()
     close_size: int = close_size_param()
@@ -62,15 +65,21 @@ class BackgroundDetector:
         self._mean: np.ndarray | None = None
         self._var: np.ndarray | None = None
         self._seen = 0
+        self._started = 0.0
         self._opened: np.ndarray | None = None
 
-    def _learn_initial(self, x: np.ndarray) -> None:
+    def ready_at(self, time: float) -> bool:
+        """Whether the warm-up is over by ``time``."""
+        return self._seen >= 2 and time - self._started >= self.params.warmup - 1e-9
+
+    def _learn_initial(self, x: np.ndarray, time: float) -> None:
         """Welford's running mean/variance over the warm-up frames."""
         self._seen += 1
         if self._mean is None or self._mean.shape != x.shape:
             self._mean = x.copy()
             self._var = np.zeros_like(x)
             self._seen = 1
+            self._started = time
             return
         delta = x - self._mean
         self._mean += delta / self._seen
@@ -79,8 +88,8 @@ class BackgroundDetector:
     def update(self, frame: AnalysisFrame) -> Score:
         p = self.params
         x = frame.grey.astype(np.float32)
-        if self._mean is None or self._seen < p.warmup or self._mean.shape != x.shape:
-            self._learn_initial(x)
+        if not self.ready_at(frame.time) or self._mean is None or self._mean.shape != x.shape:
+            self._learn_initial(x, frame.time)
             return QUIET
         mean, var = self._mean, self._var
         delta = x - mean

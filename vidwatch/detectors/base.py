@@ -40,6 +40,9 @@ class DetectorParams:
     adaptive: float = param(0.0, "also require the score to exceed its running baseline by this many "
                             "spreads (a robust z-score), so one config fits quiet and busy scenes; 0 = off",
                             min=0.0, max=100.0)
+    sustained: float = param(0.0, "seconds this detector alone must stay over its threshold to open an event "
+                             "even when the rule's fusion wants more detectors (0 = never alone)",
+                             min=0.0, max=3600.0)
 
 
 QUIET = Score(0.0)

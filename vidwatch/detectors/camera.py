@@ -7,7 +7,6 @@ models re-learn the new view instead of reporting everything in it as motion.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
@@ -22,12 +21,13 @@ from vidwatch.params import param
 class CameraParams(DetectorParams):
     threshold: float = param(0.025, "camera offset, as a fraction of the frame width, that must persist to "
                              "count as moved", min=0.0, max=1.0)
-    persist: int = param(8, "frames the offset must stay beyond the threshold (shake comes and goes)",
+    persist: int = param(5, "frames the offset must stay beyond the threshold (shake comes and goes)",
                          min=1, max=1000)
 
 
 class CameraMovedDetector:
-    """Smallest camera offset over the last ``persist`` frames (needs ``analysis.align``)."""
+    """Smallest camera displacement (shift and turn, as a fraction of the width) over the last
+    ``persist`` frames (needs ``analysis.align``)."""
 
     name: ClassVar[str] = "camera"
     kind: ClassVar[str] = SCENE_CHANGE
@@ -44,8 +44,7 @@ class CameraMovedDetector:
         self._recent: deque[float] = deque(maxlen=self.params.persist)
 
     def update(self, frame: AnalysisFrame) -> Score:
-        dx, dy = frame.offset
-        offset = math.hypot(dx, dy) / frame.grey.shape[1]
+        offset = frame.displacement / frame.grey.shape[1]
         self._recent.append(offset)
         if len(self._recent) < self.params.persist:
             return QUIET
