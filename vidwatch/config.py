@@ -1,7 +1,8 @@
 """YAML config -> validated, frozen configuration.
 
 Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``detectors`` (name ->
-type and parameters) and ``events`` (kind -> gate rule). Every key is checked on load; errors name
+type and parameters), ``events`` (kind -> gate rule) and ``hooks`` (commands and a webhook run on
+events). Every key is checked on load; errors name
 the file, the key path and what is allowed. Defaults are not repeated here: they come from the
 ``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
 """
@@ -20,9 +21,10 @@ from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
 from vidwatch.preprocess import AnalysisParams
+from vidwatch.sinks.hooks import HookParams
 from vidwatch.sources import SourceParams
 
-SECTIONS = ("analysis", "source", "detectors", "events")
+SECTIONS = ("analysis", "source", "detectors", "events", "hooks")
 DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram")
 """What runs without ``-c``: all four detectors, motion fused from three, scene_change from histogram."""
 
@@ -53,6 +55,7 @@ class Config:
     source: SourceParams = field(default_factory=SourceParams)
     detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
     events: Mapping[str, EventRule] = field(default_factory=dict)
+    hooks: HookParams = field(default_factory=HookParams)
 
     def to_plain(self) -> dict[str, Any]:
         """The effective configuration as plain YAML-ready data."""
@@ -61,6 +64,7 @@ class Config:
             "source": to_plain(self.source),
             "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
             "events": {k: to_plain(r) for k, r in self.events.items()},
+            "hooks": to_plain(self.hooks),
         }
 
 
@@ -126,6 +130,7 @@ def build_config(data: Any) -> Config:
         source=build(SourceParams, data.get("source"), "source"),
         detectors=detectors,
         events=_build_events(data.get("events"), detectors),
+        hooks=build(HookParams, data.get("hooks"), "hooks"),
     )
 
 
