@@ -47,7 +47,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.pipeline import run_pipeline
     from vidwatch.report import Progress, format_summary
     from vidwatch.sinks import JsonlSink, LogSink, Sink
-    from vidwatch.sources import open_source
+    from vidwatch.sinks.hooks import HookSink
+    from vidwatch.sinks.preview import PreviewSink, display_problem
+    from vidwatch.sources import RealtimeSource, open_source
+    from vidwatch.status import StatusLine
 
     config = load_config(args.config, args.set)
     label = len(args.sources) > 1
@@ -55,11 +58,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         sinks: list[Sink] = [outputs.enter_context(LogSink())]
         if args.events:
             sinks.append(outputs.enter_context(JsonlSink(args.events)))
+        if config.hooks.enabled:
+            sinks.append(outputs.enter_context(HookSink(config.hooks)))
+        if args.show:
+            problem = display_problem()
+            if problem:
+                log.warning("--show: %s; running without the preview window", problem)
+            else:
+                sinks.append(outputs.enter_context(PreviewSink(stop)))
         for spec in args.sources:
-            source = open_source(spec, config.source)
+            source = open_source(spec, config.source, stop=stop)
+            if args.realtime and not source.live:
+                source = RealtimeSource(source, stop=stop)
             progress = Progress(source.frame_count,
                                 enabled=None if args.progress == "auto" else args.progress == "on")
-            stats = run_pipeline(source, config, sinks, stop=stop, on_frame=progress,
+            on_frame = progress
+            interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
+            if interval > 0:
+                status = StatusLine(interval)
+
+                def on_frame(stats, progress=progress, status=status):  # type: ignore[no-untyped-def]
+                    progress(stats)
+                    status(stats)
+            stats = run_pipeline(source, config, sinks, stop=stop, on_frame=on_frame,
                                  label_events=label)
             progress.done()
             print(format_summary(stats), flush=True)
@@ -121,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", metavar="PATH", help="write finished events as JSON Lines to PATH")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                      help="progress line on stderr (auto: only on a terminal)")
+    run.add_argument("--realtime", action="store_true",
+                     help="play files at their own frame rate, dropping frames analysis is too slow for, "
+                          "like a live camera")
+    run.add_argument("--status", type=float, metavar="SECONDS",
+                     help="log a status line (fps in and analysed, dropped, latency, events) every SECONDS; "
+                          "default 60 for cameras and streams, off for files; 0 turns it off")
+    run.add_argument("--show", action="store_true",
+                     help="preview window with the change mask and events (q or Esc stops the run)")
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="quantify the difference between two images")
