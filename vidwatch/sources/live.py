@@ -131,9 +131,9 @@ class LiveSource(Source):
         p = self.params
         backoff = Backoff(p.reconnect_initial, p.reconnect_max)
         attempt = 0
+        delay = backoff.next()
+        log.info("%s: reconnecting in %.1f s", self.name, delay)
         while True:
-            delay = backoff.next()
-            log.info("%s: reconnecting in %.1f s", self.name, delay)
             if self._sleep(delay):
                 return None
             attempt += 1
@@ -148,7 +148,8 @@ class LiveSource(Source):
                 log.error("%s: still unreachable after %d reconnect attempts; giving up "
                           "(source.reconnect_attempts)", self.name, attempt)
                 return None
-            log.info("%s: reconnect attempt %d failed", self.name, attempt)
+            delay = backoff.next()
+            log.info("%s: reconnect attempt %d failed; next in %.1f s", self.name, attempt, delay)
 
     # -- shared between the threads --------------------------------------------------------------
 
@@ -201,7 +202,7 @@ class LiveSource(Source):
                     yield SourceFrame(index, t, image, received=self._started + t)
                     index += 1
                 elif finished:
-                    if index == 0:
+                    if index == 0 and not self._stopping():
                         raise SourceError(f"{self.name} opened but delivered no frame; check the stream")
                     return
                 else:
