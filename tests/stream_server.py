@@ -52,8 +52,13 @@ class StreamServer:
         assert FFMPEG, "ffmpeg is not installed"
         served = self.clip.with_suffix(".ts")
         if not served.exists():
-            subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", "-i", str(self.clip), "-c", "copy",
-                            "-bsf:v", "dump_extra", str(served)], check=True, timeout=120)
+            partial = served.with_suffix(".part.ts")
+            remux = [FFMPEG, "-nostdin", "-v", "quiet", "-y", "-i", str(self.clip), "-c", "copy"]
+            # MPEG-4 part 2 keeps its headers out of band: repeat them. H.264 is made Annex B by the
+            # muxer, which repeats SPS/PPS by itself (and rejects dump_extra).
+            if subprocess.run([*remux, "-bsf:v", "dump_extra", str(partial)], timeout=300).returncode != 0:
+                subprocess.run([*remux, str(partial)], check=True, timeout=300)
+            partial.replace(served)
         self.proc = subprocess.Popen(
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
              "-i", str(served), "-c", "copy", "-f", "mpegts", "-listen", "1", self.url],
