@@ -50,6 +50,30 @@ def make_clip(path: Path) -> Path:
     return path
 
 
+DECODE_ONLY = """
+import resource, sys, time, cv2
+cap = cv2.VideoCapture(sys.argv[1], cv2.CAP_FFMPEG)
+for _ in range(30):
+    cap.read()
+usage = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime"))
+c0, t0, n = usage(), time.monotonic(), 0
+while time.monotonic() - t0 < float(sys.argv[2]):
+    n += cap.read()[0]
+print(usage() - c0, time.monotonic() - t0, n)
+"""
+
+
+def decode_only(clip: Path, seconds: float) -> tuple[float, float, int]:
+    """CPU seconds, wall seconds and frames of just reading the same stream with OpenCV (no analysis)."""
+    server = StreamServer(clip, free_port()).start()
+    try:
+        out = subprocess.run([sys.executable, "-c", DECODE_ONLY, server.url, str(seconds)], capture_output=True,
+                             text=True, timeout=seconds + 60, check=True).stdout.split()
+    finally:
+        server.kill()
+    return float(out[0]), float(out[1]), int(out[2])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -62,6 +86,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=80.0, help="seconds to run in total")
     parser.add_argument("--disconnects", type=int, default=3, help="times the server is killed and restarted")
     parser.add_argument("--down", type=float, default=2.0, help="seconds the server stays down each time")
+    parser.add_argument("--decode-seconds", type=float, default=20.0,
+                        help="also time decoding alone for this long (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/vidwatch-bench"), help="where events and log go")
     parser.add_argument("vidwatch_args", nargs="*", help="extra arguments for `vidwatch run` (after --)")
     args = parser.parse_args()
@@ -115,6 +141,10 @@ def main() -> int:
               f"dropped {sum(s[2] for s in steady):.0f} of {sum(5 * s[0] for s in steady):.0f} frames, "
               f"latency median {statistics.median(s[4] for s in steady):.0f} ms, "
               f"max {max(s[5] for s in steady):.0f} ms")
+    if args.decode_seconds > 0:
+        d_cpu, d_wall, d_frames = decode_only(clip, args.decode_seconds)
+        print(f"decoding alone (OpenCV reading the same stream, no analysis): {100 * d_cpu / d_wall:.0f}% of one "
+              f"core, {d_frames / d_wall:.1f} fps")
     print(f"events: {len(events)} written ({', '.join(f'{kinds.count(k)} {k}' for k in sorted(set(kinds)))}); "
           f"{started} started in the log")
     ok = (code == 0 and kinds.count("stream_lost") == args.disconnects

@@ -114,6 +114,7 @@ def test_reconnect_is_reported_and_raises_no_change_event(change: str) -> None:
     lost, restored = events[1], events[2]
     assert lost.extra == {"reason": "test"} and lost.start_frame == 79
     assert restored.extra["attempts"] == 2 and restored.start_frame == 80
+    assert lost.describe() == "stream_lost at frame 79 (5.33s) reason=test"
     # sinks saw each stream event start and end, like any event
     stream_calls = [(phase, e.kind) for phase, e in recorder.calls if e.kind.startswith("stream")]
     assert stream_calls == [("start", STREAM_LOST), ("end", STREAM_LOST),
