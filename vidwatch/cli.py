@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,6 +21,9 @@ log = logging.getLogger("vidwatch")
 
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    if verbosity <= 0:  # OpenCV's and FFmpeg's own chatter (every failed reconnect) only with -v
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr, force=True)
 
@@ -50,9 +54,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.sinks import JsonlSink, LogSink, Sink
     from vidwatch.sinks.annotate import AnnotateSink
     from vidwatch.sinks.clips import ClipSink
+    from vidwatch.sinks.hooks import HookSink
+    from vidwatch.sinks.preview import PreviewSink, display_problem
     from vidwatch.sinks.scores_csv import ScoresCsvSink
     from vidwatch.sinks.snapshots import SnapshotSink
-    from vidwatch.sources import open_source
+    from vidwatch.sources import RealtimeSource, open_source
+    from vidwatch.status import StatusLine
 
     config = load_config(args.config, args.set)
     label = len(args.sources) > 1
@@ -70,16 +77,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         scores = outputs.enter_context(ScoresCsvSink(args.scores, config, with_source=label)) if args.scores else None
         if scores is not None:
             sinks.append(scores)
+        if config.hooks.enabled:
+            sinks.append(outputs.enter_context(HookSink(config.hooks)))
+        if args.show:
+            problem = display_problem()
+            if problem:
+                log.warning("--show: %s; running without the preview window", problem)
+            else:
+                sinks.append(outputs.enter_context(PreviewSink(stop)))
         for spec in args.sources:
-            source = open_source(spec, config.source)
+            source = open_source(spec, config.source, stop=stop)
+            if args.realtime and not source.live:
+                source = RealtimeSource(source, stop=stop)
             progress = Progress(source.frame_count,
                                 enabled=None if args.progress == "auto" else args.progress == "on")
+            on_frame = progress
+            interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
+            if interval > 0:
+                status = StatusLine(interval)
+
+                def on_frame(stats, progress=progress, status=status):  # type: ignore[no-untyped-def]
+                    progress(stats)
+                    status(stats)
             if scores is not None:
                 scores.source = spec
             with ExitStack() as per_source:
                 annotate = [per_source.enter_context(AnnotateSink(args.annotate, config, fps=source.fps))
                             ] if args.annotate else []
-                stats = run_pipeline(source, config, [*sinks, *annotate], stop=stop, on_frame=progress,
+                stats = run_pipeline(source, config, [*sinks, *annotate], stop=stop, on_frame=on_frame,
                                      label_events=label)
             progress.done()
             print(format_summary(stats), flush=True)
@@ -214,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the input back with masks, boxes, scores and events drawn on every frame")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                      help="progress line on stderr (auto: only on a terminal)")
+    run.add_argument("--realtime", action="store_true",
+                     help="play files at their own frame rate, dropping frames analysis is too slow for, "
+                          "like a live camera")
+    run.add_argument("--status", type=float, metavar="SECONDS",
+                     help="log a status line (fps in and analysed, dropped, latency, events) every SECONDS; "
+                          "default 60 for cameras and streams, off for files; 0 turns it off")
+    run.add_argument("--show", action="store_true",
+                     help="preview window with the change mask and events (q or Esc stops the run)")
     run.set_defaults(func=cmd_run)
 
     tl = sub.add_parser("timelapse", help="keep only the frames that differ enough from the last kept one")

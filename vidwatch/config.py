@@ -1,15 +1,16 @@
 """YAML config -> validated, frozen configuration.
 
 Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``detectors`` (name ->
-type and parameters) and ``events`` (kind -> gate rule). Every key is checked on load; errors name
+type and parameters), ``events`` (kind -> gate rule) and ``hooks`` (commands and a webhook run on
+events). Every key is checked on load; errors name
 the file, the key path and what is allowed. Defaults are not repeated here: they come from the
 ``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,12 @@ from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
 from vidwatch.preprocess import AnalysisParams
+from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
 from vidwatch.sources import SourceParams
 from vidwatch.zones import ZoneParams
 
-SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs")
+SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs", "hooks")
 DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram", "lighting", "camera")
 """What runs without ``-c``: motion fused from diff, background and flow; scene_change from the
 histogram and a moved camera; lighting for global light changes."""
@@ -59,6 +61,7 @@ class Config:
     detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
     events: Mapping[str, EventRule] = field(default_factory=dict)
     outputs: OutputParams = field(default_factory=OutputParams)
+    hooks: HookParams = field(default_factory=HookParams)
 
     def to_plain(self) -> dict[str, Any]:
         """The effective configuration as plain YAML-ready data."""
@@ -69,6 +72,7 @@ class Config:
             "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
             "events": {k: to_plain(r) for k, r in self.events.items()},
             "outputs": to_plain(self.outputs),
+            "hooks": to_plain(self.hooks),
         }
 
 
@@ -138,6 +142,7 @@ def build_config(data: Any) -> Config:
         detectors=detectors,
         events=_build_events(data.get("events"), detectors),
         outputs=build(OutputParams, data.get("outputs"), "outputs"),
+        hooks=build(HookParams, data.get("hooks"), "hooks"),
     )
 
 

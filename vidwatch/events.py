@@ -72,6 +72,9 @@ class Event:
 
     def describe(self) -> str:
         """One readable log line's worth of text."""
+        if not self.detectors and not self.peak:  # an instant event such as stream_lost: say why
+            details = " ".join(f"{k}={v}" for k, v in self.extra.items())
+            return f"{self.kind} at frame {self.start_frame} ({self.start_time:.2f}s) {details}".rstrip()
         fired = ",".join(self.detectors) or "-"
         peaks = " ".join(f"{k}={v:.4g}" for k, v in self.peak.items())
         return (f"{self.kind} frames {self.start_frame}-{self.end_frame} "

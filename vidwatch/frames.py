@@ -23,6 +23,8 @@ class SourceFrame:
     image: np.ndarray
     to_bgr: Callable[[], np.ndarray] | None = None
     _bgr: np.ndarray | None = field(default=None, repr=False)
+    received: float | None = None
+    """``time.monotonic()`` when a live (or paced) source delivered the frame, for latency; else None."""
 
     @property
     def is_grey(self) -> bool:

@@ -1,8 +1,9 @@
 """The capture loop: source -> preprocess -> detectors -> gate -> sinks.
 
 Thin on purpose: each stage lives in its own module and this one only wires them, re-baselines the
-motion models after a scene change, and makes sure an open event is closed and written on every
-exit path (end of input, stop request, Ctrl-C, an exception).
+motion models after a scene change, turns a live source's stream notices into events (re-learning
+every model after a reconnect), and makes sure an open event is closed and written on every exit
+path (end of input, stop request, Ctrl-C, an exception).
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from vidwatch.config import Config
 from vidwatch.detectors.base import Score
-from vidwatch.events import REBASELINE_KINDS, Event
+from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.gate import EventRule, Gate
 from vidwatch.preprocess import Preprocessor
 from vidwatch.sinks.base import Sink, SinkSet
-from vidwatch.sources import Source
+from vidwatch.sources import Source, StreamNotice
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class RunStats:
     source: str
     frames: int = 0
     dropped: int = 0
+    latency: float | None = None
+    """Seconds from a live (or paced) frame's arrival to the end of its analysis, for the latest frame."""
     elapsed: float = 0.0
     media_time: float = 0.0
     events: list[Event] = field(default_factory=list)
@@ -83,6 +86,29 @@ class Analyzer:
         for detector in self._rebaselined:
             detector.reset()
 
+    def restart(self) -> None:
+        """Forget every model and partial run (after a reconnect): nothing before it is compared with after."""
+        for detector in self.detectors.values():
+            detector.reset()
+        self.gate.clear_runs()
+
+
+def _stream_notice(notice: StreamNotice, analysed: int, analyzer: Analyzer, out: SinkSet) -> None:
+    """Report a stream loss or restore as an event; close open events at a loss, start afresh at a restore.
+
+    A loss sits at the last analysed frame, a restore at the first frame after it.
+    """
+    frame = analysed
+    if notice.kind == STREAM_LOST:
+        frame = max(0, analysed - 1)
+        for event in analyzer.gate.flush():
+            out.event_ended(event)
+    else:
+        analyzer.restart()
+    event = notice.to_event(frame, analyzer.gate.source)
+    out.event_started(event)
+    out.event_ended(event)
+
 
 def run_pipeline(
     source: Source,
@@ -106,6 +132,9 @@ def run_pipeline(
     try:
         with source:
             for frame in source:
+                if isinstance(frame, StreamNotice):
+                    _stream_notice(frame, stats.frames, analyzer, out)
+                    continue
                 analysis = analyzer.preprocess(frame)
                 scores: dict[str, Score] = {n: d.update(analysis) for n, d in analyzer.detectors.items()}
                 result = gate.update(analysis, scores)
@@ -118,6 +147,9 @@ def run_pipeline(
                     out.event_ended(event)
                 stats.frames += 1
                 stats.media_time = analysis.time
+                stats.dropped = source.dropped
+                if frame.received is not None:
+                    stats.latency = time.monotonic() - frame.received
                 if on_frame is not None:
                     stats.elapsed = time.perf_counter() - started
                     on_frame(stats)
@@ -128,6 +160,7 @@ def run_pipeline(
         for event in gate.flush():
             out.event_ended(event)
         stats.dropped = source.dropped
+        stats.stopped = stats.stopped or (stop is not None and stop.is_set())
         stats.elapsed = time.perf_counter() - started
         stats.sink_failures = dict(out.failures)
     return stats

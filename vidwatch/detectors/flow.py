@@ -20,7 +20,6 @@ from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
-
 NOISE_EIGEN_PER_VARIANCE = 2.5e-4
 """99th percentile of LK's minimum eigenvalue on pure noise, per unit of noise variance (measured on
 Gaussian noise at the default window), to compare features against what noise alone produces."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 from pathlib import Path
 
 from vidwatch.errors import SourceError
@@ -18,22 +19,27 @@ from vidwatch.sources.base import Source, SourceParams
 from vidwatch.sources.file import VideoFileSource
 from vidwatch.sources.images import IMAGE_SUFFIXES, ImageFolderSource, natural_key
 from vidwatch.sources.live import LiveSource
+from vidwatch.sources.pacing import RealtimeSource
+from vidwatch.sources.reconnect import StreamNotice
 
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
 
-def open_source(spec: str, params: SourceParams | None = None) -> Source:
-    """Open a source from its spec: camera index, /dev/video*, stream URL, image folder or glob, video file."""
+def open_source(spec: str, params: SourceParams | None = None, *, stop: threading.Event | None = None) -> Source:
+    """Open a source from its spec: camera index, /dev/video*, stream URL, image folder or glob, video file.
+
+    ``stop`` lets a live source that is waiting for frames or reconnecting end promptly on a signal.
+    """
     params = params or SourceParams()
     text = str(spec).strip()
     if text.isdigit():
-        return LiveSource(int(text), f"camera {text}", params.open_timeout)
+        return LiveSource(int(text), f"camera {text}", params, stop=stop)
     if text.startswith("/dev/video"):
         if not os.path.exists(text):
             raise SourceError(f"no such camera device: {text}; list cameras with `ls /dev/video*`")
-        return LiveSource(text, text, params.open_timeout)
+        return LiveSource(text, text, params, stop=stop)
     if text.lower().startswith(STREAM_PREFIXES):
-        return LiveSource(text, text, params.open_timeout)
+        return LiveSource(text, text, params, stop=stop)
     path = Path(text)
     if path.is_dir():
         files = sorted((str(p) for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
@@ -54,4 +60,5 @@ def open_source(spec: str, params: SourceParams | None = None) -> Source:
     return VideoFileSource(text)
 
 
-__all__ = ["ImageFolderSource", "LiveSource", "Source", "SourceParams", "VideoFileSource", "open_source"]
+__all__ = ["ImageFolderSource", "LiveSource", "RealtimeSource", "Source", "SourceParams", "StreamNotice",
+           "VideoFileSource", "open_source"]

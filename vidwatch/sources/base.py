@@ -19,6 +19,14 @@ class SourceParams:
                              min=0.0, min_exclusive=True)
     open_timeout: float = param(10.0, "seconds to wait for a camera or stream to deliver its first frame",
                                 min=0.1, max=600.0)
+    frame_timeout: float = param(5.0, "a live source that delivers no frame for this many seconds is lost",
+                                 min=0.1, max=600.0)
+    reconnect: bool = param(True, "reconnect a live source that is lost; false ends the run instead")
+    reconnect_initial: float = param(0.5, "seconds before the first reconnect attempt; doubles after each "
+                                     "failed attempt", min=0.0, max=600.0)
+    reconnect_max: float = param(30.0, "longest wait between reconnect attempts, in seconds", min=0.0, max=3600.0)
+    reconnect_attempts: int = param(0, "failed reconnect attempts before giving up; 0 retries forever",
+                                    min=0, max=1000000)
 
 
 class Source:

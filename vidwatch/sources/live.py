@@ -1,92 +1,222 @@
-"""Cameras and network streams, read on their own thread so analysis always gets the newest frame."""
+"""Cameras and network streams, read on their own thread so analysis always gets the newest frame.
+
+The reader thread owns the capture. It reads as fast as the camera delivers and keeps only the
+newest unanalysed frame (older ones are dropped and counted), so a slow analysis never makes the
+picture lag. When the stream stops delivering (a failed read, or no frame within
+``frame_timeout``) it reports the loss, reconnects with capped exponential backoff and reports the
+restore; those reports come out of the same iterator as the frames, in order, as
+:class:`~vidwatch.sources.reconnect.StreamNotice` items.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
 
 from vidwatch.errors import SourceError
+from vidwatch.events import STREAM_LOST, STREAM_RESTORED
 from vidwatch.frames import SourceFrame
-from vidwatch.sources.base import Source, positive_fps
+from vidwatch.sources.base import Source, SourceParams, positive_fps
+from vidwatch.sources.reconnect import Backoff, StreamNotice
 
 log = logging.getLogger(__name__)
 
+POLL = 0.1
+"""Longest the consumer or the reader sleeps without looking at the stop flags, in seconds."""
+
+Capture = Any
+"""Anything with cv2.VideoCapture's ``read``, ``release``, ``isOpened`` and ``get``."""
+
+
+def open_capture(spec: str | int, params: SourceParams) -> Capture:
+    """Open a camera or stream; network streams get bounded open and read timeouts.
+
+    The timeouts are FFmpeg-backend options: with them a dead server makes ``read()`` fail after
+    ``frame_timeout`` instead of blocking for good. Cameras go through the default backend, which
+    rejects options it does not know.
+    """
+    if isinstance(spec, str) and "://" in spec:
+        timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(params.open_timeout * 1000),
+                    cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(params.frame_timeout * 1000)]
+        return cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts)
+    return cv2.VideoCapture(spec)
+
 
 class LiveSource(Source):
-    """A camera or network stream read on its own thread; the consumer always gets the newest frame."""
+    """A camera or network stream read on its own thread, reconnecting when it is lost.
+
+    Iterating yields :class:`SourceFrame` (the newest frame each time) and :class:`StreamNotice`
+    items. ``stop`` (e.g. set by SIGTERM) ends the iteration and interrupts a reconnect wait.
+    """
 
     live = True
 
-    def __init__(self, spec: str | int, name: str, open_timeout: float) -> None:
+    def __init__(self, spec: str | int, name: str, params: SourceParams, *,
+                 stop: threading.Event | None = None,
+                 opener: Callable[[], Capture] | None = None) -> None:
         self.name = name
-        self._spec = spec
-        self._capture = cv2.VideoCapture(spec)
-        if not self._capture.isOpened():
-            self._capture.release()
+        self.params = params
+        self._open = opener or (lambda: open_capture(spec, params))
+        capture = self._open()
+        if not capture.isOpened():
+            capture.release()
             raise SourceError(f"cannot open {name}: the device or stream is not reachable; check the "
                               f"index/URL and that nothing else holds the camera")
-        self.fps = positive_fps(self._capture.get(cv2.CAP_PROP_FPS))
-        self._open_timeout = open_timeout
+        self.fps = positive_fps(capture.get(cv2.CAP_PROP_FPS))
+        self.reconnects = 0
+        self._outside_stop = stop
+        self._halt = threading.Event()
         self._cond = threading.Condition()
-        self._latest: tuple[np.ndarray, float] | None = None
-        self._sequence = 0
+        self._pending: deque[tuple[np.ndarray, float] | StreamNotice] = deque()
+        self._connected = True
+        self._lost_at = 0.0
         self._finished = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read_loop, name=f"reader-{name}", daemon=True)
         self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._read_loop, args=(capture,), name=f"reader-{name}",
+                                        daemon=True)
         self._thread.start()
 
-    def _read_loop(self) -> None:
+    # -- reader thread -------------------------------------------------------------------------
+
+    def _stopping(self) -> bool:
+        return self._halt.is_set() or (self._outside_stop is not None and self._outside_stop.is_set())
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless asked to stop; True when stopping."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._halt.wait(min(left, POLL))
+        return True
+
+    def _read_loop(self, capture: Capture | None) -> None:
         try:
-            while not self._stop.is_set():
-                ok, image = self._capture.read()
-                if not ok or image is None:
+            while not self._stopping():
+                ok, image = capture.read() if capture is not None else (False, None)
+                if ok and image is not None:
+                    self._publish(image)
+                    continue
+                if capture is not None:
+                    capture.release()
+                    capture = None
+                if self._stopping():
                     break
-                with self._cond:
-                    if self._latest is not None and self._consumed < self._sequence:
-                        self.dropped += 1
-                    self._latest = (image, time.monotonic() - self._started)
-                    self._sequence += 1
-                    self._cond.notify_all()
+                self._report_lost("the stream ended or a read failed")
+                if not self.params.reconnect:
+                    log.warning("%s: stream lost; reconnecting is off (source.reconnect: false)", self.name)
+                    break
+                capture = self._reconnect()
+                if capture is None:
+                    break
+        except Exception:  # a backend failure must end the source, not hang the consumer
+            log.exception("%s: reader failed", self.name)
         finally:
+            if capture is not None:
+                capture.release()
             with self._cond:
                 self._finished = True
                 self._cond.notify_all()
 
-    _consumed = 0
+    def _reconnect(self) -> Capture | None:
+        """Retry until the source delivers a frame again, it gives up, or it is stopped."""
+        p = self.params
+        backoff = Backoff(p.reconnect_initial, p.reconnect_max)
+        attempt = 0
+        delay = backoff.next()
+        log.info("%s: reconnecting in %.1f s", self.name, delay)
+        while True:
+            if self._sleep(delay):
+                return None
+            attempt += 1
+            capture = self._open()
+            ok, image = capture.read() if capture.isOpened() else (False, None)
+            if ok and image is not None:
+                self.reconnects += 1
+                self._publish(image, attempts=attempt)
+                return capture
+            capture.release()
+            if p.reconnect_attempts and attempt >= p.reconnect_attempts:
+                log.error("%s: still unreachable after %d reconnect attempts; giving up "
+                          "(source.reconnect_attempts)", self.name, attempt)
+                return None
+            delay = backoff.next()
+            log.info("%s: reconnect attempt %d failed; next in %.1f s", self.name, attempt, delay)
 
-    def __iter__(self) -> Iterator[SourceFrame]:
+    # -- shared between the threads --------------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.monotonic() - self._started
+
+    def _publish(self, image: np.ndarray, *, attempts: int = 0) -> None:
+        """Hand a frame to the consumer, replacing one it has not taken yet (a drop)."""
+        now = self._now()
+        with self._cond:
+            if not self._connected:  # the first frame after a loss
+                self._connected = True
+                downtime = round(now - self._lost_at, 3)
+                self._pending.append(StreamNotice(STREAM_RESTORED, now, {"attempts": attempts,
+                                                                        "downtime": downtime}))
+                log.warning("%s: stream restored after %.1f s (%d attempts)", self.name, downtime, attempts)
+            if self._pending and not isinstance(self._pending[-1], StreamNotice):
+                self._pending.pop()
+                self.dropped += 1
+            self._pending.append((image, now))
+            self._cond.notify_all()
+
+    def _report_lost(self, reason: str) -> None:
+        """Report a loss once, whichever thread notices it first."""
+        with self._cond:
+            if not self._connected:
+                return
+            self._connected = False
+            self._lost_at = self._now()
+            self._pending.append(StreamNotice(STREAM_LOST, self._lost_at, {"reason": reason}))
+            self._cond.notify_all()
+        log.warning("%s: stream lost (%s)", self.name, reason)
+
+    # -- consumer ------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[SourceFrame | StreamNotice]:  # type: ignore[override]
         index = 0
-        timeout = self._open_timeout
+        last_frame = time.monotonic()
         try:
-            while True:
+            while not self._stopping():
                 with self._cond:
-                    got = self._cond.wait_for(lambda: self._sequence > self._consumed or self._finished,
-                                              timeout=timeout)
-                    if not got:
-                        if index == 0:
-                            raise SourceError(f"{self.name} delivered no frame within {timeout:g} s; check "
-                                              f"that the camera or stream is running")
-                        log.warning("%s: no frame for %.1f s, stopping", self.name, timeout)
-                        return
-                    if self._sequence == self._consumed:  # finished and nothing new
-                        if index == 0:
-                            raise SourceError(f"{self.name} opened but delivered no frame; check the stream")
-                        return
-                    image, t = self._latest  # type: ignore[misc]
-                    self._consumed = self._sequence
-                yield SourceFrame(index, t, image)
-                index += 1
+                    self._cond.wait_for(lambda: self._pending or self._finished, timeout=POLL)
+                    item = self._pending.popleft() if self._pending else None
+                    finished = self._finished and not self._pending
+                if isinstance(item, StreamNotice):
+                    yield item
+                elif item is not None:
+                    image, t = item
+                    last_frame = time.monotonic()
+                    yield SourceFrame(index, t, image, received=self._started + t)
+                    index += 1
+                elif finished:
+                    if index == 0 and not self._stopping():
+                        raise SourceError(f"{self.name} opened but delivered no frame; check the stream")
+                    return
+                else:
+                    waited = time.monotonic() - last_frame
+                    if index == 0 and waited > self.params.open_timeout:
+                        raise SourceError(f"{self.name} delivered no frame within {self.params.open_timeout:g}"
+                                          f" s; check that the camera or stream is running")
+                    if index > 0 and waited > self.params.frame_timeout:
+                        self._report_lost(f"no frame for {self.params.frame_timeout:g} s")
         finally:
             self.close()
 
     def close(self) -> None:
-        self._stop.set()
+        """Stop the reader; it releases the capture itself (a read may still be blocking in it)."""
+        self._halt.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=2.0)
-        self._capture.release()
