@@ -95,16 +95,24 @@ def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
 
 
 def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str, EventRule]:
+    """Rules for every kind the detectors feed (their defaults), updated by what ``data`` gives.
+
+    A kind set to ``false`` is switched off; a kind no detector feeds by default needs its
+    ``detectors`` listed.
+    """
     if data is None:
-        kinds: Sequence[str] = list(dict.fromkeys(s.default_kind for s in detectors.values()))
-        data = {kind: {} for kind in kinds}
-    if not isinstance(data, dict) or not data:
+        data = {}
+    if not isinstance(data, dict):
         raise ConfigError("events: expected a mapping of kind -> rule, e.g. {motion: {min_frames: 3}}")
+    kinds: Sequence[str] = list(dict.fromkeys([*(s.default_kind for s in detectors.values()), *data]))
     rules: dict[str, EventRule] = {}
-    for kind, entry in data.items():
+    for kind in kinds:
         where = f"events.{kind}"
+        entry = data.get(kind)
+        if entry is False:
+            continue
         if entry is not None and not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got {entry!r}")
         rule = build(EventRule, {**KIND_DEFAULTS.get(kind, {}), **(entry or {})}, where)
         names = rule.detectors
         if names is None:
@@ -122,6 +130,8 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
             raise ConfigError(f"{where}.fusion: {rule.fusion} of {len(names)} detectors can never happen; "
                               f"use 1..{len(names)}, 'any' or 'all'")
         rules[str(kind)] = EventRule(names, rule.fusion, rule.min_frames, rule.post_roll, rule.merge_gap)
+    if not rules:
+        raise ConfigError("events: every kind is switched off; leave at least one")
     return rules
 
 

@@ -250,8 +250,11 @@ class Gate:
         return result
 
     def clear_runs(self) -> None:
+        """Forget partial runs (open events stay open): frames before and after are not one run."""
         for gate in self._gates:
             gate.clear()
+        for threshold in self.thresholds.values():
+            threshold.over = False
 
     def flush(self) -> list[Event]:
         """Close every open event (end of input, stop, error)."""

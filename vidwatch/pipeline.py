@@ -75,7 +75,9 @@ class Analyzer:
     def __init__(self, config: Config, *, source_name: str = "") -> None:
         self.config = config
         self.preprocess = Preprocessor(config.analysis, config.zones)
-        self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
+        used = {name for rule in config.events.values() for name in rule.detectors or ()}
+        # a detector no event kind listens to would only cost time
+        self.detectors = {name: spec.create() for name, spec in config.detectors.items() if name in used}
         self.gate = build_gate(config, source_name=source_name)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
@@ -88,6 +90,7 @@ class Analyzer:
 
     def restart(self) -> None:
         """Forget every model and partial run (after a reconnect): nothing before it is compared with after."""
+        self.preprocess.reset()
         for detector in self.detectors.values():
             detector.reset()
         self.gate.clear_runs()
