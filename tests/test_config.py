@@ -115,3 +115,20 @@ def test_bad_set_overrides(override: str, message: str) -> None:
 
 def test_empty_document_means_defaults() -> None:
     assert build_config(None) == load_config(None)
+
+
+def test_events_update_their_kind_and_keep_the_others(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "events:\n  motion:\n    min_frames: 7\n"))
+    assert config.events["motion"].min_frames == 7
+    assert config.events["motion"].fusion == 2  # the kind's own default stays
+    assert set(config.events) == {"motion", "scene_change", "lighting"}
+
+
+def test_a_kind_can_be_switched_off(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "events:\n  lighting: false\n"))
+    assert "lighting" not in config.events
+
+
+def test_default_fusion_falls_back_to_all_with_fewer_detectors(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "detectors:\n  diff: {}\n"))
+    assert config.events["motion"].fusion == "all"

@@ -128,3 +128,18 @@ def test_adaptive_threshold_follows_a_busy_baseline() -> None:
     events += gate.flush()
     late = [e for e in events if e.start_frame >= 200]
     assert [(e.start_frame, e.end_frame) for e in late] == [(500, 519)]
+
+
+def test_a_sustained_detector_opens_an_event_alone_backdated_to_its_start() -> None:
+    n = 100
+    values = {"a": pulse(n, (10, 60), (70, 75)), "b": [0.0] * n}  # b never agrees
+    rule = EventRule(fusion="all", min_frames=1, post_roll=0.0, merge_gap=0.0)
+    gate = Gate({"motion": rule}, {"motion": ["a", "b"]}, {"a": 0.5, "b": 0.5}, sustained={"a": 2.0})
+    blank = np.zeros((4, 4), np.uint8)
+    events = []
+    for i in range(n):
+        frame = AnalysisFrame(i, i / FPS, blank, 1.0, SourceFrame(i, i / FPS, blank))
+        events += gate.update(frame, {k: Score(float(v[i])) for k, v in values.items()}).ended
+    events += gate.flush()
+    # 10..60 lasts 5 s (> 2 s): one event from frame 10; 70..75 is too short to count alone
+    assert spans(events) == [(10, 60)]
