@@ -132,3 +132,11 @@ def test_a_kind_can_be_switched_off(tmp_path: Path) -> None:
 def test_default_fusion_falls_back_to_all_with_fewer_detectors(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "detectors:\n  diff: {}\n"))
     assert config.events["motion"].fusion == "all"
+
+
+def test_readme_key_reference_is_current() -> None:
+    from vidwatch.reference import config_reference
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- reference:start -->\n")[1].split("<!-- reference:end -->")[0]
+    assert block == config_reference(), "README's key reference is stale: paste `vidwatch config --reference`"

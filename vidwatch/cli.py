@@ -166,6 +166,11 @@ def cmd_detectors(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config, render_yaml
 
+    if args.reference:
+        from vidwatch.reference import config_reference
+
+        sys.stdout.write(config_reference())
+        return 0
     sys.stdout.write(render_yaml(load_config(args.config, args.set)))
     return 0
 
@@ -311,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfg = sub.add_parser("config", help="print the effective configuration as YAML")
     config_args(cfg)
+    cfg.add_argument("--reference", action="store_true",
+                     help="print every config key with its default, allowed values and meaning (Markdown)")
     cfg.set_defaults(func=cmd_config)
     return parser
 

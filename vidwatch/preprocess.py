@@ -33,8 +33,8 @@ class AnalysisParams:
         "none", "exposure normalisation: 'percentile' stretches the 1st..99th percentile to 0..255 "
         "(robust to a few hot pixels)")
     colour: bool = param(False, "also keep a colour analysis copy (for colour histograms)")
-    align: bool = param(True, "measure the camera's global shift (phase correlation) and undo it, so a "
-                        "shaking camera does not look like motion")
+    align: bool = param(True, "measure how the whole picture moved (tracked corners, rotation and shift) and "
+                        "undo it, so a shaking camera is not motion and a knocked one is a scene change")
 
     def __post_init__(self) -> None:
         if self.blur not in (0, 1) and self.blur % 2 == 0:

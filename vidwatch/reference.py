@@ -1,0 +1,70 @@
+"""The configuration reference in Markdown, rendered from the parameter declarations.
+
+README's key tables are this output (``vidwatch config --reference``), and a test keeps the two
+identical, so the documentation cannot drift from the defaults the code actually uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from vidwatch.detectors import REGISTRY
+from vidwatch.gate import KIND_DEFAULTS, EventRule
+from vidwatch.params import field_docs
+from vidwatch.preprocess import AnalysisParams
+from vidwatch.sinks.hooks import HookParams
+from vidwatch.sinks.params import OutputParams
+from vidwatch.sources import SourceParams
+from vidwatch.zones import ZoneParams
+
+SECTIONS: list[tuple[str, type, str]] = [
+    ("analysis", AnalysisParams, "preprocessing, done once per frame for every detector"),
+    ("zones", ZoneParams, "where change counts"),
+    ("source", SourceParams, "how inputs are read, and how live sources reconnect"),
+    ("outputs", OutputParams, "snapshots, event clips and annotated video"),
+    ("hooks", HookParams, "commands and a webhook run when events start and end"),
+]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == ():
+        return "[]"
+    return str(value)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(cls: type) -> list[str]:
+    lines = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
+    for name, allowed, default, doc in field_docs(cls):
+        lines.append(f"| `{name}` | {_escape(_cell(default))} | {_escape(allowed)} | {_escape(doc)} |")
+    return lines
+
+
+def config_reference() -> str:
+    """Markdown tables of every config key with its default, allowed values and meaning."""
+    out: list[str] = []
+    for section, cls, what in SECTIONS:
+        out += [f"**`{section}`** — {what}", "", *_table(cls), ""]
+    out += ["**`detectors`** — name → settings; each detector's keys:", ""]
+    for name, cls in REGISTRY.items():
+        out += [f"*`{name}`* (feeds `{cls.kind}`): {cls.summary}", "", *_table(cls.Params), ""]
+    kinds = list(dict.fromkeys(["motion", *KIND_DEFAULTS]))
+    header = " / ".join(kinds)
+    out += ["**`events`** — kind → rule (defaults per kind: " + header + ")", "",
+            "| key | default | allowed | meaning |", "|---|---|---|---|"]
+    for name, allowed, _default, doc in field_docs(EventRule):
+        values = []
+        for kind in kinds:
+            rule = dataclasses.replace(EventRule(), **KIND_DEFAULTS.get(kind, {}))  # type: ignore[arg-type]
+            values.append(_cell(getattr(rule, name)) if name != "detectors" else "its own")
+        shown = values[0] if len(set(values)) == 1 else " / ".join(values)
+        out.append(f"| `{name}` | {_escape(shown)} | {_escape(allowed)} | {_escape(doc)} |")
+    return "\n".join(out).rstrip() + "\n"
