@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -51,10 +52,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.set)
     label = len(args.sources) > 1
+    jobs = args.jobs or os.cpu_count() or 1
     with ExitStack() as outputs, _stop_on_signals() as stop:
         sinks: list[Sink] = [outputs.enter_context(LogSink())]
         if args.events:
             sinks.append(outputs.enter_context(JsonlSink(args.events)))
+        if jobs > 1 and label:
+            from vidwatch.batch import run_parallel
+
+            run_parallel(args.sources, config, sinks, jobs=jobs, stop=stop,
+                         on_source_done=lambda stats: print(format_summary(stats), flush=True))
+            return 0
         for spec in args.sources:
             source = open_source(spec, config.source)
             progress = Progress(source.frame_count,
@@ -100,6 +108,16 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidwatch", description="Real-time video change and anomaly detection.")
     parser.add_argument("--version", action="version", version=f"vidwatch {__version__}")
@@ -120,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     config_args(run)
     run.add_argument("--events", metavar="PATH", help="write finished events as JSON Lines to PATH")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                     help="progress line on stderr (auto: only on a terminal)")
+                     help="progress line on stderr (auto: only on a terminal; not shown with --jobs)")
+    run.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                     help="process up to N sources at once in parallel processes (0: one per CPU); "
+                          "events are still reported in source order")
     run.set_defaults(func=cmd_run)
 
     cmp = sub.add_parser("compare", help="quantify the difference between two images")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -19,6 +20,11 @@ class SourceParams:
                              min=0.0, min_exclusive=True)
     open_timeout: float = param(10.0, "seconds to wait for a camera or stream to deliver its first frame",
                                 min=0.1, max=600.0)
+    decoder: Literal["auto", "pyav", "opencv"] = param(
+        "auto", "video file decoder: 'pyav' decodes straight to grey (fastest), 'opencv' uses OpenCV's "
+        "reader, 'auto' takes PyAV and falls back to OpenCV for files PyAV cannot open")
+    decode_ahead: int = param(8, "frames a video file is decoded ahead of analysis on a reader thread; "
+                              "0 decodes on the analysis thread", min=0, max=256)
 
 
 class Source:
