@@ -162,6 +162,8 @@ def run_parallel(
                                                           f"(exit code {worker.exitcode})")))
 
     try:
+        if stop.is_set():
+            worker_stop.set()
         for worker in workers:
             worker.start()
         while head < len(slots):

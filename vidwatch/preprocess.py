@@ -35,6 +35,10 @@ class AnalysisParams:
             raise ValueError(f"analysis.blur must be odd or 0, got {self.blur}")
 
 
+VIDEO_TO_FULL_RANGE = np.clip(np.round((np.arange(256) - 16) * (255.0 / 219.0)), 0, 255).astype(np.uint8)
+"""Video-range luma (16..235) to the 0..255 grey a BGR -> grey conversion of the same frame gives."""
+
+
 class Preprocessor:
     """Downscale, grey, blur and normalise; sizes are fixed on the first frame."""
 
@@ -65,9 +69,10 @@ class Preprocessor:
             if self.params.colour:
                 colour = small
         else:
-            grey = small
-            if self.params.colour:
-                colour = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+            grey = cv2.LUT(small, VIDEO_TO_FULL_RANGE) if frame.limited_range else small
+            if self.params.colour:  # a luma-only reader still has the colour, converted on request
+                bgr = frame.bgr()
+                colour = downscale(bgr, self._size) if bgr.shape[:2] != self._size[::-1] else bgr
         if self.params.blur > 1:
             grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
         if self.params.normalize == "percentile":

@@ -32,6 +32,10 @@ LUMA_FORMATS = frozenset({
 })
 
 
+FULL_RANGE = 2
+"""AVCOL_RANGE_JPEG: luma uses all of 0..255."""
+
+
 def pyav_available() -> bool:
     return av is not None
 
@@ -51,6 +55,11 @@ def luma(frame: Any) -> np.ndarray:
     return rows[:, : frame.width]
 
 
+def is_limited_range(frame: Any) -> bool:
+    """Whether the luma is video range (16..235): unless the stream says full range (JPEG), it is."""
+    return frame.color_range != FULL_RANGE and not frame.format.name.startswith("yuvj")
+
+
 def _bgr_of(frame: Any) -> Any:
     return lambda: frame.to_ndarray(format="bgr24")
 
@@ -64,7 +73,7 @@ class PyAVFileSource(Source):
         self.name = path
         try:
             self._container = av.open(path)
-        except (av.FFmpegError, OSError, ValueError) as exc:
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise PyAVUnsupported(str(exc)) from None
         try:
             if not self._container.streams.video:
@@ -102,19 +111,19 @@ class PyAVFileSource(Source):
         try:
             try:
                 for frame in self._decoded():
-                    if frame.format.name not in LUMA_FORMATS:
-                        image = frame.to_ndarray(format="gray")
+                    if frame.format.name in LUMA_FORMATS:
+                        image, limited = luma(frame), is_limited_range(frame)
                     else:
-                        image = luma(frame)
+                        image, limited = frame.to_ndarray(format="gray"), False
                     stamp = frame.time
                     # container timestamps when they are sane, else continue at the nominal rate
                     t = stamp - self._start if stamp is not None else -1.0
                     if t <= last_time:
                         t = last_time + 1.0 / fps if index else 0.0
                     last_time = t
-                    yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame))
+                    yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame), limited_range=limited)
                     index += 1
-            except av.FFmpegError as exc:
+            except av.error.FFmpegError as exc:
                 if index == 0:
                     raise SourceError(f"'{self.name}' has no decodable frames ({exc}); the file is corrupt, "
                                       f"empty or in a codec this build lacks") from None
