@@ -18,6 +18,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, Event
 from vidwatch.gate import Gate
 from vidwatch.preprocess import Preprocessor
+from vidwatch.scoring import DetectorRunner
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import Source
 
@@ -61,6 +62,7 @@ class Analyzer:
         self.config = config
         self.preprocess = Preprocessor(config.analysis)
         self.detectors = {name: spec.create() for name, spec in config.detectors.items()}
+        self.score = DetectorRunner(self.detectors)
         detectors_by_kind = {kind: rule.detectors for kind, rule in config.events.items()}
         thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
         self.gate = Gate(config.events, detectors_by_kind, thresholds, source=source_name)
@@ -96,7 +98,7 @@ def run_pipeline(
         with source:
             for frame in source:
                 analysis = analyzer.preprocess(frame)
-                scores: dict[str, Score] = {n: d.update(analysis) for n, d in analyzer.detectors.items()}
+                scores: dict[str, Score] = analyzer.score(analysis)
                 result = gate.update(analysis, scores)
                 if result.rebaseline:
                     analyzer.rebaseline()
@@ -114,6 +116,7 @@ def run_pipeline(
                     stats.stopped = True
                     break
     finally:
+        analyzer.score.close()
         for event in gate.flush():
             out.event_ended(event)
         stats.dropped = source.dropped
