@@ -10,15 +10,18 @@ alike:
 - ``dvr-scan``: DVR-Scan with its defaults, where it is installed (``--dvr-scan PATH``).
 
 Each measurement runs in its own process, so its peak resident memory (ru_maxrss) is its own.
-Frames per second are over the decode/analysis loop; ``proc fps`` divides by the whole process's
-wall time (start-up included), which is the only time DVR-Scan can be measured by, so the
-vidwatch / DVR-Scan ratio compares process times. Each figure is the best of ``--repeat`` runs.
+Frames per second are over the decode/analysis loop (best of ``--repeat`` rounds); ``CPU ms`` is
+the CPU time of all the process's threads per frame over that loop (median), which a busy machine
+disturbs far less than wall time. The ratios are medians over the rounds of the ratio measured
+within each round, where the runs follow each other: ``× plain decode`` compares loop times,
+``× DVR-Scan`` whole-process wall times (start-up included), the only time DVR-Scan can be
+measured by.
 
 Without file arguments it makes 720p and 1080p H.264 copies of OpenCV's ``vtest.avi`` with ffmpeg
 in a cache directory (not in the repository) and measures those.
 
     python benchmarks/throughput.py                      # 720p and 1080p copies of vtest.avi
-    python benchmarks/throughput.py clip.mp4 --repeat 5  # your own files
+    python benchmarks/throughput.py clip.mp4 --repeat 3  # your own files
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -72,7 +76,7 @@ def measure_decode(path: str) -> dict[str, float]:
 
     capture = cv2.VideoCapture(path)
     frames = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         while True:
             ok, _ = capture.read()
@@ -81,7 +85,7 @@ def measure_decode(path: str) -> dict[str, float]:
             frames += 1
     finally:
         capture.release()
-    return {"frames": frames, "seconds": time.perf_counter() - started}
+    return {"frames": frames, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
 def measure_vidwatch(path: str, detector: str | None) -> dict[str, float]:
@@ -91,8 +95,10 @@ def measure_vidwatch(path: str, detector: str | None) -> dict[str, float]:
     from vidwatch.sources import open_source
 
     config = build_config(None if detector is None else {"detectors": {detector: {}}})
+    cpu = time.process_time()
     stats = run_pipeline(open_source(path, config.source), config, [])
-    return {"frames": stats.frames, "seconds": stats.elapsed, "events": len(stats.events)}
+    return {"frames": stats.frames, "seconds": stats.elapsed, "cpu": time.process_time() - cpu,
+            "events": len(stats.events)}
 
 
 def child_main(kind: str, path: str) -> None:
@@ -127,8 +133,9 @@ def frame_count(path: Path) -> int:
         capture.release()
 
 
-def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None) -> dict[str, dict[str, float]]:
-    best: dict[str, dict[str, float]] = {}
+def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None) -> dict[str, list[dict]]:
+    """Every measurement ``repeat`` times, in rounds, so each round sees the machine in one state."""
+    runs: dict[str, list[dict]] = {}
     names = kinds + (["dvr-scan"] if dvr_scan else [])
     frames = frame_count(path)
     for r in range(repeat):
@@ -140,32 +147,39 @@ def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None)
             res = run_child(argv)
             if kind == "dvr-scan":
                 res["frames"], res["seconds"] = frames, res["process_seconds"]
-            print(f"  run {r + 1}/{repeat} {kind:<10} {res['frames'] / res['seconds']:8.1f} fps  "
+            print(f"  round {r + 1}/{repeat} {kind:<10} {res['frames'] / res['seconds']:8.1f} fps  "
                   f"{res['peak_mb']:6.0f} MB", file=sys.stderr, flush=True)
-            keep = best.get(kind)
-            if keep is None or res["seconds"] < keep["seconds"]:
-                res["peak_mb"] = max(res["peak_mb"], keep["peak_mb"] if keep else 0.0)
-                best[kind] = res
-            else:
-                keep["peak_mb"] = max(keep["peak_mb"], res["peak_mb"])
-                keep["process_seconds"] = min(keep["process_seconds"], res["process_seconds"])
-    return best
+            runs.setdefault(kind, []).append(res)
+    return runs
 
 
-def table(path: Path, results: dict[str, dict[str, float]]) -> str:
-    decode = results.get("decode")
-    dvr = results.get("dvr-scan")
-    lines = [f"{path.name}: {int(next(iter(results.values()))['frames'])} frames",
-             "| run | fps | proc fps | × plain decode | × DVR-Scan | peak MB |",
+LABELS = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (4 detectors)",
+          "dvr-scan": "DVR-Scan defaults"}
+
+
+def paired_ratio(base: list[dict], runs: list[dict], key: str) -> float:
+    """Median over rounds of how many times faster ``runs`` were than ``base`` in the same round."""
+    return statistics.median(b[key] / r[key] for b, r in zip(base, runs, strict=True))
+
+
+def table(path: Path, runs: dict[str, list[dict]]) -> str:
+    decode, dvr = runs.get("decode"), runs.get("dvr-scan")
+    first = next(iter(runs.values()))[0]
+    lines = [f"{path.name}: {int(first['frames'])} frames",
+             "| run | fps | CPU ms/frame | × plain decode | × DVR-Scan | peak MB |",
              "|---|---:|---:|---:|---:|---:|"]
-    for kind, res in results.items():
-        fps = res["frames"] / res["seconds"]
-        proc_fps = res["frames"] / res["process_seconds"]
-        vs_decode = f"{decode['seconds'] / res['seconds']:.2f}" if decode and kind != "dvr-scan" else "–"
-        vs_dvr = f"{dvr['process_seconds'] / res['process_seconds']:.1f}" if dvr else "–"
-        label = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (4 detectors)",
-                 "dvr-scan": "DVR-Scan defaults"}.get(kind, f"vidwatch {kind} only")
-        lines.append(f"| {label} | {fps:.0f} | {proc_fps:.0f} | {vs_decode} | {vs_dvr} | {res['peak_mb']:.0f} |")
+    for kind, results in runs.items():
+        fps = max(r["frames"] / r["seconds"] for r in results)
+        cpu = (f"{statistics.median(r['cpu'] / r['frames'] for r in results) * 1e3:.2f}"
+               if "cpu" in results[0] else "–")
+        vs_decode = vs_dvr = "–"
+        if decode and kind != "dvr-scan":
+            vs_decode = f"{paired_ratio(decode, results, 'seconds'):.2f}"
+        if dvr:
+            vs_dvr = f"{paired_ratio(dvr, results, 'process_seconds'):.1f}"
+        peak = max(r["peak_mb"] for r in results)
+        label = LABELS.get(kind, f"vidwatch {kind} only")
+        lines.append(f"| {label} | {fps:.0f} | {cpu} | {vs_decode} | {vs_dvr} | {peak:.0f} |")
     return "\n".join(lines)
 
 
@@ -173,7 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="videos to measure (default: 720p and 1080p "
                         "H.264 copies of vtest.avi, made with ffmpeg)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of measurements (ratios: median)")
     parser.add_argument("--only", nargs="+", choices=("decode", "vidwatch", *DETECTORS),
                         help="measure only these (default: all)")
     parser.add_argument("--vtest", type=Path, default=VTEST, help="clip to scale up when no files are given")
@@ -187,7 +201,7 @@ def main() -> None:
     files = args.files or make_test_files(args.vtest, cache_dir())
     kinds = args.only or ["decode", "vidwatch", *DETECTORS]
     dvr_scan = None if args.no_dvr_scan or not args.dvr_scan.exists() else args.dvr_scan
-    print(f"{os.cpu_count()} CPUs; best of {args.repeat}; DVR-Scan: {dvr_scan or 'not run'}", flush=True)
+    print(f"{os.cpu_count()} CPUs, {args.repeat} rounds; DVR-Scan: {dvr_scan or 'not run'}", flush=True)
     for path in files:
         print(f"measuring {path} ...", file=sys.stderr, flush=True)
         results = bench_file(path, kinds, args.repeat, dvr_scan)
