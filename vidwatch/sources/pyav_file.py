@@ -56,8 +56,10 @@ def luma(frame: Any) -> np.ndarray:
 
 
 def is_limited_range(frame: Any) -> bool:
-    """Whether the luma is video range (16..235): unless the stream says full range (JPEG), it is."""
-    return frame.color_range != FULL_RANGE and not frame.format.name.startswith("yuvj")
+    """Whether the luma is video range (16..235): unless the stream says full range (JPEG) or it is
+    plain grey, it is."""
+    name = frame.format.name
+    return frame.color_range != FULL_RANGE and not name.startswith("yuvj") and name != "gray"
 
 
 def _bgr_of(frame: Any) -> Any:
@@ -118,7 +120,7 @@ class PyAVFileSource(Source):
                     stamp = frame.time
                     # container timestamps when they are sane, else continue at the nominal rate
                     t = stamp - self._start if stamp is not None else -1.0
-                    if t <= last_time:
+                    if t <= last_time or t < 0:
                         t = last_time + 1.0 / fps if index else 0.0
                     last_time = t
                     yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame), limited_range=limited)
