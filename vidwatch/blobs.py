@@ -46,6 +46,12 @@ def _kernel(size: int) -> np.ndarray:
     return _KERNELS[size]
 
 
+def _label_type(mask: np.ndarray) -> int:
+    """16-bit labels where they cannot overflow: the same components, several times faster than 32-bit."""
+    height, width = mask.shape[:2]
+    return cv2.CV_16U if ((height + 1) // 2) * ((width + 1) // 2) < 65535 else cv2.CV_32S
+
+
 @dataclass(frozen=True, slots=True)
 class Blobs:
     """The regions kept from a change mask."""
@@ -95,7 +101,7 @@ def find_blobs(
         area = cv2.countNonZero(cleaned)
         box = cv2.boundingRect(cleaned) if area else None
         return Blobs(cleaned, area / total, raw / total, box, 1 if area else 0, opened)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8, ltype=_label_type(mask))
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= min_area * total) + 1
     if keep.size == 0:

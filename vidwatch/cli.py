@@ -65,6 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     label = len(args.sources) > 1
     if args.annotate and label:
         raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
+    jobs = args.jobs or os.cpu_count() or 1
+    frame_outputs = [flag for flag, on in (("--snapshots", args.snapshots), ("--clips", args.clips),
+                                           ("--scores", args.scores), ("--annotate", args.annotate),
+                                           ("--show", args.show), ("--realtime", args.realtime)) if on]
+    if jobs > 1 and label and frame_outputs:
+        raise UserError(f"{frame_outputs[0]} needs the frames in this process: run without --jobs "
+                        f"(or --jobs 1) to use it with several sources")
     with ExitStack() as outputs, _stop_on_signals() as stop:
         sinks: list[Sink] = [outputs.enter_context(LogSink())]
         # sinks that add fields to events (snapshot, clip paths) come before the events file
@@ -85,6 +92,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 log.warning("--show: %s; running without the preview window", problem)
             else:
                 sinks.append(outputs.enter_context(PreviewSink(stop)))
+        if jobs > 1 and label:
+            from vidwatch.batch import run_parallel
+
+            run_parallel(args.sources, config, sinks, jobs=jobs, stop=stop,
+                         on_source_done=lambda stats: print(format_summary(stats), flush=True))
+            return 0
         for spec in args.sources:
             source = open_source(spec, config.source, stop=stop)
             if args.realtime and not source.live:
@@ -218,6 +231,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidwatch", description="Real-time video change and anomaly detection.")
     parser.add_argument("--version", action="version", version=f"vidwatch {__version__}")
@@ -243,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--annotate", metavar="OUT.mp4",
                      help="write the input back with masks, boxes, scores and events drawn on every frame")
     run.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                     help="progress line on stderr (auto: only on a terminal)")
+                     help="progress line on stderr (auto: only on a terminal; not shown with --jobs)")
     run.add_argument("--realtime", action="store_true",
                      help="play files at their own frame rate, dropping frames analysis is too slow for, "
                           "like a live camera")
@@ -252,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "default 60 for cameras and streams, off for files; 0 turns it off")
     run.add_argument("--show", action="store_true",
                      help="preview window with the change mask and events (q or Esc stops the run)")
+    run.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                     help="process up to N sources at once in parallel processes (0: one per CPU); "
+                          "events are still reported in source order")
     run.set_defaults(func=cmd_run)
 
     tl = sub.add_parser("timelapse", help="keep only the frames that differ enough from the last kept one")

@@ -15,13 +15,15 @@ class SourceFrame:
 
     ``image`` is BGR (H, W, 3) or, for sources that decode straight to luma, grey (H, W). Outputs that
     need full-resolution colour call :meth:`bgr`, which converts lazily so frames nobody looks at never
-    pay for the conversion.
+    pay for the conversion. ``limited_range`` marks grey images that are video-range luma (16..235),
+    which preprocessing stretches to 0..255 so every reader gives detectors the same grey levels.
     """
 
     index: int
     time: float
     image: np.ndarray
     to_bgr: Callable[[], np.ndarray] | None = None
+    limited_range: bool = False
     _bgr: np.ndarray | None = field(default=None, repr=False)
     received: float | None = None
     """``time.monotonic()`` when a live (or paced) source delivered the frame, for latency; else None."""

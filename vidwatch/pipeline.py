@@ -19,6 +19,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.gate import EventRule, Gate
 from vidwatch.preprocess import Preprocessor
+from vidwatch.scoring import DetectorRunner
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import Source, StreamNotice
 
@@ -78,6 +79,7 @@ class Analyzer:
         used = {name for rule in config.events.values() for name in rule.detectors or ()}
         # a detector no event kind listens to would only cost time
         self.detectors = {name: spec.create() for name, spec in config.detectors.items() if name in used}
+        self.score = DetectorRunner(self.detectors)
         self.gate = build_gate(config, source_name=source_name)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
@@ -139,7 +141,7 @@ def run_pipeline(
                     _stream_notice(frame, stats.frames, analyzer, out)
                     continue
                 analysis = analyzer.preprocess(frame)
-                scores: dict[str, Score] = {n: d.update(analysis) for n, d in analyzer.detectors.items()}
+                scores: dict[str, Score] = analyzer.score(analysis)
                 result = gate.update(analysis, scores)
                 if result.rebaseline:
                     analyzer.rebaseline()
@@ -160,6 +162,7 @@ def run_pipeline(
                     stats.stopped = True
                     break
     finally:
+        analyzer.score.close()
         for event in gate.flush():
             out.event_ended(event)
         stats.dropped = source.dropped

@@ -41,6 +41,10 @@ class AnalysisParams:
             raise ValueError(f"analysis.blur must be odd or 0, got {self.blur}")
 
 
+VIDEO_TO_FULL_RANGE = np.clip(np.round((np.arange(256) - 16) * (255.0 / 219.0)), 0, 255).astype(np.uint8)
+"""Video-range luma (16..235) to the 0..255 grey a BGR -> grey conversion of the same frame gives."""
+
+
 class Preprocessor:
     """Downscale, grey, blur, normalise, align and measure noise; sizes are fixed on the first frame."""
 
@@ -79,16 +83,17 @@ class Preprocessor:
                 raise ConfigError(str(exc)) from None
         small = image
         if self._size != (width, height):
-            small = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+            small = downscale(image, self._size)
         colour = None
         if small.ndim == 3:
             grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
             if self.params.colour:
                 colour = small
         else:
-            grey = small
-            if self.params.colour:
-                colour = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+            grey = cv2.LUT(small, VIDEO_TO_FULL_RANGE) if frame.limited_range else small
+            if self.params.colour:  # a luma-only reader still has the colour, converted on request
+                bgr = frame.bgr()
+                colour = downscale(bgr, self._size) if bgr.shape[:2] != self._size[::-1] else bgr
         if self.params.blur > 1:
             grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
         if self.params.normalize == "percentile":
@@ -108,6 +113,19 @@ class Preprocessor:
             analysis.displacement = alignment.displacement
             analysis.align_response = alignment.agreement
         return analysis
+
+
+def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area-average ``image`` down to ``size``: halve first while at least a factor 4 remains.
+
+    OpenCV's area resize has a fast path only for a factor of 2; a 2x2 mean followed by the rest is
+    the same average (within one grey level of rounding) at a third of the cost for 1080p -> 320.
+    """
+    height, width = image.shape[:2]
+    while width >= 4 * size[0] and height >= 4 * size[1] and width % 2 == 0 and height % 2 == 0:
+        width, height = width // 2, height // 2
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def normalize_exposure(grey: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.0) -> np.ndarray:

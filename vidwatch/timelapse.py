@@ -33,7 +33,7 @@ from vidwatch.config import Config
 from vidwatch.detectors.base import Score
 from vidwatch.errors import UserError
 from vidwatch.frames import AnalysisFrame, SourceFrame
-from vidwatch.pipeline import Analyzer
+from vidwatch.preprocess import Preprocessor
 from vidwatch.sources import ImageFolderSource, Source
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class ChangeJudge:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.preprocess = Analyzer(config).preprocess  # the run's preprocessing, whatever it includes
+        self.preprocess = Preprocessor(config.analysis, config.zones)  # the run's preprocessing
         self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
         self._primed: dict[str, Any] = {}
 

@@ -10,17 +10,22 @@ dropped and counted).
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import threading
 from pathlib import Path
 
 from vidwatch.errors import SourceError
+from vidwatch.sources.ahead import DecodeAhead
 from vidwatch.sources.base import Source, SourceParams
 from vidwatch.sources.file import VideoFileSource
 from vidwatch.sources.images import IMAGE_SUFFIXES, ImageFolderSource, natural_key
 from vidwatch.sources.live import LiveSource
 from vidwatch.sources.pacing import RealtimeSource
+from vidwatch.sources.pyav_file import PyAVFileSource, PyAVUnsupported
 from vidwatch.sources.reconnect import StreamNotice
+
+log = logging.getLogger(__name__)
 
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
@@ -57,8 +62,23 @@ def open_source(spec: str, params: SourceParams | None = None, *, stop: threadin
                           f"(0) or a stream URL (rtsp://...)")
     if not path.is_file():
         raise SourceError(f"'{text}' is not a regular file; give a video file or an image folder")
-    return VideoFileSource(text)
+    source = open_video_file(text, params.decoder)
+    return DecodeAhead(source, params.decode_ahead) if params.decode_ahead > 0 else source
 
 
-__all__ = ["ImageFolderSource", "LiveSource", "RealtimeSource", "Source", "SourceParams", "StreamNotice",
-           "VideoFileSource", "open_source"]
+def open_video_file(path: str, decoder: str = "auto") -> Source:
+    """A reader for a recorded file: PyAV (luma, frame-threaded) where it can, else OpenCV."""
+    if decoder == "opencv":
+        return VideoFileSource(path)
+    try:
+        return PyAVFileSource(path)
+    except PyAVUnsupported as exc:
+        if decoder == "pyav":
+            raise SourceError(f"cannot open '{path}' with PyAV ({exc}); check the file, or set "
+                              f"source.decoder: opencv") from None
+        log.debug("PyAV cannot open %s (%s); using OpenCV", path, exc)
+        return VideoFileSource(path)
+
+
+__all__ = ["DecodeAhead", "ImageFolderSource", "LiveSource", "PyAVFileSource", "RealtimeSource", "Source",
+           "SourceParams", "StreamNotice", "VideoFileSource", "open_source", "open_video_file"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -27,6 +28,11 @@ class SourceParams:
     reconnect_max: float = param(30.0, "longest wait between reconnect attempts, in seconds", min=0.0, max=3600.0)
     reconnect_attempts: int = param(0, "failed reconnect attempts before giving up; 0 retries forever",
                                     min=0, max=1000000)
+    decoder: Literal["auto", "pyav", "opencv"] = param(
+        "auto", "video file decoder: 'pyav' decodes straight to grey (fastest), 'opencv' uses OpenCV's "
+        "reader, 'auto' takes PyAV and falls back to OpenCV for files PyAV cannot open")
+    decode_ahead: int = param(8, "frames a video file is decoded ahead of analysis on a reader thread; "
+                              "0 decodes on the analysis thread", min=0, max=256)
 
 
 class Source:

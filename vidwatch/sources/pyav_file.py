@@ -1,0 +1,143 @@
+"""Recorded video files decoded with PyAV straight to the luma plane.
+
+Every detector works on a small grey copy of the frame, and the grey image *is* the Y plane of the
+decoded YUV frame. Taking that plane as it is skips the YUV -> BGR conversion OpenCV's reader does
+for every frame (a large share of its decode cost at 1080p), and FFmpeg's frame threading keeps
+both cores decoding. Colour is made lazily, only for the frames an output asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from vidwatch.errors import SourceError
+from vidwatch.frames import SourceFrame
+from vidwatch.sources.base import Source, positive_fps
+
+log = logging.getLogger(__name__)
+
+try:  # PyAV is a declared dependency, but a broken install must not take the OpenCV reader down with it
+    import av
+except ImportError:  # pragma: no cover - exercised only on machines without PyAV
+    av = None
+
+# Pixel formats whose first plane is 8-bit luma at full resolution.
+LUMA_FORMATS = frozenset({
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
+    "yuv411p", "yuv410p", "nv12", "nv21", "nv16", "gray", "yuva420p", "yuva422p", "yuva444p",
+})
+
+
+FULL_RANGE = 2
+"""AVCOL_RANGE_JPEG: luma uses all of 0..255."""
+
+
+def pyav_available() -> bool:
+    return av is not None
+
+
+class PyAVUnsupported(Exception):
+    """PyAV cannot read this file; the caller falls back to OpenCV (which then reports the error)."""
+
+
+def luma(frame: Any) -> np.ndarray:
+    """The Y plane of a decoded frame as an (H, W) uint8 view, without copying or converting.
+
+    Rows are padded to the plane's line size; the view skips the padding. It shares memory with
+    the frame, which FFmpeg reference-counts, so the decoder never overwrites it while we hold it.
+    """
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)
+    return rows[:, : frame.width]
+
+
+def is_limited_range(frame: Any) -> bool:
+    """Whether the luma is video range (16..235): unless the stream says full range (JPEG) or it is
+    plain grey, it is."""
+    name = frame.format.name
+    return frame.color_range != FULL_RANGE and not name.startswith("yuvj") and name != "gray"
+
+
+def _bgr_of(frame: Any) -> Any:
+    return lambda: frame.to_ndarray(format="bgr24")
+
+
+class PyAVFileSource(Source):
+    """A recorded file decoded with PyAV (frame-threaded), yielding the luma plane of every frame."""
+
+    def __init__(self, path: str) -> None:
+        if av is None:
+            raise PyAVUnsupported("PyAV is not installed")
+        self.name = path
+        try:
+            self._container = av.open(path)
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise PyAVUnsupported(str(exc)) from None
+        try:
+            if not self._container.streams.video:
+                raise PyAVUnsupported("no video stream")
+            stream = self._container.streams.video[0]
+            if stream.codec_context is None:
+                raise PyAVUnsupported("no decoder for the video stream")
+            stream.thread_type = "AUTO"  # frame + slice threading: FFmpeg decodes on every core
+        except PyAVUnsupported:
+            self._container.close()
+            raise
+        self._stream = stream
+        rate = stream.average_rate or stream.guessed_rate
+        self.fps = positive_fps(float(rate)) if rate else None
+        self.frame_count = stream.frames if stream.frames and stream.frames > 0 else None
+        self._start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+
+    def _decoded(self) -> Iterator[Any]:
+        """Decoded frames in presentation order; a damaged packet is skipped, not the end of the file."""
+        bad = 0
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                bad += 1
+                if bad == 1 or bad % 100 == 0:
+                    log.warning("%s: skipping a damaged packet (%d so far)", self.name, bad)
+                continue
+            yield from frames
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        fps = self.fps or 25.0
+        index = 0
+        last_time = -1.0
+        try:
+            try:
+                for frame in self._decoded():
+                    if frame.format.name in LUMA_FORMATS:
+                        image, limited = luma(frame), is_limited_range(frame)
+                    else:
+                        image, limited = frame.to_ndarray(format="gray"), False
+                    stamp = frame.time
+                    # container timestamps when they are sane, else continue at the nominal rate
+                    t = stamp - self._start if stamp is not None else -1.0
+                    if t <= last_time or t < 0:
+                        t = last_time + 1.0 / fps if index else 0.0
+                    last_time = t
+                    yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame), limited_range=limited)
+                    index += 1
+            except av.error.FFmpegError as exc:
+                if index == 0:
+                    raise SourceError(f"'{self.name}' has no decodable frames ({exc}); the file is corrupt, "
+                                      f"empty or in a codec this build lacks") from None
+                log.warning("%s: decoding stopped after %d frames: %s", self.name, index, exc)
+                return
+            if index == 0:
+                raise SourceError(f"'{self.name}' has no decodable frames: the file is corrupt, "
+                                  f"empty or in a codec this build lacks")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        container, self._container = getattr(self, "_container", None), None
+        if container is not None:
+            container.close()
