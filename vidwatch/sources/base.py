@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -27,6 +28,9 @@ class SourceParams:
     reconnect_max: float = param(30.0, "longest wait between reconnect attempts, in seconds", min=0.0, max=3600.0)
     reconnect_attempts: int = param(0, "failed reconnect attempts before giving up; 0 retries forever",
                                     min=0, max=1000000)
+    rtsp_transport: Literal["tcp", "udp"] = param(
+        "tcp", "how rtsp:// streams carry their video: tcp (inside the RTSP connection; passes NAT and "
+        "firewalls) or udp (separate RTP ports; for cameras and servers that offer only UDP)")
 
 
 class Source:
