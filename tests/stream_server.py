@@ -176,9 +176,9 @@ class RtspStreamServer:
         return encoded
 
     def start(self, timeout: float = 15.0) -> RtspStreamServer:
+        """Start the server, then the publisher; return once players can DESCRIBE the stream."""
         assert FFMPEG, "ffmpeg is not installed"
         assert RTSP_SERVER, "rtsp-server-perl is not installed"
-        served = self._h264()
         deadline = time.monotonic() + timeout
         with self.log.open("ab") as log:
             self.server = subprocess.Popen(
@@ -195,6 +195,13 @@ class RtspStreamServer:
                 raise RuntimeError(f"rtsp-server-perl did not listen on ports {self.port} and "
                                    f"{self.source_port} within {timeout} s")
             time.sleep(0.05)
+        return self.start_publisher(deadline - time.monotonic())
+
+    def start_publisher(self, timeout: float = 15.0) -> RtspStreamServer:
+        """(Re)start ffmpeg publishing the clip; return once the server has mounted the stream."""
+        assert FFMPEG, "ffmpeg is not installed"
+        served = self._h264()
+        deadline = time.monotonic() + timeout
         self.proc = subprocess.Popen(
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
              "-i", str(served), "-c", "copy", "-f", "rtsp",
@@ -210,6 +217,22 @@ class RtspStreamServer:
                 raise RuntimeError(f"ffmpeg's stream was not mounted on the RTSP server within {timeout} s")
             time.sleep(0.05)
         return self
+
+    def stop_publisher(self) -> None:
+        """Stop only the publisher: the server stays up and the stream just stops (it stalls).
+
+        ffmpeg is stopped with SIGTERM, so it tears its session down and the server frees the
+        mount for the next publisher (a publisher killed outright leaves the mount behind, and the
+        server refuses a new one on it).
+        """
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
 
     def kill(self) -> None:
         """Drop the stream at once: the server and its publisher die together, as a camera would."""
