@@ -118,6 +118,15 @@ class StreamServer:
         self.proc = None
 
 
+def _accepts(port: int) -> bool:
+    """Whether 127.0.0.1:port accepts a connection (fine for a multi-client server such as the RTSP one)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _rtsp_status(port: int, path: str) -> int | None:
     """Status code of an RTSP DESCRIBE of ``path`` (200 once a publisher is mounted there; None: no answer)."""
     request = (f"DESCRIBE rtsp://127.0.0.1:{port}/{path} RTSP/1.0\r\nCSeq: 1\r\n"
@@ -137,8 +146,9 @@ class RtspStreamServer:
     Clients play ``rtsp://127.0.0.1:PORT/cam``. The server only speaks RTP over UDP (its SETUP
     rejects interleaved TCP), so a client must ask for UDP: vidwatch needs
     ``source.rtsp_transport=udp`` (see :attr:`client_settings`). The stream's parameter sets travel
-    in the SDP, so the clip is published as it is. All ports are chosen free and unprivileged: the
-    client port, the port publishers announce to, and the server's RTP/RTCP ports.
+    in the SDP, so the clip is published with ``-c copy``, no remux needed. All ports are chosen
+    free and unprivileged: the client port, the port publishers announce to, and the server's
+    RTP/RTCP ports.
 
     The publisher streams whether anyone watches or not, so a client joins mid-stream. The clip is
     published as H.264, as cameras send it: FFmpeg's H.264 decoder holds back the pictures before
@@ -146,9 +156,9 @@ class RtspStreamServer:
     """
 
     client_settings = ("source.rtsp_transport=udp",)
-    encode = ("-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p")
-    """How a clip that is not H.264 yet is re-encoded before it is published."""
     """``--set`` overrides vidwatch needs to play from this server."""
+    encode = ("-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p")
+    """How a clip that is not H.264 yet is re-encoded (once) before it is published."""
 
     def __init__(self, clip: Path, port: int) -> None:
         self.clip = clip
@@ -186,7 +196,7 @@ class RtspStreamServer:
                  "--client_listen_address", "127.0.0.1", "--source_listen_address", "127.0.0.1",
                  "--rtp_start_port", str(self.rtp_port), "--loglevel", "2"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        while not (_listening(self.port) and _listening(self.source_port)):
+        while not (_accepts(self.port) and _accepts(self.source_port)):
             if self.server.poll() is not None:
                 raise RuntimeError(f"rtsp-server-perl exited with code {self.server.returncode}; "
                                    f"see {self.log}")
