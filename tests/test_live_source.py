@@ -149,21 +149,25 @@ def test_slow_consumer_gets_the_newest_frame_and_drops_are_counted() -> None:
     assert all(f.received is not None for f in frames)
 
 
-def test_a_stalled_stream_is_reported_lost_and_restored_when_frames_resume() -> None:
+def test_a_stalled_stream_is_reported_lost_and_reopened() -> None:
     resume = threading.Event()
-    capture = FakeCapture(5, block=resume, after_block=5)
-    source = LiveSource("fake://cam", "cam", params(frame_timeout=0.3, reconnect=False),
-                        opener=opener_of([capture]))
+    stalled = FakeCapture(5, block=resume, after_block=5)
+    source = LiveSource("fake://cam", "cam", params(frame_timeout=0.3, reconnect_attempts=1),
+                        opener=opener_of([stalled, FakeCapture(5)]))
     items: list[SourceFrame | StreamNotice] = []
     deadline = time.monotonic() + BOUND
     for item in source:
         items.append(item)
         if isinstance(item, StreamNotice) and item.kind == STREAM_LOST:
-            resume.set()  # the server wakes up: same connection, more frames
+            resume.set()  # the stalled connection hands out late frames, as FFmpeg drains its decoder
         assert time.monotonic() < deadline
     assert kinds(items)[:4] == ["f", STREAM_LOST, STREAM_RESTORED, "f"]
     lost = next(i for i in items if isinstance(i, StreamNotice))
     assert "no frame for 0.3 s" in lost.info["reason"]
+    restored = next(i for i in items if isinstance(i, StreamNotice) and i.kind == STREAM_RESTORED)
+    assert restored.info["attempts"] == 1  # a new connection, not the stalled one coming back
+    assert stalled.released and stalled.left == 4  # its late frame was read and thrown away
+    assert source.reconnects == 1
 
 
 def test_stop_interrupts_a_reconnect_wait() -> None:
@@ -196,3 +200,13 @@ def test_stream_that_never_delivers_is_a_source_error() -> None:
                         opener=opener_of([FakeCapture(0, block=threading.Event())]))
     with pytest.raises(SourceError, match="no frame within 0.2 s"):
         collect(source)
+
+
+def test_rtsp_transport_goes_to_opencv_through_its_environment_variable() -> None:
+    from vidwatch.sources.live import ffmpeg_options
+    assert ffmpeg_options(None, "tcp") is None  # unset: OpenCV asks FFmpeg for TCP itself
+    assert ffmpeg_options(None, "udp") == "rtsp_transport;udp"
+    assert ffmpeg_options("", "udp") == "rtsp_transport;udp"
+    # the user's own options are kept; the configured transport replaces theirs
+    assert ffmpeg_options("rtsp_transport;udp|stimeout;5000000", "tcp") == "stimeout;5000000|rtsp_transport;tcp"
+    assert ffmpeg_options("fflags;nobuffer", "udp") == "fflags;nobuffer|rtsp_transport;udp"

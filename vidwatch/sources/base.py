@@ -33,6 +33,9 @@ class SourceParams:
         "reader, 'auto' takes PyAV and falls back to OpenCV for files PyAV cannot open")
     decode_ahead: int = param(8, "frames a video file is decoded ahead of analysis on a reader thread; "
                               "0 decodes on the analysis thread", min=0, max=256)
+    rtsp_transport: Literal["tcp", "udp"] = param(
+        "tcp", "how rtsp:// streams carry their video: tcp (inside the RTSP connection; passes NAT and "
+        "firewalls) or udp (separate RTP ports; for cameras and servers that offer only UDP)")
 
 
 class Source:

@@ -11,6 +11,7 @@ restore; those reports come out of the same iterator as the frames, in order, as
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -35,14 +36,36 @@ Capture = Any
 """Anything with cv2.VideoCapture's ``read``, ``release``, ``isOpened`` and ``get``."""
 
 
+FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+"""Environment variable holding the options OpenCV passes to FFmpeg when it opens a stream."""
+
+
+def ffmpeg_options(current: str | None, rtsp_transport: str) -> str | None:
+    """``OPENCV_FFMPEG_CAPTURE_OPTIONS`` with ``rtsp_transport`` as configured and the user's other options.
+
+    OpenCV has no capture property for the RTSP transport: it asks FFmpeg for TCP only when this
+    variable is unset, and passes the variable's ``key;value|key;value`` pairs instead when it is set.
+    None means leave the variable unset (OpenCV's own TCP default).
+    """
+    if not current and rtsp_transport == "tcp":
+        return None
+    pairs = [p for p in (current or "").split("|") if p and p.split(";", 1)[0] != "rtsp_transport"]
+    return "|".join([*pairs, f"rtsp_transport;{rtsp_transport}"])
+
+
 def open_capture(spec: str | int, params: SourceParams) -> Capture:
     """Open a camera or stream; network streams get bounded open and read timeouts.
 
     The timeouts are FFmpeg-backend options: with them a dead server makes ``read()`` fail after
     ``frame_timeout`` instead of blocking for good. Cameras go through the default backend, which
-    rejects options it does not know.
+    rejects options it does not know. The RTSP transport can only be passed through the
+    environment; it is one setting for the whole run, so every source writes the same value (in
+    practice once, from the main thread, before any reader thread opens anything).
     """
     if isinstance(spec, str) and "://" in spec:
+        options = ffmpeg_options(os.environ.get(FFMPEG_OPTIONS), params.rtsp_transport)
+        if options is not None and os.environ.get(FFMPEG_OPTIONS) != options:
+            os.environ[FFMPEG_OPTIONS] = options
         timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(params.open_timeout * 1000),
                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(params.frame_timeout * 1000)]
         return cv2.VideoCapture(spec, cv2.CAP_FFMPEG, timeouts)
@@ -100,9 +123,17 @@ class LiveSource(Source):
 
     def _read_loop(self, capture: Capture | None) -> None:
         try:
+            delivered = False  # whether this connection has delivered a frame (the first may be slow)
             while not self._stopping():
+                began = time.monotonic()
                 ok, image = capture.read() if capture is not None else (False, None)
-                if ok and image is not None:
+                # A read that ran into the read timeout and still returned a frame got one the decoder
+                # was holding back (FFmpeg drains it when a stream stalls): stale, and the connection
+                # is dead (an RTP/UDP stream whose sender stopped) though the next read or two may
+                # succeed the same way. Reopen it now rather than count those as a restored stream.
+                stalled = delivered and time.monotonic() - began >= self.params.frame_timeout
+                if ok and image is not None and not stalled:
+                    delivered = True
                     self._publish(image)
                     continue
                 if capture is not None:
@@ -110,13 +141,15 @@ class LiveSource(Source):
                     capture = None
                 if self._stopping():
                     break
-                self._report_lost("the stream ended or a read failed")
+                self._report_lost(f"no frame for {self.params.frame_timeout:g} s" if stalled
+                                  else "the stream ended or a read failed")
                 if not self.params.reconnect:
                     log.warning("%s: stream lost; reconnecting is off (source.reconnect: false)", self.name)
                     break
                 capture = self._reconnect()
                 if capture is None:
                     break
+                delivered = True  # _reconnect read its first frame
         except Exception:  # a backend failure must end the source, not hang the consumer
             log.exception("%s: reader failed", self.name)
         finally:
