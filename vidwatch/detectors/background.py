@@ -94,10 +94,17 @@ class BackgroundDetector:
         mean, var = self._mean, self._var
         delta = x - mean
         gain, offset = light_fit(x, mean) if p.compensate_light else (1.0, 0.0)
-        residual = x - (gain * mean + offset) if (gain, offset) != (1.0, 0.0) else delta
-        sigma = np.sqrt(var)
-        np.maximum(sigma, max(p.sigma_floor, frame.noise), out=sigma)
-        foreground = np.abs(residual) > p.k * sigma
+        if (gain, offset) != (1.0, 0.0):
+            residual = mean * np.float32(-gain)
+            residual += x
+            residual -= np.float32(offset)
+        else:
+            residual = delta
+        squared = residual * residual
+        floor = max(p.sigma_floor, frame.noise)
+        limit = np.maximum(var, np.float32(floor * floor))
+        limit *= np.float32(p.k * p.k)
+        foreground = squared > limit  # |residual| > k·max(σ, floor), without a square root
         mask = foreground.view(np.uint8) * np.uint8(255)
         if frame.valid is not None:
             mask = cv2.bitwise_and(mask, frame.valid)
@@ -108,14 +115,17 @@ class BackgroundDetector:
 
         rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
                         np.float32(p.learning_rate))
-        mean += rate * delta
-        var += rate * (residual * residual - var)
+        delta *= rate
+        mean += delta
+        squared -= var
+        squared *= rate
+        var += squared
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box)
 
 
-def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 4) -> tuple[float, float]:
+def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 6) -> tuple[float, float]:
     """Robust (gain, offset) with x ≈ gain·mean + offset, from a subsample of pixels.
 
     A least-squares fit, then a second fit without the pixels it explains worst (anything that

@@ -25,6 +25,10 @@ NOISE_EIGEN_PER_VARIANCE = 2.5e-4
 Gaussian noise at the default window), to compare features against what noise alone produces."""
 
 
+FB_MIN_STEP = 0.1
+"""Tracks that moved less than this (analysis pixels) in a frame skip the forward-backward check."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlowParams(DetectorParams):
     threshold: float = param(0.6, "net speed (analysis pixels per frame, averaged over the window) of the "
@@ -35,12 +39,12 @@ class FlowParams(DetectorParams):
     rank: int = param(3, "the score is the rank-th fastest track, so one bad track cannot fire", min=1, max=100)
     moving_speed: float = param(0.5, "net speed (analysis px/frame) at which a track counts as moving",
                                 min=0.0)
-    max_corners: int = param(300, "features tracked at most", min=10, max=5000)
+    max_corners: int = param(200, "features tracked at most", min=10, max=5000)
     reseed_every: int = param(5, "look for new features every this many frames, to pick up new objects",
                               min=1, max=1000)
     quality: float = param(0.01, "goodFeaturesToTrack quality level", min=0.0001, max=1.0)
     min_distance: float = param(6.0, "minimum distance between features (analysis pixels)", min=1.0)
-    lk_window: int = param(15, "LK window size (analysis pixels)", min=5, max=63)
+    lk_window: int = param(11, "LK window size (analysis pixels)", min=5, max=63)
     levels: int = param(2, "LK pyramid levels above the base image", min=0, max=6)
     min_contrast: float = param(8.0, "keep only features this many times stronger (LK minimum eigenvalue) "
                                 "than the corners sensor noise alone makes, measured from the footage",
@@ -133,10 +137,14 @@ class FlowDetector:
         # a corner no stronger than noise makes slides along with the noise: drop it
         floor = max(1e-4, p.min_contrast * NOISE_EIGEN_PER_VARIANCE * self._noise ** 2)
         ok = (status.ravel() == 1) & (eigen.ravel() >= floor)
-        if p.max_fb_error > 0 and ok.any():
-            back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, previous, moved, None, **self._lk)
-            fb_error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
-            ok &= (back_status.ravel() == 1) & (fb_error <= p.max_fb_error)
+        if p.max_fb_error > 0:
+            # check back only the tracks that moved: a still track adds nothing to the score, and
+            # most tracks are still, so this halves the cost of tracking
+            moving = ok & (np.abs(moved - points).reshape(-1, 2).max(axis=1) >= FB_MIN_STEP)
+            if moving.any():
+                back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, previous, moved[moving], None, **self._lk)
+                fb_error = np.linalg.norm((back - points[moving]).reshape(-1, 2), axis=1)
+                ok[moving] &= (back_status.ravel() == 1) & (fb_error <= p.max_fb_error)
         h, w = grey.shape
         xy = moved.reshape(-1, 2)
         ok &= (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
@@ -170,6 +178,5 @@ class FlowDetector:
         if moving.any():
             x, y, w, h = cv2.boundingRect(self._points.reshape(-1, 2)[mature][moving])
             box = (int(x), int(y), int(w), int(h))
-        metrics = {"tracks": float(len(speed)), "moving": float(moving.mean()),
-                   "speed_p95": float(np.percentile(speed, 95))}
+        metrics = {"tracks": float(len(speed)), "moving": float(moving.mean())}
         return Score(value, metrics, None, box)
