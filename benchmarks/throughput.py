@@ -153,7 +153,7 @@ def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None)
     return runs
 
 
-LABELS = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (4 detectors)",
+LABELS = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (all detectors)",
           "dvr-scan": "DVR-Scan defaults"}
 
 
