@@ -49,53 +49,27 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
+    from vidwatch.outputs import OutputChoices, RunOutputs
     from vidwatch.pipeline import run_pipeline
     from vidwatch.report import Progress, format_summary
-    from vidwatch.sinks import JsonlSink, LogSink, Sink
-    from vidwatch.sinks.annotate import AnnotateSink
-    from vidwatch.sinks.clips import ClipSink
-    from vidwatch.sinks.hooks import HookSink
-    from vidwatch.sinks.preview import PreviewSink, display_problem
-    from vidwatch.sinks.scores_csv import ScoresCsvSink
-    from vidwatch.sinks.snapshots import SnapshotSink
     from vidwatch.sources import RealtimeSource, open_source
-    from vidwatch.status import StatusLine
+    from vidwatch.status import StatusLine, chain
 
     config = load_config(args.config, args.set)
-    label = len(args.sources) > 1
-    if args.annotate and label:
-        raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
+    several = len(args.sources) > 1
+    choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
+                            annotate=args.annotate, show=args.show)
     jobs = args.jobs or os.cpu_count() or 1
-    frame_outputs = [flag for flag, on in (("--snapshots", args.snapshots), ("--clips", args.clips),
-                                           ("--scores", args.scores), ("--annotate", args.annotate),
-                                           ("--show", args.show), ("--realtime", args.realtime)) if on]
-    if jobs > 1 and label and frame_outputs:
-        raise UserError(f"{frame_outputs[0]} needs the frames in this process: run without --jobs "
+    in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
+    if jobs > 1 and several and in_process:
+        raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "
                         f"(or --jobs 1) to use it with several sources")
-    with ExitStack() as outputs, _stop_on_signals() as stop:
-        sinks: list[Sink] = [outputs.enter_context(LogSink())]
-        # sinks that add fields to events (snapshot, clip paths) come before the events file
-        if args.snapshots:
-            sinks.append(outputs.enter_context(SnapshotSink(args.snapshots, config)))
-        if args.clips:
-            sinks.append(outputs.enter_context(ClipSink(args.clips, config)))
-        if args.events:
-            sinks.append(outputs.enter_context(JsonlSink(args.events)))
-        scores = outputs.enter_context(ScoresCsvSink(args.scores, config, with_source=label)) if args.scores else None
-        if scores is not None:
-            sinks.append(scores)
-        if config.hooks.enabled:
-            sinks.append(outputs.enter_context(HookSink(config.hooks)))
-        if args.show:
-            problem = display_problem()
-            if problem:
-                log.warning("--show: %s; running without the preview window", problem)
-            else:
-                sinks.append(outputs.enter_context(PreviewSink(stop)))
-        if jobs > 1 and label:
+    with ExitStack() as stack, _stop_on_signals() as stop:
+        outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
+        if jobs > 1 and several:
             from vidwatch.batch import run_parallel
 
-            run_parallel(args.sources, config, sinks, jobs=jobs, stop=stop,
+            run_parallel(args.sources, config, outputs.sinks, jobs=jobs, stop=stop,
                          on_source_done=lambda stats: print(format_summary(stats), flush=True))
             return 0
         for spec in args.sources:
@@ -104,21 +78,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 source = RealtimeSource(source, stop=stop)
             progress = Progress(source.frame_count,
                                 enabled=None if args.progress == "auto" else args.progress == "on")
-            on_frame = progress
             interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
-            if interval > 0:
-                status = StatusLine(interval)
-
-                def on_frame(stats, progress=progress, status=status):  # type: ignore[no-untyped-def]
-                    progress(stats)
-                    status(stats)
-            if scores is not None:
-                scores.source = spec
+            on_frame = chain(progress, StatusLine(interval)) if interval > 0 else progress
             with ExitStack() as per_source:
-                annotate = [per_source.enter_context(AnnotateSink(args.annotate, config, fps=source.fps))
-                            ] if args.annotate else []
-                stats = run_pipeline(source, config, [*sinks, *annotate], stop=stop, on_frame=on_frame,
-                                     label_events=label)
+                sinks = outputs.for_source(spec, source.fps, per_source)
+                stats = run_pipeline(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
             progress.done()
             print(format_summary(stats), flush=True)
             if stop.is_set():

@@ -54,3 +54,13 @@ def format_status(stats: RunStats, elapsed: float, analysed: int, dropped: int, 
         latency = f"latency {stats.latency * 1000:.0f} ms (max {(worst or 0) * 1000:.0f} ms)"
     return (f"status {stats.source}: in {fps_in:.1f} fps, analysed {fps_out:.1f} fps, dropped {dropped} "
             f"({stats.dropped} in total), {latency}, {len(stats.events)} events")
+
+
+def chain(*callbacks: Callable[[RunStats], None]) -> Callable[[RunStats], None]:
+    """One per-frame callback that calls each of ``callbacks`` in turn (progress line, status line)."""
+
+    def call_all(stats: RunStats) -> None:
+        for callback in callbacks:
+            callback(stats)
+
+    return call_all

@@ -1,0 +1,83 @@
+"""Which outputs a run writes, built from the command line's choices.
+
+One place decides the order of the sinks (those that add fields to an event, such as snapshot and
+clip paths, come before the events file that writes it) and which outputs need the frames in this
+process, so the command line only forwards what the user asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from vidwatch.config import Config
+from vidwatch.errors import UserError
+from vidwatch.sinks import JsonlSink, LogSink, Sink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChoices:
+    """What the user asked ``vidwatch run`` to write (paths, or None for outputs not wanted)."""
+
+    events: str | None = None
+    snapshots: str | None = None
+    clips: str | None = None
+    scores: str | None = None
+    annotate: str | None = None
+    show: bool = False
+
+    def frame_outputs(self) -> list[str]:
+        """Flags of outputs that need every frame in this process (not possible with --jobs)."""
+        wanted = (("--snapshots", self.snapshots), ("--clips", self.clips), ("--scores", self.scores),
+                  ("--annotate", self.annotate), ("--show", self.show))
+        return [flag for flag, value in wanted if value]
+
+
+class RunOutputs:
+    """The sinks of one run; per-source sinks (the annotated video) are opened per source."""
+
+    def __init__(self, choices: OutputChoices, config: Config, stack: ExitStack, stop: threading.Event,
+                 *, several_sources: bool) -> None:
+        from vidwatch.sinks.clips import ClipSink
+        from vidwatch.sinks.hooks import HookSink
+        from vidwatch.sinks.preview import PreviewSink, display_problem
+        from vidwatch.sinks.scores_csv import ScoresCsvSink
+        from vidwatch.sinks.snapshots import SnapshotSink
+
+        if choices.annotate and several_sources:
+            raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
+        self.choices = choices
+        self.config = config
+        self.sinks: list[Sink] = [stack.enter_context(LogSink())]
+        if choices.snapshots:
+            self.sinks.append(stack.enter_context(SnapshotSink(choices.snapshots, config)))
+        if choices.clips:
+            self.sinks.append(stack.enter_context(ClipSink(choices.clips, config)))
+        if choices.events:
+            self.sinks.append(stack.enter_context(JsonlSink(choices.events)))
+        self.scores = None
+        if choices.scores:
+            self.scores = stack.enter_context(ScoresCsvSink(choices.scores, config, with_source=several_sources))
+            self.sinks.append(self.scores)
+        if config.hooks.enabled:
+            self.sinks.append(stack.enter_context(HookSink(config.hooks)))
+        if choices.show:
+            problem = display_problem()
+            if problem:
+                log.warning("--show: %s; running without the preview window", problem)
+            else:
+                self.sinks.append(stack.enter_context(PreviewSink(stop)))
+
+    def for_source(self, spec: str, fps: float | None, stack: ExitStack) -> list[Sink]:
+        """All sinks for one source; ``stack`` closes the per-source ones when the source is done."""
+        from vidwatch.sinks.annotate import AnnotateSink
+
+        if self.scores is not None:
+            self.scores.source = spec
+        if not self.choices.annotate:
+            return self.sinks
+        return [*self.sinks, stack.enter_context(AnnotateSink(self.choices.annotate, self.config, fps=fps))]
