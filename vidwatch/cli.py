@@ -22,7 +22,7 @@ log = logging.getLogger("vidwatch")
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     if verbosity <= 0:  # OpenCV's and FFmpeg's own chatter (every failed reconnect) only with -v
-        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our own one-line errors say what failed
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stderr, force=True)
