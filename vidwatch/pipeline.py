@@ -133,6 +133,7 @@ def run_pipeline(
     analyzer = Analyzer(config, source_name=source.name if label_events else "")
     out = SinkSet([*sinks, _Collector(stats.events)])
     gate = analyzer.gate
+    source.prepare = analyzer.preprocess.reduce
     started = time.perf_counter()
     try:
         with source:

@@ -70,20 +70,16 @@ class Preprocessor:
             return width, height
         return target, max(1, round(height * target / width))
 
-    def __call__(self, frame: SourceFrame) -> AnalysisFrame:
+    def reduce(self, frame: SourceFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """The small grey (blurred, normalised) and colour copies of ``frame``.
+
+        Depends on nothing but the frame and the parameters, so a source may run it on its own
+        reader thread ahead of time (``Source.prepare``), overlapping it with analysis.
+        """
         image = frame.image
         height, width = image.shape[:2]
-        if self._full != (width, height):
-            self._full = (width, height)
-            self._size = self._analysis_size(width, height)
-            self._scale = width / self._size[0]
-            try:
-                self._zone_mask = zone_mask(self.zones, self._size, self._full)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        small = image
-        if self._size != (width, height):
-            small = downscale(image, self._size)
+        size = self._analysis_size(width, height)
+        small = downscale(image, size) if size != (width, height) else image
         colour = None
         if small.ndim == 3:
             grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
@@ -93,11 +89,24 @@ class Preprocessor:
             grey = cv2.LUT(small, VIDEO_TO_FULL_RANGE) if frame.limited_range else small
             if self.params.colour:  # a luma-only reader still has the colour, converted on request
                 bgr = frame.bgr()
-                colour = downscale(bgr, self._size) if bgr.shape[:2] != self._size[::-1] else bgr
+                colour = downscale(bgr, size) if bgr.shape[:2] != size[::-1] else bgr
         if self.params.blur > 1:
             grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
         if self.params.normalize == "percentile":
             grey = normalize_exposure(grey)
+        return grey, colour
+
+    def __call__(self, frame: SourceFrame) -> AnalysisFrame:
+        height, width = frame.image.shape[:2]
+        if self._full != (width, height):
+            self._full = (width, height)
+            self._size = self._analysis_size(width, height)
+            self._scale = width / self._size[0]
+            try:
+                self._zone_mask = zone_mask(self.zones, self._size, self._full)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        grey, colour = frame.reduced if frame.reduced is not None else self.reduce(frame)
         valid = self._zone_mask
         alignment = None
         if self.aligner is not None:

@@ -1,10 +1,10 @@
-"""Score one frame with every detector, the costliest on a second core.
+"""Score one frame with every detector, split over two cores.
 
 Detectors are independent of each other: each reads the same analysis frame and updates only its
 own model. Their work is almost all inside OpenCV and numpy calls that release the GIL, so the
-costliest one (optical flow, in the default set) can run on a helper thread while the others run
-on the caller's: the frame is scored in the time of the slowest part instead of the sum, and the
-scores are exactly those of running them one after the other.
+detectors are split into two groups of about equal running cost, one scored on a helper thread
+while the other runs on the caller's: the frame is scored in about half the time, and the scores
+are exactly those of running them one after the other.
 """
 
 from __future__ import annotations
@@ -39,13 +39,27 @@ class DetectorRunner:
         self._cost[name] += COST_SMOOTHING * (time.perf_counter() - started - self._cost[name])
         return score
 
+    def _split(self) -> tuple[list[str], list[str]]:
+        """Two groups of detectors with about equal running cost (largest first, to the lighter side)."""
+        helper: list[str] = []
+        caller: list[str] = []
+        loads = [0.0, 0.0]
+        for name in sorted(self._cost, key=self._cost.__getitem__, reverse=True):
+            side = 0 if loads[0] <= loads[1] else 1
+            (helper if side == 0 else caller).append(name)
+            loads[side] += self._cost[name]
+        return helper, caller
+
+    def _run_all(self, names: list[str], frame: AnalysisFrame) -> dict[str, Score]:
+        return {name: self._timed(name, frame) for name in names}
+
     def __call__(self, frame: AnalysisFrame) -> dict[str, Score]:
         if self._pool is None:
             return {name: detector.update(frame) for name, detector in self.detectors.items()}
-        heavy = max(self._cost, key=self._cost.__getitem__)
-        future = self._pool.submit(self._timed, heavy, frame)
-        scores = {name: self._timed(name, frame) for name in self.detectors if name != heavy}
-        scores[heavy] = future.result()
+        helper, caller = self._split()
+        future = self._pool.submit(self._run_all, helper, frame)
+        scores = self._run_all(caller, frame)
+        scores.update(future.result())
         return {name: scores[name] for name in self.detectors}
 
     def close(self) -> None:

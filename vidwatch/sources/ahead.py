@@ -60,6 +60,8 @@ class DecodeAhead(Source):
 
         try:
             for frame in self.inner:
+                if self.prepare is not None:  # the analysis copy, made here while analysis runs
+                    frame.reduced = self.prepare(frame)
                 if not put(frame):
                     return
             put(_END)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,6 +41,9 @@ class SourceParams:
 class Source:
     """Base for all sources: a context manager yielding :class:`SourceFrame` objects."""
 
+    prepare: Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None = None
+    """A stateless per-frame step (the analysis copy) that a source with its own reader thread may
+    run ahead of time and store in ``SourceFrame.reduced``; sources without one ignore it."""
     name: str = ""
     live: bool = False
     fps: float | None = None
