@@ -74,6 +74,7 @@ def test_two_instances_of_one_type(tmp_path: Path) -> None:
         ("events:\n  motion:\n    detectors: [diff, sonar]\n", "'sonar' is not a configured detector"),
         ("detectors: [diff]\n", "detectors: expected a mapping"),
         ("analysis: {width: 320\n", "not valid YAML"),
+        ("detectors:\n  histogram: {channels: colour}\n", "set analysis.colour: true"),
     ],
 )
 def test_invalid_configs_name_file_key_and_what_is_allowed(tmp_path: Path, text: str, message: str) -> None:

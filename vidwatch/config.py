@@ -145,8 +145,13 @@ def build_config(data: Any) -> Config:
         if key not in SECTIONS:
             raise ConfigError(f"{key}: unknown section; allowed: {', '.join(SECTIONS)}")
     detectors = _build_detectors(data.get("detectors", {n: {} for n in DEFAULT_DETECTORS}))
+    analysis = build(AnalysisParams, data.get("analysis"), "analysis")
+    for name, spec in detectors.items():
+        if getattr(spec.params, "channels", None) == "colour" and not analysis.colour:
+            raise ConfigError(f"detectors.{name}.channels: 'colour' needs the colour analysis copy; "
+                              f"set analysis.colour: true")
     return Config(
-        analysis=build(AnalysisParams, data.get("analysis"), "analysis"),
+        analysis=analysis,
         zones=build(ZoneParams, data.get("zones"), "zones"),
         source=build(SourceParams, data.get("source"), "source"),
         detectors=detectors,

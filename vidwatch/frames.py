@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -73,6 +74,8 @@ class AnalysisFrame:
     valid: np.ndarray | None = None
     offset: tuple[float, float] = (0.0, 0.0)
     displacement: float = 0.0
+    cache: dict[object, Any] = field(default_factory=dict, repr=False)
+    """Per-frame results several detectors need (e.g. the grey histogram), computed once."""
     align_response: float = 1.0
     noise: float = 0.0
 

@@ -38,6 +38,14 @@ def histogram(image: np.ndarray, bins: int, smoothing: float, mask: np.ndarray |
     return counts / counts.sum()
 
 
+def grey_histogram(frame: AnalysisFrame, bins: int, smoothing: float) -> np.ndarray:
+    """The frame's grey histogram, computed once per frame however many detectors ask."""
+    key = ("grey_histogram", bins, smoothing)
+    if key not in frame.cache:
+        frame.cache[key] = histogram(frame.grey, bins, smoothing, frame.valid)
+    return frame.cache[key]
+
+
 def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     """KL(P || Q) in nats for two strictly positive distributions."""
     return float(np.sum(p * np.log(p / q)))
@@ -66,9 +74,8 @@ class HistogramDetector:
             if frame.colour is None:
                 raise ValueError("histogram.channels 'colour' needs analysis.colour: true")
             planes = cv2.split(frame.colour)
-        else:
-            planes = [frame.grey]
-        return [histogram(plane, p.bins, p.smoothing, frame.valid) for plane in planes]
+            return [histogram(plane, p.bins, p.smoothing, frame.valid) for plane in planes]
+        return [grey_histogram(frame, p.bins, p.smoothing)]
 
     def update(self, frame: AnalysisFrame) -> Score:
         current = self._histograms(frame)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from vidwatch.detectors.base import QUIET, DetectorParams, Score
-from vidwatch.detectors.histogram import HistogramParams, histogram, kl_divergence
+from vidwatch.detectors.histogram import HistogramParams, grey_histogram, kl_divergence
 from vidwatch.events import LIGHTING
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -55,7 +55,7 @@ class LightingDetector:
     def update(self, frame: AnalysisFrame) -> Score:
         p = self.params
         grey = frame.grey
-        hist = histogram(grey, _HISTOGRAM.bins, _HISTOGRAM.smoothing, frame.valid)
+        hist = grey_histogram(frame, _HISTOGRAM.bins, _HISTOGRAM.smoothing)
         previous, self._previous = self._previous, (grey, hist)
         if previous is None or previous[0].shape != grey.shape:
             return QUIET
