@@ -169,9 +169,18 @@ def _timecode(text: str) -> float:
 
 
 def run_dvr_scan(exe: str, video: Path, fps: float) -> list[Interval]:
-    """DVR-Scan with its defaults: stdout is start,end,start,end,... timecodes (end exclusive)."""
-    out = subprocess.run([exe, "-i", str(video), "-so", "-q", "--ignore-user-config"], capture_output=True,
-                         text=True, check=True, timeout=600).stdout.strip()
+    """DVR-Scan with its defaults: stdout is start,end,start,end,... timecodes (end exclusive).
+
+    A failed run is tried once more (it has been seen to fail once on a busy machine and then pass)
+    before the error is raised.
+    """
+    command = [exe, "-i", str(video), "-so", "-q", "--ignore-user-config"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
+    except subprocess.CalledProcessError as exc:
+        log.warning("DVR-Scan failed on %s (%s); trying once more", video.name, exc.stderr.strip()[-200:])
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
+    out = done.stdout.strip()
     codes = [c for c in out.replace("\n", ",").split(",") if c.strip()]
     events = []
     for start, end in zip(codes[0::2], codes[1::2], strict=False):  # a lone start has no end
