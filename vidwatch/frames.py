@@ -81,7 +81,12 @@ class AnalysisFrame:
 
     @property
     def valid_pixels(self) -> int:
-        return int(cv2.countNonZero(self.valid)) if self.valid is not None else self.grey.size
+        """Pixels that count; counted once per frame, however many detectors ask."""
+        if self.valid is None:
+            return int(self.grey.size)
+        if "valid_pixels" not in self.cache:
+            self.cache["valid_pixels"] = int(cv2.countNonZero(self.valid))
+        return self.cache["valid_pixels"]
 
     def to_full(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         """An analysis-pixel box (in aligned coordinates) -> full-resolution pixels of the source frame."""

@@ -108,7 +108,7 @@ class BackgroundDetector:
         mask = foreground.view(np.uint8) * np.uint8(255)
         if frame.valid is not None:
             mask = cv2.bitwise_and(mask, frame.valid)
-        valid_pixels = cv2.countNonZero(frame.valid) if frame.valid is not None else mask.size
+        valid_pixels = frame.valid_pixels
         blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
                            valid_pixels=valid_pixels, previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
