@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from vidwatch.frames import SourceFrame
+from vidwatch.sources.base import Source
 
 WIDTH, HEIGHT = 320, 240
 
@@ -71,25 +72,14 @@ def cut_at(n: int, cut: int, *, seed_a: int = 3, seed_b: int = 4) -> Iterator[np
         yield noisy(a if i < cut else b, rng)
 
 
-class ArraySource:
+class ArraySource(Source):
     """An in-memory source of grey frames for pipeline tests (no encoding in between)."""
 
     def __init__(self, images, fps: float = 15.0, name: str = "synthetic") -> None:
-        from vidwatch.sources import Source
-
         self._images = list(images)
         self.fps = fps
         self.name = name
         self.frame_count = len(self._images)
-        self.dropped = 0
-        self.live = False
-        self._base = Source
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
 
     def __iter__(self):
         yield from frames(iter(self._images), self.fps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -104,3 +105,31 @@ def test_reset_forgets_the_model() -> None:
         detector.update(pre(f))
     detector.reset()
     assert detector.update(pre(stream[0])).value == 0.0  # learning again: quiet
+
+
+def test_light_fit_recovers_gain_and_offset_despite_a_changed_region() -> None:
+    from vidwatch.detectors.background import light_fit
+
+    rng = np.random.default_rng(5)
+    mean = cv2.GaussianBlur(rng.uniform(20, 230, (180, 320)).astype(np.float32), (0, 0), 3)
+    mean = cv2.normalize(mean, None, 20, 230, cv2.NORM_MINMAX)
+    frame = mean * 0.7 + 15 + rng.normal(0, 1.5, mean.shape).astype(np.float32)
+    frame[40:110, 100:160] = 250  # something bright walked in: the fit must not follow it
+    gain, offset = light_fit(frame, mean)
+    assert gain == pytest.approx(0.7, abs=0.02) and offset == pytest.approx(15, abs=2.0)
+
+
+def test_light_fit_on_a_flat_picture_is_an_offset_only() -> None:
+    from vidwatch.detectors.background import light_fit
+
+    mean = np.full((180, 320), 100, np.float32)
+    gain, offset = light_fit(mean + 12, mean)
+    assert (gain, offset) == (1.0, pytest.approx(12.0))
+
+
+def test_new_features_too_close_to_tracked_ones_are_recognised() -> None:
+    from vidwatch.detectors.flow import _near
+
+    existing = np.float32([[50, 50], [200.4, 100.6]])
+    candidates = np.float32([[53, 50], [50, 58], [201, 104], [300, 10], [-5, 400]])
+    assert _near(candidates, existing, 6.0, (180, 320)).tolist() == [True, False, True, False, False]

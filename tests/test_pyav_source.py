@@ -93,9 +93,26 @@ def test_colour_analysis_of_a_luma_reader_uses_the_real_colour():
     assert colour[..., 2].min() == 200 and colour[..., 0].max() == 0
 
 
-def test_staged_downscale_is_the_area_average():
+@pytest.mark.parametrize(("shape", "size"), [
+    ((1080, 1920), (320, 180)),  # halve, then a box of 3
+    ((1080, 1920, 3), (320, 180)),
+    ((720, 1280), (320, 180)),  # halve twice
+    ((2160, 3840), (320, 180)),  # halve three times, then 3
+    ((1200, 1600), (400, 300)),
+    ((480, 640), (320, 240)),
+])
+def test_staged_downscale_is_the_area_average(shape, size):
     rng = np.random.default_rng(1)
-    image = cv2.GaussianBlur(rng.integers(0, 256, (1080, 1920), dtype=np.uint8), (9, 9), 0)
-    ours = downscale(image, (320, 180)).astype(int)
-    reference = cv2.resize(image, (320, 180), interpolation=cv2.INTER_AREA).astype(int)
-    assert np.abs(ours - reference).max() <= 1
+    image = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (9, 9), 0)  # a picture, not pure noise
+    ours = downscale(image, size)
+    reference = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    assert ours.shape == reference.shape and ours.flags["C_CONTIGUOUS"]
+    assert np.abs(ours.astype(int) - reference).max() <= 1
+
+
+def test_staged_downscale_by_an_uneven_factor_stays_close_to_the_area_average():
+    rng = np.random.default_rng(2)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (1080, 1440), dtype=np.uint8), (9, 9), 0)
+    ours = downscale(image, (320, 240)).astype(int)  # 4.5: halve, then the general resize by 2.25
+    reference = cv2.resize(image, (320, 240), interpolation=cv2.INTER_AREA)
+    assert np.abs(ours - reference).mean() < 1.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-_LK = dict(winSize=(11, 11), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+_LK = dict(winSize=(9, 9), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 """Tracking runs at half the analysis size (a quarter of the work); with three pyramid levels above
 it, shifts of ~80 analysis pixels are followed, and the fit is still good to a few hundredths of
 a pixel."""
@@ -52,7 +52,7 @@ def _describe(transform: np.ndarray, shape: tuple[int, int], agreement: float) -
 class Aligner:
     """Tracks the camera's pose relative to a reference frame and warps frames back onto it."""
 
-    def __init__(self, *, points: int = 120, refresh_every: int = 50, min_agreement: float = 0.35) -> None:
+    def __init__(self, *, points: int = 60, refresh_every: int = 50, min_agreement: float = 0.35) -> None:
         self.points = points
         self.refresh_every = refresh_every
         self.min_agreement = min_agreement

@@ -101,7 +101,13 @@ def find_blobs(
         area = cv2.countNonZero(cleaned)
         box = cv2.boundingRect(cleaned) if area else None
         return Blobs(cleaned, area / total, raw / total, box, 1 if area else 0, opened)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8, ltype=_label_type(mask))
+    # label only the rectangle that holds changes: labelling with statistics costs per pixel
+    # scanned, and changes rarely fill the frame (an empty mask costs nothing at all)
+    left, top, width, height = cv2.boundingRect(cleaned)
+    if width == 0:
+        return Blobs(cleaned, 0.0, raw / total, None, 0, opened)
+    region = cleaned[top:top + height, left:left + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8, ltype=_label_type(region))
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= min_area * total) + 1
     if keep.size == 0:
@@ -111,8 +117,9 @@ def find_blobs(
     else:
         lut = np.zeros(count, dtype=np.uint8)
         lut[keep] = 255
-        kept = lut[labels]
+        kept = np.zeros_like(mask)
+        kept[top:top + height, left:left + width] = lut[labels]
     largest = keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])]
     x, y, w, h = (int(v) for v in stats[largest, :4])
     area = float(stats[keep, cv2.CC_STAT_AREA].sum()) / total
-    return Blobs(kept, area, raw / total, (x, y, w, h), int(keep.size), opened)
+    return Blobs(kept, area, raw / total, (x + left, y + top, w, h), int(keep.size), opened)

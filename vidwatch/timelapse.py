@@ -34,6 +34,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.errors import UserError
 from vidwatch.frames import AnalysisFrame, SourceFrame
 from vidwatch.preprocess import Preprocessor
+from vidwatch.scoring import use_one_opencv_thread
 from vidwatch.sources import ImageFolderSource, Source
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def run_timelapse(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create time-lapse folder {folder}: {exc.strerror}") from None
+    use_one_opencv_thread()
     judge = ChangeJudge(config)
     result = TimelapseResult(files=[])
     started = datetime.now()

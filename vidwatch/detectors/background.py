@@ -92,34 +92,26 @@ class BackgroundDetector:
             self._learn_initial(x, frame.time)
             return QUIET
         mean, var = self._mean, self._var
-        delta = x - mean
         gain, offset = light_fit(x, mean) if p.compensate_light else (1.0, 0.0)
-        if (gain, offset) != (1.0, 0.0):
-            residual = mean * np.float32(-gain)
-            residual += x
-            residual -= np.float32(offset)
-        else:
-            residual = delta
-        squared = residual * residual
-        floor = max(p.sigma_floor, frame.noise)
-        limit = np.maximum(var, np.float32(floor * floor))
-        limit *= np.float32(p.k * p.k)
-        foreground = squared > limit  # |residual| > k·max(σ, floor), without a square root
-        mask = foreground.view(np.uint8) * np.uint8(255)
-        if frame.valid is not None:
-            mask = cv2.bitwise_and(mask, frame.valid)
-        valid_pixels = frame.valid_pixels
+        # OpenCV's fused array operations rather than numpy expressions: each numpy step allocates
+        # a fresh frame-sized array, and together they cost several times the arithmetic
+        residual = cv2.addWeighted(x, 1.0, mean, -gain, -offset)  # x - (gain·μ + offset)
+        squared = cv2.multiply(residual, residual)
+        floor = float(max(p.sigma_floor, frame.noise))
+        limit = cv2.multiply(cv2.max(var, floor * floor), p.k * p.k)
+        foreground = cv2.compare(squared, limit, cv2.CMP_GT)  # |residual| > k·max(σ, floor), 0/255
+        mask = foreground if frame.valid is None else cv2.bitwise_and(foreground, frame.valid)
         blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=valid_pixels, previous=self._opened, reach=p.reach)
+                           valid_pixels=frame.valid_pixels, previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
 
-        rate = np.where(foreground, np.float32(p.learning_rate * p.foreground_rate),
-                        np.float32(p.learning_rate))
-        delta *= rate
-        mean += delta
-        squared -= var
-        squared *= rate
-        var += squared
+        # learn: μ += r·(x − μ) and σ² += r·(residual² − σ²), r slower where the frame is foreground
+        background = cv2.bitwise_not(foreground)
+        slow = p.learning_rate * p.foreground_rate
+        cv2.accumulateWeighted(x, mean, p.learning_rate, mask=background)
+        cv2.accumulateWeighted(x, mean, slow, mask=foreground)
+        cv2.accumulateWeighted(squared, var, p.learning_rate, mask=background)
+        cv2.accumulateWeighted(squared, var, slow, mask=foreground)
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box)
@@ -129,22 +121,33 @@ def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 6) -> tuple[float,
     """Robust (gain, offset) with x ≈ gain·mean + offset, from a subsample of pixels.
 
     A least-squares fit, then a second fit without the pixels it explains worst (anything that
-    really changed), so a person walking through does not bend the estimate.
+    really changed), so a person walking through does not bend the estimate. Written with sums and
+    dot products rather than ``np.cov``/``np.median``: it runs on every frame, and their overhead
+    was most of its cost.
     """
-    xs = x[::step, ::step].ravel()
-    ms = mean[::step, ::step].ravel()
-    keep = np.ones(xs.shape, bool)
+    xs = x[::step, ::step].ravel().astype(np.float64)
+    ms = mean[::step, ::step].ravel().astype(np.float64)
+    xk, mk = xs, ms
     gain, offset = 1.0, 0.0
     for _ in range(2):
-        mk, xk = ms[keep], xs[keep]
-        spread = float(mk.std())
-        if mk.size < 16 or spread < 4.0:  # flat picture: only an offset can be told
-            gain, offset = 1.0, float(np.median(xs - ms))
+        n = mk.size
+        m_mean = float(mk.sum()) / n if n else 0.0
+        m_var = float(mk @ mk) / n - m_mean * m_mean if n else 0.0
+        if n < 16 or m_var < 16.0:  # flat picture (spread under 4 levels): only an offset can be told
+            gain, offset = 1.0, _median(xs - ms)
         else:
-            gain = float(np.cov(mk, xk, bias=True)[0, 1] / (spread * spread))
-            offset = float(xk.mean() - gain * mk.mean())
+            x_mean = float(xk.sum()) / n
+            gain = (float(mk @ xk) / n - m_mean * x_mean) / m_var
+            offset = x_mean - gain * m_mean
         residual = np.abs(xs - (gain * ms + offset))
-        keep = residual <= max(3.0 * float(np.median(residual)), 2.0)
+        keep = residual <= max(3.0 * _median(residual), 2.0)
+        xk, mk = xs[keep], ms[keep]
     if not 0.2 <= gain <= 5.0:  # nonsense fit (a cut): leave the frame to the scene-change detectors
         return 1.0, 0.0
     return gain, offset
+
+
+def _median(values: np.ndarray) -> float:
+    """The upper median, by partition (no sort, no NaN checks)."""
+    middle = values.size // 2
+    return float(np.partition(values, middle)[middle])

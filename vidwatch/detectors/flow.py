@@ -44,7 +44,7 @@ class FlowParams(DetectorParams):
                               min=1, max=1000)
     quality: float = param(0.01, "goodFeaturesToTrack quality level", min=0.0001, max=1.0)
     min_distance: float = param(6.0, "minimum distance between features (analysis pixels)", min=1.0)
-    lk_window: int = param(11, "LK window size (analysis pixels)", min=5, max=63)
+    lk_window: int = param(9, "LK window size (analysis pixels)", min=5, max=63)
     levels: int = param(2, "LK pyramid levels above the base image", min=0, max=6)
     min_contrast: float = param(8.0, "keep only features this many times stronger (LK minimum eigenvalue) "
                                 "than the corners sensor noise alone makes, measured from the footage",
@@ -52,6 +52,24 @@ class FlowParams(DetectorParams):
     max_fb_error: float = param(1.0, "tracks whose forward-backward error exceeds this (pixels) are dropped",
                                 min=0.0)
     subtract_global: bool = param(True, "subtract the median displacement (camera shake or pan) first")
+
+
+def _near(points: np.ndarray, existing: np.ndarray, distance: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Which ``points`` lie within about ``distance`` of an ``existing`` one (to the nearest pixel).
+
+    Marks the existing points on an image and grows each into a disc: one dilation, however many
+    points there are, instead of every pairwise distance.
+    """
+    height, width = shape[:2]
+    taken = np.zeros((height, width), np.uint8)
+    xy = np.rint(existing).astype(np.intp)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < width) & (xy[:, 1] >= 0) & (xy[:, 1] < height)
+    taken[xy[inside, 1], xy[inside, 0]] = 255
+    radius = max(int(np.ceil(distance)) - 1, 0)
+    if radius:
+        taken = cv2.dilate(taken, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    at = np.clip(np.rint(points).astype(np.intp), 0, [width - 1, height - 1])
+    return taken[at[:, 1], at[:, 0]] > 0
 
 
 class FlowDetector:
@@ -96,13 +114,7 @@ class FlowDetector:
             return
         found = found.reshape(-1, 2).astype(np.float32)
         if len(self._points):
-            existing = self._points.reshape(-1, 2)
-            near = np.zeros(len(found), bool)
-            for start in range(0, len(found), 256):  # bounded memory for the pairwise distances
-                chunk = found[start:start + 256]
-                d2 = ((chunk[:, None, :] - existing[None, :, :]) ** 2).sum(axis=2)
-                near[start:start + 256] = (d2 < p.min_distance ** 2).any(axis=1)
-            found = found[~near]
+            found = found[~_near(found, self._points.reshape(-1, 2), p.min_distance, grey.shape)]
         found = found[:room]
         if not len(found):
             return

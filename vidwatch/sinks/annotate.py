@@ -33,6 +33,7 @@ class AnnotateSink(Sink):
     """Writes every analysed frame, annotated, to one video file."""
 
     name = "annotated-video"
+    shows_pictures = True
 
     def __init__(self, path: str | Path, config: Config, *, fps: float | None = None,
                  params: OutputParams | None = None) -> None:

@@ -20,6 +20,10 @@ class Sink:
     """Base class with no-op hooks; override the ones you need."""
 
     name = "sink"
+    shows_pictures = False
+    """Whether it keeps or shows the decoded pictures themselves (snapshots, clips, a preview): only
+    then must the decoder deliver every pixel exactly; otherwise it may take shortcuts (see
+    :attr:`~vidwatch.sources.base.Source.fast_decode`)."""
 
     def __enter__(self) -> Sink:
         return self

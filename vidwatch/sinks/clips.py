@@ -109,6 +109,7 @@ class ClipSink(Sink):
     """
 
     name = "clips"
+    shows_pictures = True
 
     def __init__(self, folder: str | Path, config: Config, params: OutputParams | None = None) -> None:
         self.folder = ensure_dir(folder, "--clips")

@@ -84,6 +84,7 @@ class PreviewSink(Sink):
     """Shows each analysed frame; the first failure to draw turns it off with a warning."""
 
     name = "preview"
+    shows_pictures = True
 
     def __init__(self, stop: threading.Event | None = None) -> None:
         self.stop = stop

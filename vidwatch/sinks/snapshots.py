@@ -57,6 +57,7 @@ class SnapshotSink(Sink):
     """Writes ``<dir>/<kind>_<start frame>.jpg`` per event and puts its path in ``event.extra['snapshot']``."""
 
     name = "snapshots"
+    shows_pictures = True
 
     def __init__(self, folder: str | Path, config: Config, params: OutputParams | None = None) -> None:
         self.folder = ensure_dir(folder, "--snapshots")

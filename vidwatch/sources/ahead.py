@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from vidwatch.frames import SourceFrame
-from vidwatch.sources.base import Source
+from vidwatch.sources.base import Source, WrappingSource
 
 _END = object()
 
@@ -27,16 +27,12 @@ class _Failure:
         self.exc = exc
 
 
-class DecodeAhead(Source):
+class DecodeAhead(WrappingSource):
     """Wraps a non-live source; iterating it yields the same frames, decoded up to ``depth`` ahead."""
 
     def __init__(self, inner: Source, depth: int = 8) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.depth = max(1, depth)
-        self.name = inner.name
-        self.live = inner.live
-        self.fps = inner.fps
-        self.frame_count = inner.frame_count
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

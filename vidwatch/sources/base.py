@@ -44,8 +44,15 @@ class Source:
     prepare: Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None = None
     """A stateless per-frame step (the analysis copy) that a source with its own reader thread may
     run ahead of time and store in ``SourceFrame.reduced``; sources without one ignore it."""
+    fast_decode: bool = False
+    """Set when nothing keeps or shows the decoded pictures, only the detectors' small grey copy: a
+    decoder may then skip work that changes no analysis pixel by more than a grey level (the file
+    reader skips H.264's deblocking filter on frames no other frame refers to)."""
     name: str = ""
     live: bool = False
+    paced: bool = False
+    """Frames arrive at a clock's pace (a camera, a stream, ``--realtime``): each frame's latency
+    matters more than how many frames a second the machine could get through."""
     fps: float | None = None
     frame_count: int | None = None
     dropped: int = 0
@@ -66,3 +73,34 @@ class Source:
 def positive_fps(value: float) -> float | None:
     """A frame rate the backend reported, or None when it is missing or absurd."""
     return float(value) if value and np.isfinite(value) and 0 < value < 1000 else None
+
+
+class WrappingSource(Source):
+    """A source that wraps another (decode-ahead, real-time pacing) and passes the per-run hints on."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.live = inner.live
+        self.paced = inner.paced
+        self.fps = inner.fps
+        self.frame_count = inner.frame_count
+
+    @property  # type: ignore[override]
+    def prepare(self) -> Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None:
+        return self.inner.prepare
+
+    @prepare.setter
+    def prepare(self, step: Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None) -> None:
+        self.inner.prepare = step
+
+    @property  # type: ignore[override]
+    def fast_decode(self) -> bool:
+        return self.inner.fast_decode
+
+    @fast_decode.setter
+    def fast_decode(self, value: bool) -> None:
+        self.inner.fast_decode = value
+
+    def close(self) -> None:
+        self.inner.close()

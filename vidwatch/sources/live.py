@@ -80,6 +80,7 @@ class LiveSource(Source):
     """
 
     live = True
+    paced = True
 
     def __init__(self, spec: str | int, name: str, params: SourceParams, *,
                  stop: threading.Event | None = None,

@@ -12,19 +12,17 @@ import time
 from collections.abc import Callable, Iterator
 
 from vidwatch.frames import SourceFrame
-from vidwatch.sources.base import Source
+from vidwatch.sources.base import Source, WrappingSource
 
 
-class RealtimeSource(Source):
+class RealtimeSource(WrappingSource):
     """Wraps a file or image source and paces it in real time."""
 
     def __init__(self, inner: Source, *, stop: threading.Event | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wait: Callable[[float], bool] | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.fps = inner.fps
-        self.frame_count = inner.frame_count
+        super().__init__(inner)
+        self.paced = True
         self._clock = clock
         self._stop = stop or threading.Event()
         self._wait = wait or self._stop.wait
@@ -45,6 +43,3 @@ class RealtimeSource(Source):
                 continue
             frame.received = due
             yield frame
-
-    def close(self) -> None:
-        self.inner.close()
