@@ -27,8 +27,6 @@ class SourceFrame:
     limited_range: bool = False
     _bgr: np.ndarray | None = field(default=None, repr=False)
     received: float | None = None
-    reduced: tuple[np.ndarray, np.ndarray | None] | None = None
-    """The analysis-size (grey, colour) copies, when a reader thread made them ahead of time."""
     """``time.monotonic()`` when a live (or paced) source delivered the frame, for latency; else None."""
 
     @property

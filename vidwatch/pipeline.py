@@ -135,7 +135,6 @@ def run_pipeline(
                         parallel=score_in_parallel(source.paced))
     out = SinkSet([*sinks, _Collector(stats.events)])
     gate = analyzer.gate
-    source.prepare = analyzer.preprocess.reduce
     source.fast_decode = not any(sink.shows_pictures for sink in sinks)
     started = time.perf_counter()
     try:

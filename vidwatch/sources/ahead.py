@@ -56,8 +56,6 @@ class DecodeAhead(WrappingSource):
 
         try:
             for frame in self.inner:
-                if self.prepare is not None:  # the analysis copy, made here while analysis runs
-                    frame.reduced = self.prepare(frame)
                 if not put(frame):
                     return
             put(_END)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,13 +41,10 @@ class SourceParams:
 class Source:
     """Base for all sources: a context manager yielding :class:`SourceFrame` objects."""
 
-    prepare: Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None = None
-    """A stateless per-frame step (the analysis copy) that a source with its own reader thread may
-    run ahead of time and store in ``SourceFrame.reduced``; sources without one ignore it."""
     fast_decode: bool = False
     """Set when nothing keeps or shows the decoded pictures, only the detectors' small grey copy: a
-    decoder may then skip work that changes no analysis pixel by more than a grey level (the file
-    reader skips H.264's deblocking filter on frames no other frame refers to)."""
+    decoder may then skip work that barely changes the analysis copy (the file reader skips H.264's
+    deblocking filter on frames no other frame refers to: hundredths of a grey level on average)."""
     name: str = ""
     live: bool = False
     paced: bool = False
@@ -85,14 +82,6 @@ class WrappingSource(Source):
         self.paced = inner.paced
         self.fps = inner.fps
         self.frame_count = inner.frame_count
-
-    @property  # type: ignore[override]
-    def prepare(self) -> Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None:
-        return self.inner.prepare
-
-    @prepare.setter
-    def prepare(self, step: Callable[[SourceFrame], tuple[np.ndarray, np.ndarray | None]] | None) -> None:
-        self.inner.prepare = step
 
     @property  # type: ignore[override]
     def fast_decode(self) -> bool:

@@ -9,6 +9,7 @@ both cores decoding. Colour is made lazily, only for the frames an output asks f
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,17 @@ LUMA_FORMATS = frozenset({
 
 FULL_RANGE = 2
 """AVCOL_RANGE_JPEG: luma uses all of 0..255."""
+
+
+def decoder_threads() -> int:
+    """Frame threads for FFmpeg: one per core plus two, at most 16.
+
+    FFmpeg's own choice is one per core plus one, for a decoder alone on the machine. Here analysis
+    shares those cores, and one more frame in flight keeps a decoder thread busy while analysis
+    holds a core (1080p H.264 on two cores: about 5 % more frames a second; more than two extra
+    gained nothing).
+    """
+    return min((os.cpu_count() or 1) + 2, 16)
 
 
 def pyav_available() -> bool:
@@ -84,6 +96,7 @@ class PyAVFileSource(Source):
             if stream.codec_context is None:
                 raise PyAVUnsupported("no decoder for the video stream")
             stream.thread_type = "AUTO"  # frame + slice threading: FFmpeg decodes on every core
+            stream.thread_count = decoder_threads()
         except PyAVUnsupported:
             self._container.close()
             raise
@@ -96,9 +109,10 @@ class PyAVFileSource(Source):
     def _decoded(self) -> Iterator[Any]:
         """Decoded frames in presentation order; a damaged packet is skipped, not the end of the file."""
         if self.fast_decode:
-            # No frame is predicted from a non-reference frame, so leaving its deblocking out cannot
-            # drift into others: the analysis copy changes by at most one grey level, and H.264
-            # decoding costs about 8 % less. Set before the first packet opens the decoder.
+            # No frame is predicted from a non-reference frame, so leaving out its deblocking cannot
+            # drift into others; the analysis copy changes by hundredths of a grey level on
+            # average, and H.264 decoding costs about 8 % less. Set before the first packet opens
+            # the decoder.
             self._stream.codec_context.options = {"skip_loop_filter": "noref"}
         bad = 0
         for packet in self._container.demux(self._stream):
