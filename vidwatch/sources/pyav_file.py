@@ -42,8 +42,8 @@ def decoder_threads() -> int:
 
     FFmpeg's own choice is one per core plus one, for a decoder alone on the machine. Here analysis
     shares those cores, and one more frame in flight keeps a decoder thread busy while analysis
-    holds a core (1080p H.264 on two cores: about 5 % more frames a second; more than two extra
-    gained nothing).
+    holds a core (1080p H.264 on two cores: about 5 % more frames a second; a second or third
+    thread more than that gained nothing).
     """
     return min((os.cpu_count() or 1) + 2, 16)
 
