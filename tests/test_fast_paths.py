@@ -104,17 +104,17 @@ def test_wrapping_sources_pass_the_fast_decode_hint_on():
 
 
 def test_detectors_are_split_over_threads_only_where_it_pays(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("vidwatch.cores.usable_cores", lambda: 2)
     assert score_in_parallel(paced=True) is True  # a camera: latency counts
     assert score_in_parallel(paced=False) is False  # a file on two cores: the decoder fills them
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    monkeypatch.setattr("vidwatch.cores.usable_cores", lambda: 8)
     assert score_in_parallel(paced=False) is True
 
 
 def test_decoder_threads_follow_the_cores_within_bounds(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("vidwatch.cores.usable_cores", lambda: 2)
     assert decoder_threads() == 4
-    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    monkeypatch.setattr("vidwatch.cores.usable_cores", lambda: 64)
     assert decoder_threads() == 16
 
 
@@ -122,3 +122,17 @@ def test_a_run_keeps_opencv_to_one_thread():
     cv2.setNumThreads(2)
     run_pipeline(ArraySource(list(quiet_scene(3))), load_config(None), [])
     assert cv2.getNumThreads() == 1
+
+
+def test_usable_cores_are_the_affinity_where_there_is_one(monkeypatch):
+    from vidwatch.cores import usable_cores
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {3, 5}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert usable_cores() == 2  # a container pinned to two cores of a large host
+
+    def no_affinity(pid):
+        raise AttributeError
+
+    monkeypatch.setattr("os.sched_getaffinity", no_affinity, raising=False)
+    assert usable_cores() == 64

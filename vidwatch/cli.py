@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from vidwatch import __version__
+from vidwatch import __version__, cores
 from vidwatch.errors import UserError
 
 log = logging.getLogger("vidwatch")
@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     several = len(args.sources) > 1
     choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
                             annotate=args.annotate, show=args.show)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or cores.usable_cores()
     in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
     if jobs > 1 and several and in_process:
         raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "

@@ -9,7 +9,6 @@ are exactly those of running them one after the other.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from typing import Any
 
 import cv2
 
+from vidwatch import cores
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
 
@@ -42,7 +42,7 @@ def score_in_parallel(paced: bool) -> bool:
     two cores is different: the decoder's own threads already keep both busy, so the split only
     adds hand-offs (measured: about 8 % fewer frames a second); with more cores there is room again.
     """
-    return paced or (os.cpu_count() or 1) > 2
+    return paced or cores.usable_cores() > 2
 
 
 class DetectorRunner:
@@ -51,7 +51,7 @@ class DetectorRunner:
     def __init__(self, detectors: Mapping[str, Any], *, parallel: bool | None = None) -> None:
         self.detectors = dict(detectors)
         if parallel is None:
-            parallel = (os.cpu_count() or 1) > 1
+            parallel = cores.usable_cores() > 1
         self._cost = dict.fromkeys(self.detectors, 0.0)
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if parallel and len(self.detectors) > 1 else None)

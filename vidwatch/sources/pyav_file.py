@@ -9,12 +9,12 @@ both cores decoding. Colour is made lazily, only for the frames an output asks f
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from vidwatch import cores
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source, positive_fps
@@ -45,7 +45,7 @@ def decoder_threads() -> int:
     holds a core (1080p H.264 on two cores: about 5 % more frames a second; a second or third
     thread more than that gained nothing).
     """
-    return min((os.cpu_count() or 1) + 2, 16)
+    return min(cores.usable_cores() + 2, 16)
 
 
 def pyav_available() -> bool:
