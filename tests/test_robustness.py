@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from vidwatch.events import LIGHTING, MOTION, SCENE_CHANGE
 
@@ -112,3 +113,18 @@ def test_excluded_zone_never_counts() -> None:
     # exclude the top third of the frame, where the square moves
     excluded = run_events(images, "zones.exclude=[[[0, 0], [1, 0], [1, 0.4], [0, 0.4]]]")
     assert excluded == []
+
+
+def test_alignment_follows_a_shift_of_a_quarter_of_the_picture() -> None:
+    import cv2
+
+    from vidwatch.align import Aligner
+
+    rng = np.random.default_rng(0)
+    world = cv2.GaussianBlur(rng.integers(0, 255, (600, 800), dtype=np.uint8), (0, 0), 3)
+    world = cv2.normalize(world, None, 0, 255, cv2.NORM_MINMAX)
+    aligner = Aligner()
+    aligner.align(world[200:380, 200:520].copy())
+    for shift in (20, 50, 80):  # analysis pixels of a 320-wide picture
+        measured = aligner.measure(world[200:380, 200 - shift:520 - shift].copy())
+        assert measured is not None and measured.offset[0] == pytest.approx(shift, abs=0.1)
