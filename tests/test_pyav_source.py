@@ -47,7 +47,9 @@ def test_pyav_timestamps_are_container_times_and_increase(samples):
 
 def test_analysis_frames_agree_between_readers(samples):
     clip = str(samples / "object_enters.mp4")
-    pre_a, pre_b = Preprocessor(AnalysisParams()), Preprocessor(AnalysisParams())
+    # without alignment: the readers round differently by a grey level, and on a still camera a
+    # pose a hair either side of the warp threshold would warp one copy and not the other
+    pre_a, pre_b = Preprocessor(AnalysisParams(align=False)), Preprocessor(AnalysisParams(align=False))
     for a, b in zip(_frames(PyAVFileSource(clip))[::30], _frames(VideoFileSource(clip))[::30], strict=True):
         ga, gb = pre_a(a).grey.astype(np.float32), pre_b(b).grey.astype(np.float32)
         assert np.abs(ga - gb).mean() < 1.5
