@@ -22,6 +22,9 @@ it, shifts of 80 analysis pixels (a quarter of the width) are followed, and the 
 to a few hundredths of a pixel. 9-pixel windows follow them as well as 11-pixel ones, at two
 thirds of the cost; fewer than ~120 corners would not (after a big shift too few stay in view)."""
 _IDENTITY = np.float32([[1, 0, 0], [0, 1, 0]])
+WARP_FROM = 0.25
+"""Displacement (analysis pixels) from which a frame is warped back; below it the pose is noise."""
+_ERODE = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ class Aligner:
         # else: keep the last reliable pose (a frame that cannot be measured is not a camera move)
         pose = self._last
         aligned = grey
-        if pose.displacement >= 0.25:
+        if pose.displacement >= WARP_FROM:
             aligned = cv2.warpAffine(grey, pose.transform, (grey.shape[1], grey.shape[0]),
                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                      borderMode=cv2.BORDER_REPLICATE)
@@ -112,9 +115,7 @@ class Aligner:
             # follow slow changes (light, shadows): the aligned frame is in the reference's
             # coordinates, so the pose keeps its meaning
             self._set_reference(aligned)
-        reported = pose if measured is None else Alignment(pose.transform, pose.offset, pose.displacement,
-                                                           measured.agreement)
-        return aligned, reported
+        return aligned, pose
 
 
 def _tracking_image(grey: np.ndarray) -> np.ndarray:
@@ -128,10 +129,10 @@ def _tracking_image(grey: np.ndarray) -> np.ndarray:
 
 def border_mask(shape: tuple[int, int], alignment: Alignment) -> np.ndarray | None:
     """Mask (255 = valid) without the border a warp had to invent, or None when nothing was warped."""
-    if alignment.displacement < 0.25:
+    if alignment.displacement < WARP_FROM:
         return None
     h, w = shape
     full = np.full((h, w), 255, np.uint8)
     mask = cv2.warpAffine(full, alignment.transform, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return cv2.erode(mask, np.ones((3, 3), np.uint8))
+    return cv2.erode(mask, _ERODE)

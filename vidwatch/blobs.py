@@ -40,7 +40,8 @@ def close_size_param() -> Any:
                  min=0, max=31)
 
 
-def _kernel(size: int) -> np.ndarray:
+def disc(size: int) -> np.ndarray:
+    """The elliptical structuring element of ``size`` x ``size`` pixels, made once and kept."""
     if size not in _KERNELS:
         _KERNELS[size] = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     return _KERNELS[size]
@@ -91,12 +92,12 @@ def find_blobs(
     raw = cv2.countNonZero(mask)
     if raw == 0:
         return Blobs(mask, 0.0, 0.0, None, 0, mask)
-    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _kernel(open_size)) if open_size > 1 else mask
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc(open_size)) if open_size > 1 else mask
     cleaned = opened
     if reach > 0 and previous is not None and previous.shape == mask.shape:
-        cleaned = cv2.bitwise_and(opened, cv2.dilate(previous, _kernel(2 * reach + 1)))
+        cleaned = cv2.bitwise_and(opened, cv2.dilate(previous, disc(2 * reach + 1)))
     if close_size > 1:
-        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, _kernel(close_size))
+        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, disc(close_size))
     if min_area <= 0:
         area = cv2.countNonZero(cleaned)
         box = cv2.boundingRect(cleaned) if area else None

@@ -59,8 +59,7 @@ class AnalysisFrame:
     of pixels that count (zones, minus borders invented by alignment); None means the whole frame
     counts. ``offset`` is the shift of the picture's centre from the camera's reference position and
     ``displacement`` the mean distance its corners moved (shift and turn; analysis pixels), both
-    removed by alignment, with ``align_response`` the share of tracked corners that agreed; ``noise``
-    is the estimated sensor noise σ in grey levels.
+    removed by alignment; ``noise`` is the estimated sensor noise σ in grey levels.
     """
 
     index: int
@@ -74,7 +73,6 @@ class AnalysisFrame:
     displacement: float = 0.0
     cache: dict[object, Any] = field(default_factory=dict, repr=False)
     """Per-frame results several detectors need (e.g. the grey histogram), computed once."""
-    align_response: float = 1.0
     noise: float = 0.0
 
     @property

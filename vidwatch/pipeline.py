@@ -73,8 +73,7 @@ def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
 class Analyzer:
     """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
 
-    def __init__(self, config: Config, *, source_name: str = "", parallel: bool | None = None) -> None:
-        self.config = config
+    def __init__(self, config: Config, *, parallel: bool, source_name: str = "") -> None:
         self.preprocess = Preprocessor(config.analysis, config.zones)
         used = {name for rule in config.events.values() for name in rule.detectors or ()}
         # a detector no event kind listens to would only cost time

@@ -121,7 +121,6 @@ class Preprocessor:
         if alignment is not None:
             analysis.offset = alignment.offset
             analysis.displacement = alignment.displacement
-            analysis.align_response = alignment.agreement
         return analysis
 
 

@@ -6,11 +6,10 @@ identical, so the documentation cannot drift from the defaults the code actually
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from vidwatch.detectors import REGISTRY
-from vidwatch.gate import KIND_DEFAULTS, EventRule
+from vidwatch.gate import KIND_DEFAULTS, EventRule, default_rule
 from vidwatch.params import field_docs
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.sinks.hooks import HookParams
@@ -56,15 +55,13 @@ def config_reference() -> str:
     out += ["**`detectors`** — name → settings; each detector's keys:", ""]
     for name, cls in REGISTRY.items():
         out += [f"*`{name}`* (feeds `{cls.kind}`): {cls.summary}", "", *_table(cls.Params), ""]
-    kinds = list(dict.fromkeys(["motion", *KIND_DEFAULTS]))
+    kinds = list(KIND_DEFAULTS)
+    rules = [default_rule(kind) for kind in kinds]
     header = " / ".join(kinds)
     out += ["**`events`** — kind → rule (defaults per kind: " + header + ")", "",
             "| key | default | allowed | meaning |", "|---|---|---|---|"]
     for name, allowed, _default, doc in field_docs(EventRule):
-        values = []
-        for kind in kinds:
-            rule = dataclasses.replace(EventRule(), **KIND_DEFAULTS.get(kind, {}))  # type: ignore[arg-type]
-            values.append(_cell(getattr(rule, name)) if name != "detectors" else "its own")
+        values = [_cell(getattr(rule, name)) if name != "detectors" else "its own" for rule in rules]
         shown = values[0] if len(set(values)) == 1 else " / ".join(values)
         out.append(f"| `{name}` | {_escape(shown)} | {_escape(allowed)} | {_escape(doc)} |")
     return "\n".join(out).rstrip() + "\n"

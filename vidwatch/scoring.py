@@ -48,10 +48,8 @@ def score_in_parallel(paced: bool) -> bool:
 class DetectorRunner:
     """Calls ``update`` of every detector on a frame; returns their scores in configuration order."""
 
-    def __init__(self, detectors: Mapping[str, Any], *, parallel: bool | None = None) -> None:
+    def __init__(self, detectors: Mapping[str, Any], *, parallel: bool) -> None:
         self.detectors = dict(detectors)
-        if parallel is None:
-            parallel = cores.usable_cores() > 1
         self._cost = dict.fromkeys(self.detectors, 0.0)
         self._pool = (ThreadPoolExecutor(1, thread_name_prefix="detector")
                       if parallel and len(self.detectors) > 1 else None)

@@ -96,6 +96,6 @@ class DiffDetector:
         p = self.params
         if self._activity is None or self._activity.shape != changed.shape:
             self._activity = np.zeros(changed.shape, np.float32)
-        busy = cv2.threshold(self._activity, p.max_activity * 255.0, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
+        calm = cv2.compare(self._activity, p.max_activity * 255.0, cv2.CMP_LE)  # not busy so far: 255
         cv2.accumulateWeighted(changed, self._activity, p.activity_rate)
-        return cv2.bitwise_and(changed, cv2.bitwise_not(busy))
+        return cv2.bitwise_and(changed, calm)

@@ -16,6 +16,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from vidwatch.blobs import disc
 from vidwatch.detectors.base import QUIET, DetectorParams, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -67,7 +68,7 @@ def _near(points: np.ndarray, existing: np.ndarray, distance: float, shape: tupl
     taken[xy[inside, 1], xy[inside, 0]] = 255
     radius = max(int(np.ceil(distance)) - 1, 0)
     if radius:
-        taken = cv2.dilate(taken, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+        taken = cv2.dilate(taken, disc(2 * radius + 1))
     at = np.clip(np.rint(points).astype(np.intp), 0, [width - 1, height - 1])
     return taken[at[:, 1], at[:, 0]] > 0
 
@@ -86,7 +87,6 @@ class FlowDetector:
         self.params = params
         self._lk = dict(winSize=(params.lk_window, params.lk_window), maxLevel=params.levels,
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
-        self._noise = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -134,25 +134,25 @@ class FlowDetector:
             self._previous = grey
             self._add_features(grey, frame.valid)
             return QUIET
-        self._noise = frame.noise
         if len(self._points):
-            self._track(previous, grey)
+            self._track(previous, grey, frame.noise)
         if self._frame % p.reseed_every == 0 or len(self._points) < p.max_corners // 4:
             self._add_features(grey, frame.valid)
-        return self._score(frame)
+        return self._score()
 
-    def _track(self, previous: np.ndarray, grey: np.ndarray) -> None:
+    def _track(self, previous: np.ndarray, grey: np.ndarray, noise: float) -> None:
         p = self.params
         points = self._points
         moved, status, eigen = cv2.calcOpticalFlowPyrLK(previous, grey, points, None,
                                                         flags=cv2.OPTFLOW_LK_GET_MIN_EIGENVALS, **self._lk)
         # a corner no stronger than noise makes slides along with the noise: drop it
-        floor = max(1e-4, p.min_contrast * NOISE_EIGEN_PER_VARIANCE * self._noise ** 2)
+        floor = max(1e-4, p.min_contrast * NOISE_EIGEN_PER_VARIANCE * noise ** 2)
         ok = (status.ravel() == 1) & (eigen.ravel() >= floor)
+        step = (moved - points).reshape(-1, 2)
         if p.max_fb_error > 0:
             # check back only the tracks that moved: a still track adds nothing to the score, and
             # most tracks are still, so this halves the cost of tracking
-            moving = ok & (np.abs(moved - points).reshape(-1, 2).max(axis=1) >= FB_MIN_STEP)
+            moving = ok & (np.abs(step).max(axis=1) >= FB_MIN_STEP)
             if moving.any():
                 back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, previous, moved[moving], None, **self._lk)
                 fb_error = np.linalg.norm((back - points[moving]).reshape(-1, 2), axis=1)
@@ -160,7 +160,6 @@ class FlowDetector:
         h, w = grey.shape
         xy = moved.reshape(-1, 2)
         ok &= (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
-        step = (moved - points).reshape(-1, 2)
         if p.subtract_global and ok.sum() >= 5:
             step = step - np.median(step[ok], axis=0)
         slot = self._frame % self._history.shape[1]
@@ -170,7 +169,7 @@ class FlowDetector:
         self._points, self._history, self._path = moved[ok], self._history[ok], self._path[ok]
         self._age = self._age[ok] + 1
 
-    def _score(self, frame: AnalysisFrame) -> Score:
+    def _score(self) -> Score:
         p = self.params
         mature = self._age >= p.min_age
         if not mature.any():

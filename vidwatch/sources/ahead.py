@@ -12,7 +12,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source, WrappingSource
@@ -39,10 +38,6 @@ class DecodeAhead(WrappingSource):
     @property  # type: ignore[override]
     def dropped(self) -> int:
         return self.inner.dropped
-
-    def __getattr__(self, name: str) -> Any:
-        # reader-specific extras (e.g. an image folder's file_for) stay reachable through the wrapper
-        return getattr(self.__dict__["inner"], name)
 
     def _read(self, frames: queue.Queue[object]) -> None:
         def put(item: object) -> bool:

@@ -48,10 +48,6 @@ def decoder_threads() -> int:
     return min(cores.usable_cores() + 2, 16)
 
 
-def pyav_available() -> bool:
-    return av is not None
-
-
 class PyAVUnsupported(Exception):
     """PyAV cannot read this file; the caller falls back to OpenCV (which then reports the error)."""
 
