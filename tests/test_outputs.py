@@ -215,3 +215,20 @@ def test_annotate_without_known_frame_rate_estimates_it(tmp_path: Path) -> None:
     assert abs(capture.get(cv2.CAP_PROP_FPS) - 5.0) < 0.01
     capture.release()
     assert len(read_video(path)) == 20
+
+
+def test_clips_of_two_sources_each_hold_only_their_own_frames(tmp_path: Path, samples: Path) -> None:
+    first, second = samples / "walk_and_cut.mp4", samples / "object_enters.mp4"
+    code = main(["-q", "run", str(first), str(second), "--events", str(tmp_path / "events.jsonl"),
+                 "--clips", str(tmp_path / "clips"), "--set", f"outputs.pre_roll={PRE_ROLL}",
+                 "--set", f"outputs.post_roll={POST_ROLL}"])
+    assert code == 0
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert {e["source"] for e in events} == {str(first), str(second)}
+    sources = {str(first): read_video(first), str(second): read_video(second)}
+    for event in events:
+        begin, end = clip_span(event)
+        frames = read_video(Path(event["clip"]))
+        assert len(frames) == end - begin + 1, event  # complete, cut at its own source's end
+        own = sources[event["source"]]
+        assert float(np.abs(frames[0].astype(int) - own[begin]).mean()) < 8.0, event

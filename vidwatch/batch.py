@@ -54,8 +54,9 @@ class _Forward(Sink):
 
 def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], log_level: int) -> None:
     """Process entry point: run sources from ``tasks`` until told there are no more."""
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
-                        force=True)
+    from vidwatch.cli import LOG_FORMAT, LOG_TIME
+
+    logging.basicConfig(level=log_level, format=LOG_FORMAT, datefmt=LOG_TIME, force=True)
     # Ctrl-C reaches the whole process group: the parent decides when to stop and sets ``stop``;
     # a SIGTERM sent to a worker alone stops it the same gentle way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -150,7 +151,7 @@ def run_parallel(
             slot.finished = True
             slot.stats = payload if what == "done" else None
             slot.error = payload if what == "error" else None
-        if index == head or slot.finished:
+        if index == head:
             release()
 
     def notice_dead_workers() -> None:

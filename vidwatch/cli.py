@@ -19,13 +19,17 @@ from vidwatch.errors import UserError
 log = logging.getLogger("vidwatch")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+LOG_TIME = "%H:%M:%S"
+"""How every log line looks, in this process and in ``--jobs`` worker processes."""
+
+
 def _setup_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     if verbosity <= 0:  # OpenCV's and FFmpeg's own chatter (every failed reconnect) only with -v
         os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our own one-line errors say what failed
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stderr, force=True)
+    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt=LOG_TIME, stream=sys.stderr, force=True)
 
 
 @contextmanager
@@ -173,7 +177,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from vidwatch.config import load_config, render_yaml
     from vidwatch.evaluate import pair_truths

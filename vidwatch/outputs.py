@@ -1,8 +1,9 @@
 """Which outputs a run writes, built from the command line's choices.
 
-One place decides the order of the sinks (those that add fields to an event, such as snapshot and
-clip paths, come before the events file that writes it) and which outputs need the frames in this
-process, so the command line only forwards what the user asked for.
+One place decides the order of the sinks (those that add fields to an event when it ends, such as
+snapshot paths, come before the events file that writes it; clip paths are set when the event
+starts, before anything is written) and which outputs need the frames in this process, so the
+command line only forwards what the user asked for.
 """
 
 from __future__ import annotations
@@ -38,11 +39,10 @@ class OutputChoices:
 
 
 class RunOutputs:
-    """The sinks of one run; per-source sinks (the annotated video) are opened per source."""
+    """The sinks of one run; per-source sinks (clips, the annotated video) are opened per source."""
 
     def __init__(self, choices: OutputChoices, config: Config, stack: ExitStack, stop: threading.Event,
                  *, several_sources: bool) -> None:
-        from vidwatch.sinks.clips import ClipSink
         from vidwatch.sinks.hooks import HookSink
         from vidwatch.sinks.preview import PreviewSink, display_problem
         from vidwatch.sinks.scores_csv import ScoresCsvSink
@@ -55,8 +55,6 @@ class RunOutputs:
         self.sinks: list[Sink] = [stack.enter_context(LogSink())]
         if choices.snapshots:
             self.sinks.append(stack.enter_context(SnapshotSink(choices.snapshots, config)))
-        if choices.clips:
-            self.sinks.append(stack.enter_context(ClipSink(choices.clips, config)))
         if choices.events:
             self.sinks.append(stack.enter_context(JsonlSink(choices.events)))
         self.scores = None
@@ -75,9 +73,13 @@ class RunOutputs:
     def for_source(self, spec: str, fps: float | None, stack: ExitStack) -> list[Sink]:
         """All sinks for one source; ``stack`` closes the per-source ones when the source is done."""
         from vidwatch.sinks.annotate import AnnotateSink
+        from vidwatch.sinks.clips import ClipSink
 
         if self.scores is not None:
             self.scores.source = spec
-        if not self.choices.annotate:
-            return self.sinks
-        return [*self.sinks, stack.enter_context(AnnotateSink(self.choices.annotate, self.config, fps=fps))]
+        own: list[Sink] = []
+        if self.choices.clips:  # a clip holds one source's frames: its buffer ends with the source
+            own.append(stack.enter_context(ClipSink(self.choices.clips, self.config)))
+        if self.choices.annotate:
+            own.append(stack.enter_context(AnnotateSink(self.choices.annotate, self.config, fps=fps)))
+        return [*self.sinks, *own]

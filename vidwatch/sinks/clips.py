@@ -106,6 +106,7 @@ class ClipSink(Sink):
     The clip spans ``outputs.pre_roll`` seconds before the event's first frame to ``outputs.post_roll``
     seconds after its last frame (the gate's own post-roll is already inside the event). The path is
     set when the event starts; the file is complete once that post-roll has passed, or at close.
+    One sink serves one source (frames of another source would not belong in its clips).
     """
 
     name = "clips"
@@ -119,16 +120,9 @@ class ClipSink(Sink):
         seconds = self.params.pre_roll + max(0.0, lag - self.params.post_roll) + 2.0
         self.ring = FrameRing(seconds, int(self.params.buffer_mb * 1e6), self.params.jpeg_quality)
         self._clips: dict[int, _Clip] = {}
-        self._last_index: int | None = None
-        self.written: list[tuple[Path, int]] = []
-        """(path, frame count) of every finished clip."""
         self._warned_gap = False
 
     def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        if self._last_index is not None and frame.index <= self._last_index:
-            self._finish_all()  # a new source: the previous one's clips cannot get more frames
-            self.ring.clear()
-        self._last_index = frame.index
         self.ring.push(frame.index, frame.time, frame.source.bgr())
         for key, clip in list(self._clips.items()):
             self._advance(clip)
@@ -175,7 +169,6 @@ class ClipSink(Sink):
         clip = self._clips.pop(key)
         frames = clip.writer.frames
         clip.writer.close()
-        self.written.append((clip.path, frames))
         log.info("clip %s: %d frames", clip.path, frames)
 
     def _finish_all(self) -> None:
