@@ -50,10 +50,6 @@ class AnnotateSink(Sink):
         self._writer: VideoWriter | None = None
         self._held: list[tuple[float, np.ndarray]] = []
 
-    @property
-    def frames(self) -> int:
-        return (self._writer.frames if self._writer else 0) + len(self._held)
-
     def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
         image = self.render(frame, scores, active)
         if self._writer is None:

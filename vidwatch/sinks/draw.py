@@ -26,13 +26,16 @@ BLACK = (0, 0, 0)
 
 
 def union_mask(scores: Mapping[str, Score], names: Iterable[str]) -> np.ndarray | None:
-    """The union of the named detectors' change masks (analysis pixels), or None if none has one."""
+    """The union of the named detectors' change masks (analysis pixels), or None if none has one.
+
+    With a single mask that is the detector's own array, not a copy: callers only read it.
+    """
     union: np.ndarray | None = None
     for name in names:
         score = scores.get(name)
         if score is None or score.mask is None:
             continue
-        union = score.mask.copy() if union is None else cv2.bitwise_or(union, score.mask)
+        union = score.mask if union is None else cv2.bitwise_or(union, score.mask)
     return union
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
+from vidwatch.sinks import draw
 from vidwatch.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,9 @@ def render(frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[s
     scale = min(1.0, max_width / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     view = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else image.copy()
-    masks = [s.mask for s in scores.values() if s.mask is not None]
-    if masks:
-        mask = masks[0].copy()
-        for m in masks[1:]:
-            if m.shape == mask.shape:
-                np.maximum(mask, m, out=mask)
-        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST) > 0
+    union = draw.union_mask(scores, scores)
+    if union is not None:
+        mask = cv2.resize(union, size, interpolation=cv2.INTER_NEAREST) > 0
         view[mask] = (0.5 * view[mask] + [0, 0, 127]).astype(np.uint8)
     to_view = frame.scale * scale
     for s in scores.values():

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from vidwatch.config import Config
 from vidwatch.detectors.base import Score
@@ -30,7 +30,15 @@ log = logging.getLogger(__name__)
 MAX_PENDING = 300
 FLUSH_SECONDS = 1.0
 
-Row = tuple[str, int, float, dict[str, Score], tuple[str, ...]]
+
+class _Value(NamedTuple):
+    """What a row needs of a Score (no mask) while the row waits for the header."""
+
+    value: float
+    metrics: dict[str, float]
+
+
+_Pending = tuple[str, int, float, dict[str, _Value], tuple[str, ...]]
 
 
 class ScoresCsvSink(Sink):
@@ -44,13 +52,11 @@ class ScoresCsvSink(Sink):
         self.kinds = tuple(config.events)
         self.with_source = with_source
         self.source = ""
-        self.rows = 0
+        """The current source's spec (the ``source`` column); set before each source's frames."""
         self._metrics: dict[str, list[str]] | None = None
         self._seen: dict[str, list[str]] = {}
-        self._pending: list[Row] = []
+        self._pending: list[_Pending] = []
         self._last_flush = time.monotonic()
-        self._last_index: int | None = None
-        self._source_number = 0
         try:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,22 +67,23 @@ class ScoresCsvSink(Sink):
         self._writer = csv.writer(self._file)
 
     def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        if self._last_index is not None and frame.index <= self._last_index:
-            self._source_number += 1
-        self._last_index = frame.index
-        for name, score in scores.items():
-            if score.metrics and name not in self._seen:
-                self._seen[name] = list(score.metrics)
-        row: Row = (self.source or str(self._source_number), frame.index, frame.time, dict(scores), tuple(active))
         if self._metrics is None:
-            self._pending.append(row)
-            if len(self._seen) == len(self.thresholds) or len(self._pending) >= MAX_PENDING:
-                self._start()
+            self._hold(frame, scores, active)
             return
-        self._write(row)
+        self._write(self.source, frame.index, frame.time, scores, active)
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_SECONDS:
             self._flush(now)
+
+    def _hold(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+        """Keep a row until every detector's metric names are known, then write the header and the rows."""
+        for name, score in scores.items():
+            if score.metrics and name not in self._seen:
+                self._seen[name] = list(score.metrics)
+        values = {name: _Value(score.value, score.metrics) for name, score in scores.items()}
+        self._pending.append((self.source, frame.index, frame.time, values, tuple(active)))
+        if len(self._seen) == len(self.thresholds) or len(self._pending) >= MAX_PENDING:
+            self._start()
 
     def columns(self) -> list[str]:
         assert self._metrics is not None
@@ -94,24 +101,24 @@ class ScoresCsvSink(Sink):
         self._writer.writerow(self.columns())
         pending, self._pending = self._pending, []
         for row in pending:
-            self._write(row)
+            self._write(*row)
         self._flush(time.monotonic())
 
-    def _write(self, row: Row) -> None:
-        source, index, t, scores, active = row
-        assert self._metrics is not None
+    def _write(self, source: str, index: int, t: float, scores: Mapping[str, Score] | Mapping[str, _Value],
+               active: Sequence[str]) -> None:
+        metrics = self._metrics
+        assert metrics is not None
         cells: list[object] = [source] if self.with_source else []
         cells += [index, f"{t:.4f}"]
         for name, threshold in self.thresholds.items():
             score = scores.get(name)
             if score is None:
-                cells += ["", f"{threshold:.6g}"] + [""] * len(self._metrics[name])
+                cells += ["", f"{threshold:.6g}"] + [""] * len(metrics[name])
                 continue
             cells += [f"{score.value:.6g}", f"{threshold:.6g}"]
-            cells += [_cell(score.metrics.get(m)) for m in self._metrics[name]]
+            cells += [_cell(score.metrics.get(m)) for m in metrics[name]]
         cells += [1 if kind in active else 0 for kind in self.kinds]
         self._writer.writerow(cells)
-        self.rows += 1
 
     def _flush(self, now: float) -> None:
         if self._file is not None:

@@ -1,8 +1,10 @@
 """One JPEG per event: its highest-scoring frame at full resolution, changed regions boxed, captioned.
 
 The gate moves ``event.peak_frame`` whenever the scores climb higher relative to their thresholds;
-this sink keeps a copy of the frame each time that happens, so when the event ends the best frame is
-at hand without holding the whole event in memory (one frame per open event).
+this sink keeps a reference to the frame each time that happens, so when the event ends the best
+frame is at hand without holding the whole event in memory (one frame per open event). Sources make
+a new picture for every frame and no sink draws on ``bgr()`` itself, so the picture is copied only
+when the snapshot is drawn.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 class _Peak:
     index: int
     time: float
-    image: np.ndarray
     scores: Mapping[str, Score]
     frame: AnalysisFrame
 
@@ -77,7 +78,7 @@ class SnapshotSink(Sink):
         if self._current is None:
             return None
         frame, scores = self._current
-        return _Peak(frame.index, frame.time, frame.source.bgr().copy(), scores, frame)
+        return _Peak(frame.index, frame.time, scores, frame)
 
     def event_started(self, event: Event) -> None:
         peak = None
@@ -99,7 +100,7 @@ class SnapshotSink(Sink):
 
     def render(self, event: Event, peak: _Peak) -> np.ndarray:
         """The peak frame with every changed region boxed (the largest in red) and a caption."""
-        image = peak.image
+        image = peak.frame.source.bgr().copy()  # drawn on below; the frame's own picture stays as decoded
         names = self.feeds.get(event.kind) or tuple(peak.scores)
         thickness = max(1, image.shape[0] // 240)
         for box in draw.change_boxes(peak.scores, names, peak.frame):

@@ -94,7 +94,7 @@ class VideoWriter:
         elif self.size != (width, height):
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         if self._pipe is not None:
-            self._pipe.write(np.ascontiguousarray(image).tobytes())
+            self._pipe.write(np.ascontiguousarray(image))  # the buffer itself, not a bytes copy of it
         elif self._cv is not None:
             self._cv.write(image)
         self.frames += 1
