@@ -27,6 +27,7 @@ import argparse
 import json
 import logging
 import math
+import multiprocessing
 import shutil
 import subprocess
 import sys
@@ -135,25 +136,12 @@ def load_truth(video: Path) -> Truth:
 def run_vidwatch(config_path: str | None, video: Path) -> list[Interval]:
     """Events vidwatch reports on ``video`` with a config file (None = built-in defaults)."""
     from vidwatch.config import load_config
-    from vidwatch.events import Event
     from vidwatch.pipeline import run_pipeline
-    from vidwatch.sinks import Sink
     from vidwatch.sources import open_source
 
-    class Collect(Sink):
-        name = "benchmark"
-
-        def __init__(self) -> None:
-            self.events: list[Event] = []
-
-        def event_ended(self, event: Event) -> None:
-            self.events.append(event)
-
     config = load_config(config_path)
-    sink = Collect()
-    with sink:
-        run_pipeline(open_source(str(video), config.source), config, [sink])
-    return [Interval(e.kind, e.start_frame, e.end_frame) for e in sink.events]
+    stats = run_pipeline(open_source(str(video), config.source), config, [])
+    return [Interval(e.kind, e.start_frame, e.end_frame) for e in stats.events]
 
 
 def dvr_scan_path() -> str | None:
@@ -338,12 +326,13 @@ def format_summary(results: dict[str, dict[str, dict]]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def run(systems: Sequence[System], videos: Sequence[Path], tolerance: int, early: float,
-        jobs: int) -> dict[str, dict[str, dict]]:
-    truths = {v.stem: load_truth(v) for v in videos}
+def run(systems: Sequence[System], videos: Sequence[Path], truths: dict[str, Truth], tolerance: int,
+        early: float, jobs: int) -> dict[str, dict[str, dict]]:
     jobs_list = [(s, v, truths[v.stem].fps) for s in systems for v in videos]
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawned, not forked: a fork inherits OpenCV's thread pool half-alive (clip generation
+        # used it), and the child's first cv2.setNumThreads then waits forever
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             outputs = list(pool.map(_detect_job, jobs_list))
     else:
         outputs = []
@@ -383,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     videos = accuracy_clips.ensure_clips(args.cache, args.clips, args.regenerate)
     systems = default_systems(args.config, not args.no_peers)
     started = time.perf_counter()
-    results = run(systems, videos, args.tolerance, args.early, max(1, args.jobs))
     truths = {v.stem: load_truth(v) for v in videos}
+    results = run(systems, videos, truths, args.tolerance, args.early, max(1, args.jobs))
     footage = sorted({t.footage for t in truths.values()})
     if args.json:
         out = {

@@ -58,9 +58,11 @@ def make_clip(out_dir: Path, name: str, c: Conditions) -> Path:
     t2 = ms.enter_from_right(spr, frame=second, y=int(rng.integers(40, 100)), speed=c.speed)
     tracks = [t1, t2]
 
+    h, w = spr.shape[:2]  # both tracks carry this sprite
+    padded = cv2.copyMakeBorder(bg, h, h, w, w, cv2.BORDER_REPLICATE)
+
     def bg_at(t: ms.Track, f: int) -> np.ndarray:
         """The scene under the sprite, padded where the sprite hangs over the edge."""
-        padded = cv2.copyMakeBorder(bg, t.h, t.h, t.w, t.w, cv2.BORDER_REPLICATE)
         x, y = t.x_at(f) + t.w, t.y + t.h
         return padded[y:y + t.h, x:x + t.w]
 
@@ -85,13 +87,10 @@ def make_clip(out_dir: Path, name: str, c: Conditions) -> Path:
             writer.write(np.clip(np.rint(img), 0, 255).astype(np.uint8))
     finally:
         writer.release()
-    ms.verify_clip(path, c.frames)
-    truth = {"events": [list(s) for s in spans], "kind": "motion", "labelled_kinds": ["motion", "scene_change"],
-             "fps": ms.FPS, "frames": c.frames,
-             "description": f"two {spr.shape[1]}x{spr.shape[0]} objects cross scene A at {c.speed} px/frame; "
-                            f"noise sigma {c.noise}, flicker {c.flicker:.0%}"}
-    path.with_suffix(".json").write_text(json.dumps(truth) + "\n", encoding="utf-8")
-    return path
+    return ms._finish(path, c.frames, {
+        "events": [list(s) for s in spans], "kind": "motion", "labelled_kinds": ["motion", "scene_change"],
+        "description": f"two {spr.shape[1]}x{spr.shape[0]} objects cross scene A at {c.speed} px/frame; "
+                       f"noise sigma {c.noise}, flicker {c.flicker:.0%}"})
 
 
 CLIPS: dict[str, Conditions] = {

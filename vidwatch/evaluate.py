@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -56,7 +56,6 @@ class Truth:
     declared: tuple[str, ...] = ()
     """Kinds the file names even without events of them (``"kind"`` with an empty event list)."""
     ignore: tuple[Span, ...] = ()
-    path: str = ""
 
     @property
     def scored_kinds(self) -> tuple[str, ...] | None:
@@ -111,7 +110,7 @@ def truth_from_data(data: object, where: str = "truth") -> Truth:
             raise UserError(f"{where}: \"labelled_kinds\" must be a non-empty list of kind names")
         declared = tuple(labelled)
     ignore = _spans(data.get("ignore", []), f"{where}: ignore")
-    return Truth(events, per_event, declared, ignore, where)
+    return Truth(events, per_event, declared, ignore)
 
 
 def load_truth(path: str | Path) -> Truth:
@@ -147,7 +146,7 @@ class Metrics:
     seconds: float = 0.0
 
     def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
+        return Metrics(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     @property
     def false_events(self) -> int:
@@ -180,18 +179,8 @@ class Metrics:
         return self.overlap_frames / self.detected_frames if self.detected_frames else None
 
     @property
-    def frame_f1(self) -> float:
-        """Frame-level F1; 1.0 when no frame was labelled or detected."""
-        denominator = self.truth_frames + self.detected_frames
-        return 2 * self.overlap_frames / denominator if denominator else 1.0
-
-    @property
     def false_per_hour(self) -> float | None:
         return self.false_events * 3600.0 / self.seconds if self.seconds > 0 else None
-
-
-def _fields(m: Metrics) -> tuple[float, ...]:
-    return (m.truth, m.detected, m.matched, m.truth_frames, m.detected_frames, m.overlap_frames, m.seconds)
 
 
 def match_spans(detected: Sequence[Span], truth: Sequence[Span], tolerance: int = 0) -> list[tuple[int, int]]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from vidwatch.config import Config, build_config
 from vidwatch.errors import UserError
-from vidwatch.evaluate import Metrics, Truth, evaluate
+from vidwatch.evaluate import Metrics, Truth, _rate, evaluate
 from vidwatch.events import REBASELINE_KINDS
 from vidwatch.gate import EventRule, required_over
 from vidwatch.recording import Recording, replay
@@ -45,7 +45,7 @@ MIN_FRAMES = (1, 2, 3, 4, 6, 8, 12)
 FINALISTS = 5
 """How many of the best threshold/fusion settings get the min-frames sweep."""
 
-QUIET = Truth((), (), path="(quiet)")
+QUIET = Truth((), ())
 """The truth of footage known to hold no events."""
 
 
@@ -147,7 +147,7 @@ class KindSweep:
         self.base = base
         self.base_rule = base.events[kind]
         self.clips = [(c.recording, c.truth or QUIET) for c in clips if (c.truth or QUIET).covers(kind)]
-        self.thresholds = {n: s.threshold for n, s in base.detectors.items()}
+        self.thresholds = base.thresholds()
         self.fixed = dict(fixed)
         # the re-baselining kinds stay as in the base config, so the recorded resets still hold
         self.context = {k: r for k, r in base.events.items() if k in REBASELINE_KINDS and k != kind}
@@ -325,7 +325,7 @@ def _rebaseline_drift(clips: Sequence[Clip], base: Config, tuned: Config) -> lis
 
     def frames(config: Config, rec: Recording) -> set[int]:
         rules = {k: config.events[k] for k in kinds}
-        ths = {n: s.threshold for n, s in config.detectors.items()}
+        ths = config.thresholds()
         return {e.start_frame for e in replay(rec, rules, ths, config)}
 
     drift = sum(len(frames(base, c.recording) ^ frames(tuned, c.recording)) for c in clips)
@@ -336,10 +336,6 @@ def _rebaseline_drift(clips: Sequence[Clip], base: Config, tuned: Config) -> lis
             f"`vidwatch eval -c` on the written config, or run tune again with it as -c"]
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
 def format_result(result: TuneResult, *, by_truth: bool) -> str:
     """What was chosen for each kind and what it reached, next to the base config's figures."""
     lines = []
@@ -348,7 +344,7 @@ def format_result(result: TuneResult, *, by_truth: bool) -> str:
         for label, trial in (("base", k.base), ("tuned", k.best)):
             m = trial.metrics
             rate = m.false_per_hour
-            figures = (f"F1 {m.f1:.3f}  recall {_pct(m.recall)}  precision {_pct(m.precision)}  "
+            figures = (f"F1 {m.f1:.3f}  recall {_rate(m.recall)}  precision {_rate(m.precision)}  "
                        if by_truth else f"fires on {100 * trial.sensitivity:.2f}% of frames  ")
             lines.append(f"  {label:<6} {trial.candidate.describe()}")
             lines.append(f"         {figures}false events {m.false_events}"
