@@ -63,6 +63,10 @@ class Config:
     outputs: OutputParams = field(default_factory=OutputParams)
     hooks: HookParams = field(default_factory=HookParams)
 
+    def thresholds(self) -> dict[str, float]:
+        """Each detector's firing threshold, by detector name."""
+        return {name: spec.threshold for name, spec in self.detectors.items()}
+
     def to_plain(self) -> dict[str, Any]:
         """The effective configuration as plain YAML-ready data."""
         return {

@@ -63,7 +63,7 @@ def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
     """The gate for ``config`` (optionally with other rules or thresholds, as tuning replays them)."""
     rules = config.events if rules is None else rules
     if thresholds is None:
-        thresholds = {name: spec.threshold for name, spec in config.detectors.items()}
+        thresholds = config.thresholds()
     return Gate(rules, {kind: rule.detectors or () for kind, rule in rules.items()}, thresholds,
                 adaptive={name: spec.params.adaptive for name, spec in config.detectors.items()},
                 sustained={name: spec.params.sustained for name, spec in config.detectors.items()},

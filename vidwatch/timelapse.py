@@ -63,7 +63,7 @@ class ChangeJudge:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.preprocess = Preprocessor(config.analysis, config.zones)  # the run's preprocessing
-        self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
+        self.thresholds = config.thresholds()
         self._primed: dict[str, Any] = {}
 
     def set_reference(self, frame: SourceFrame) -> None:

@@ -45,7 +45,7 @@ class AnnotateSink(Sink):
         except OSError as exc:
             raise UserError(f"cannot create folder for --annotate {self.path}: {exc.strerror}") from None
         self.params = params or config.outputs
-        self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
+        self.thresholds = config.thresholds()
         self.fps = fps
         self._writer: VideoWriter | None = None
         self._held: list[tuple[float, np.ndarray]] = []

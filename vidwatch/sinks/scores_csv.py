@@ -48,7 +48,7 @@ class ScoresCsvSink(Sink):
 
     def __init__(self, path: str | Path, config: Config, *, with_source: bool = False) -> None:
         self.path = Path(path)
-        self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
+        self.thresholds = config.thresholds()
         self.kinds = tuple(config.events)
         self.with_source = with_source
         self.source = ""

@@ -63,7 +63,7 @@ class SnapshotSink(Sink):
     def __init__(self, folder: str | Path, config: Config, params: OutputParams | None = None) -> None:
         self.folder = ensure_dir(folder, "--snapshots")
         self.params = params or config.outputs
-        self.thresholds = {n: s.threshold for n, s in config.detectors.items()}
+        self.thresholds = config.thresholds()
         self.feeds = {kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()}
         self._current: tuple[AnalysisFrame, Mapping[str, Score]] | None = None
         self._open: dict[int, tuple[Event, _Peak | None]] = {}
