@@ -25,6 +25,7 @@ from typing import Any
 from vidwatch.config import Config, build_config
 from vidwatch.errors import SourceError, UserError
 from vidwatch.events import Event
+from vidwatch.logs import setup_worker_logging
 from vidwatch.pipeline import RunStats, run_pipeline
 from vidwatch.sinks.base import Sink, SinkSet
 
@@ -54,9 +55,7 @@ class _Forward(Sink):
 
 def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], log_level: int) -> None:
     """Process entry point: run sources from ``tasks`` until told there are no more."""
-    from vidwatch.cli import LOG_FORMAT, LOG_TIME
-
-    logging.basicConfig(level=log_level, format=LOG_FORMAT, datefmt=LOG_TIME, force=True)
+    setup_worker_logging(log_level)
     # Ctrl-C reaches the whole process group: the parent decides when to stop and sets ``stop``;
     # a SIGTERM sent to a worker alone stops it the same gentle way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

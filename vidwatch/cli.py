@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -15,21 +14,9 @@ from pathlib import Path
 
 from vidwatch import __version__, cores
 from vidwatch.errors import UserError
+from vidwatch.logs import setup_logging
 
 log = logging.getLogger("vidwatch")
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
-LOG_TIME = "%H:%M:%S"
-"""How every log line looks, in this process and in ``--jobs`` worker processes."""
-
-
-def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
-    if verbosity <= 0:  # OpenCV's and FFmpeg's own chatter (every failed reconnect) only with -v
-        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our own one-line errors say what failed
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt=LOG_TIME, stream=sys.stderr, force=True)
 
 
 @contextmanager
@@ -319,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 bad input or config, 1 internal error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(-1 if args.quiet else args.verbose)
+    setup_logging(-1 if args.quiet else args.verbose)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
