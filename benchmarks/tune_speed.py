@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vidwatch.config import load_config  # noqa: E402
-from vidwatch.evaluate import load_truth  # noqa: E402
+from vidwatch.evaluate import DEFAULT_TOLERANCE, load_truth  # noqa: E402
 from vidwatch.recording import record  # noqa: E402
 from vidwatch.tune import Candidate, Clip, KindSweep, tune  # noqa: E402
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     decode = time.perf_counter() - t0
     print(f"{args.video}: {len(rec.index)} frames, {rec.seconds:.1f} s of video; decode + detectors {decode:.2f} s")
 
-    sweep = KindSweep("motion", [Clip(rec, truth)], config, fixed={}, tolerance=3, max_false_per_hour=None,
+    sweep = KindSweep("motion", [Clip(rec, truth)], config, fixed={}, tolerance=DEFAULT_TOLERANCE, max_false_per_hour=None,
                       by_truth=True)
     names = sweep.tunable
     grids = [sweep.grid[n][::3] for n in names]

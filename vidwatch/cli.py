@@ -156,9 +156,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         assert truth is not None
         source = open_source(spec, config.source)
         stats = run_pipeline(source, config, [])
-        seconds = stats.frames / source.fps if source.fps else stats.media_time
         per_clip.append((spec, evaluate(stats.events, truth, stats.frames, tolerance=args.tolerance,
-                                        seconds=seconds)))
+                                        seconds=stats.seconds)))
     print(format_table(table_rows(per_clip)))
     return 0
 
@@ -267,12 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.set_defaults(func=cmd_compare, colour=False)
 
     def truth_args(p: argparse.ArgumentParser) -> None:
-        from vidwatch.evaluate import EvalParams
+        from vidwatch.evaluate import DEFAULT_TOLERANCE
 
         p.add_argument("--truth", action="append", metavar="FILE",
                        help="truth JSON for the SOURCE in the same position (repeatable; default: "
                        "SOURCE with a .json suffix)")
-        p.add_argument("--tolerance", type=int, default=EvalParams().tolerance, metavar="N",
+        p.add_argument("--tolerance", type=int, default=DEFAULT_TOLERANCE, metavar="N",
                        help="frames a detected event may miss a truth event by and still match it "
                        "(default %(default)s)")
 

@@ -40,6 +40,10 @@ class EvalParams:
                            min=0, max=100000)
 
 
+DEFAULT_TOLERANCE: int = EvalParams().tolerance
+"""The match tolerance every caller starts from (``eval``, ``tune``, their benchmarks)."""
+
+
 class EventLike(Protocol):
     kind: str
     start_frame: int
@@ -229,7 +233,7 @@ def score_spans(detected: Sequence[Span], truth: Sequence[Span], n_frames: int, 
                    int((t_mask & d_mask).sum()), seconds)
 
 
-def evaluate(events: Iterable[EventLike], truth: Truth, n_frames: int, *, tolerance: int = 3,
+def evaluate(events: Iterable[EventLike], truth: Truth, n_frames: int, *, tolerance: int = DEFAULT_TOLERANCE,
              seconds: float = 0.0, kind: str | None = None) -> dict[str, Metrics]:
     """Compare one clip's detected events with its truth, per scored kind.
 

@@ -33,11 +33,6 @@ class SourceFrame:
     def is_grey(self) -> bool:
         return self.image.ndim == 2
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) at full resolution."""
-        return int(self.image.shape[1]), int(self.image.shape[0])
-
     def bgr(self) -> np.ndarray:
         """The full-resolution frame in BGR colour (converted once, on first use)."""
         if self._bgr is None:

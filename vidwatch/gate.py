@@ -234,9 +234,6 @@ class Gate:
     def active_kinds(self) -> list[str]:
         return [g.kind for g in self._gates if g.active]
 
-    def open_events(self) -> list[Event]:
-        return [g.event for g in self._gates if g.event is not None]
-
     def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> GateResult:
         result = GateResult()
         for name, threshold in self.thresholds.items():

@@ -22,6 +22,7 @@ from vidwatch.preprocess import Preprocessor
 from vidwatch.scoring import DetectorRunner, score_in_parallel, use_one_opencv_thread
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import Source, StreamNotice
+from vidwatch.timing import clip_seconds
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ class RunStats:
     """Seconds from a live (or paced) frame's arrival to the end of its analysis, for the latest frame."""
     elapsed: float = 0.0
     media_time: float = 0.0
+    """Time of the last analysed frame (seconds from the start of the source)."""
+    first_time: float = 0.0
+    """Time of the first analysed frame."""
+    source_fps: float | None = None
+    """The frame rate the source reports (None when it reports none)."""
     events: list[Event] = field(default_factory=list)
     stopped: bool = False
     sink_failures: dict[str, int] = field(default_factory=dict)
@@ -44,6 +50,11 @@ class RunStats:
     @property
     def fps(self) -> float:
         return self.frames / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds(self) -> float:
+        """How long the analysed video lasts (what false events per hour are counted over)."""
+        return clip_seconds(self.frames, self.source_fps, self.first_time, self.media_time)
 
 
 class _Collector(Sink):
@@ -129,7 +140,7 @@ def run_pipeline(
     caller's job (use them as context managers), so one set of sinks can serve several sources.
     """
     use_one_opencv_thread()
-    stats = RunStats(source=source.name)
+    stats = RunStats(source=source.name, source_fps=source.fps)
     analyzer = Analyzer(config, source_name=source.name if label_events else "",
                         parallel=score_in_parallel(source.paced))
     out = SinkSet([*sinks, _Collector(stats.events)])
@@ -152,6 +163,8 @@ def run_pipeline(
                     out.event_started(event)
                 for event in result.ended:
                     out.event_ended(event)
+                if stats.frames == 0:
+                    stats.first_time = analysis.time
                 stats.frames += 1
                 stats.media_time = analysis.time
                 stats.dropped = source.dropped

@@ -27,6 +27,7 @@ from vidwatch.gate import EventRule
 from vidwatch.pipeline import build_gate, run_pipeline
 from vidwatch.sinks.base import Sink
 from vidwatch.sources import open_source
+from vidwatch.timing import clip_seconds
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,10 @@ class Recording:
 
     @property
     def seconds(self) -> float:
-        """Length of the recording in seconds (frames / fps when the rate is known)."""
-        if self.fps:
-            return len(self.index) / self.fps
-        if len(self.time) > 1:
-            step = float(np.median(np.diff(self.time)))
-            return float(self.time[-1] - self.time[0]) + step
-        return 0.0
+        """Length of the recording in seconds, counted as a run's statistics count it."""
+        if not len(self.time):
+            return 0.0
+        return clip_seconds(len(self.index), self.fps, float(self.time[0]), float(self.time[-1]))
 
     def steps(self) -> list[tuple[_ReplayFrame, dict[str, Score]]]:
         """(frame, scores) per frame as the gate takes them; built once and shared by every replay."""

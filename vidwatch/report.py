@@ -13,11 +13,11 @@ from vidwatch.pipeline import RunStats
 class Progress:
     """A single self-overwriting progress line on a terminal; silent when output is not a terminal."""
 
-    def __init__(self, total: int | None, stream: TextIO = sys.stderr, *, enabled: bool | None = None,
+    def __init__(self, total: int | None, stream: TextIO | None = None, *, enabled: bool | None = None,
                  interval: float = 0.5) -> None:
         self.total = total
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
+        self.stream = stream or sys.stderr  # looked up now: sys.stderr may be replaced after import
+        self.enabled = self.stream.isatty() if enabled is None else enabled
         self.interval = interval
         self._last = 0.0
 

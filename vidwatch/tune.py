@@ -30,7 +30,7 @@ import numpy as np
 
 from vidwatch.config import Config, build_config
 from vidwatch.errors import UserError
-from vidwatch.evaluate import Metrics, Truth, _rate, evaluate
+from vidwatch.evaluate import DEFAULT_TOLERANCE, Metrics, Truth, _rate, evaluate
 from vidwatch.events import REBASELINE_KINDS
 from vidwatch.gate import EventRule, required_over
 from vidwatch.recording import Recording, replay
@@ -285,7 +285,7 @@ def tuned_config(base: Config, chosen: Mapping[str, Candidate]) -> Config:
     return build_config(plain)
 
 
-def tune(clips: Sequence[Clip], base: Config, *, tolerance: int = 3,
+def tune(clips: Sequence[Clip], base: Config, *, tolerance: int = DEFAULT_TOLERANCE,
          max_false_per_hour: float | None = None) -> TuneResult:
     """Choose each event kind's thresholds, fusion and min frames for ``clips`` (see the module doc)."""
     if not clips:

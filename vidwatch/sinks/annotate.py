@@ -21,7 +21,8 @@ from vidwatch.frames import AnalysisFrame
 from vidwatch.sinks import draw
 from vidwatch.sinks.base import Sink
 from vidwatch.sinks.params import OutputParams
-from vidwatch.sinks.video import VideoWriter, estimate_fps
+from vidwatch.sinks.video import VideoWriter
+from vidwatch.timing import estimate_fps
 
 log = logging.getLogger(__name__)
 

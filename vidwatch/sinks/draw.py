@@ -22,7 +22,6 @@ LIGHT_RED = (90, 90, 255)
 YELLOW = (0, 220, 255)
 GREEN = (80, 200, 80)
 WHITE = (255, 255, 255)
-BLACK = (0, 0, 0)
 
 
 def union_mask(scores: Mapping[str, Score], names: Iterable[str]) -> np.ndarray | None:

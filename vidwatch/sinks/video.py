@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -18,27 +17,14 @@ import cv2
 import numpy as np
 
 from vidwatch.errors import UserError
+from vidwatch.timing import FALLBACK_FPS
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FPS = 25.0
 
 
 def ffmpeg_path() -> str | None:
     """The ffmpeg executable, or None when it is not installed."""
     return shutil.which("ffmpeg")
-
-
-def estimate_fps(times: Sequence[float], fallback: float = DEFAULT_FPS) -> float:
-    """Frame rate from frame timestamps (median spacing), robust to a few late or dropped frames."""
-    if len(times) < 2:
-        return fallback
-    deltas = np.diff(np.asarray(times, dtype=np.float64))
-    deltas = deltas[deltas > 0]
-    if deltas.size == 0:
-        return fallback
-    fps = 1.0 / float(np.median(deltas))
-    return fps if 0.01 <= fps <= 1000 else fallback
 
 
 class VideoWriter:
@@ -49,7 +35,7 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: float, *, method: str = "auto") -> None:
         self.path = Path(path)
-        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
+        self.fps = float(fps) if fps and fps > 0 else FALLBACK_FPS
         ffmpeg = ffmpeg_path()
         if method == "ffmpeg" and ffmpeg is None:
             raise UserError("outputs.video_writer is 'ffmpeg' but ffmpeg is not installed; install it "

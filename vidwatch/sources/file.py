@@ -9,6 +9,7 @@ import cv2
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source, positive_fps
+from vidwatch.timing import FALLBACK_FPS
 
 
 class VideoFileSource(Source):
@@ -27,7 +28,7 @@ class VideoFileSource(Source):
 
     def __iter__(self) -> Iterator[SourceFrame]:
         capture = self._capture
-        fps = self.fps or 25.0
+        fps = self.fps or FALLBACK_FPS
         index = 0
         last_time = -1.0
         try:

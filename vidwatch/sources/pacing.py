@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source, WrappingSource
+from vidwatch.timing import FALLBACK_FPS
 
 
 class RealtimeSource(WrappingSource):
@@ -28,7 +29,7 @@ class RealtimeSource(WrappingSource):
         self._wait = wait or self._stop.wait
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        interval = 1.0 / (self.fps or 25.0)
+        interval = 1.0 / (self.fps or FALLBACK_FPS)
         origin: float | None = None
         for frame in self.inner:
             now = self._clock()

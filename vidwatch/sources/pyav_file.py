@@ -18,6 +18,7 @@ from vidwatch import cores
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source, positive_fps
+from vidwatch.timing import FALLBACK_FPS
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class PyAVFileSource(Source):
             yield from frames
 
     def __iter__(self) -> Iterator[SourceFrame]:
-        fps = self.fps or 25.0
+        fps = self.fps or FALLBACK_FPS
         index = 0
         last_time = -1.0
         try:
