@@ -119,11 +119,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_detectors(args: argparse.Namespace) -> int:
-    from vidwatch.detectors import REGISTRY
+    from vidwatch.config import load_config
+    from vidwatch.detectors import REGISTRY, detector_class
     from vidwatch.params import field_docs
+    from vidwatch.reference import imported_detectors
 
-    for name, cls in REGISTRY.items():
-        print(f"{name}  (feeds: {cls.kind})")
+    if args.types:
+        try:
+            listed = {name: detector_class(name) for name in args.types}
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    else:
+        extra = imported_detectors(load_config(args.config, args.set)) if args.config or args.set else {}
+        listed = {**REGISTRY, **extra}
+    for name, cls in listed.items():
+        print(f"{name}  (feeds: {cls.kind}; metrics: {', '.join(cls.metric_names) or 'none'})")
         print(f"    {cls.summary}")
         for field, allowed, default, doc in field_docs(cls.Params):
             print(f"    {field:<16} default {default!r:<10} {allowed}: {doc}")
@@ -134,12 +144,13 @@ def cmd_detectors(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config, render_yaml
 
+    config = load_config(args.config, args.set)
     if args.reference:
-        from vidwatch.reference import config_reference
+        from vidwatch.reference import config_reference, imported_detectors
 
-        sys.stdout.write(config_reference())
+        sys.stdout.write(config_reference(imported_detectors(config)))
         return 0
-    sys.stdout.write(render_yaml(load_config(args.config, args.set)))
+    sys.stdout.write(render_yaml(config))
     return 0
 
 
@@ -291,12 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     tn.set_defaults(func=cmd_tune)
 
     det = sub.add_parser("detectors", help="list detectors with their parameters and defaults")
+    det.add_argument("types", nargs="*", metavar="TYPE",
+                     help="only these: registered names or classes by import path (package.module:Class)")
+    config_args(det)
     det.set_defaults(func=cmd_detectors)
 
     cfg = sub.add_parser("config", help="print the effective configuration as YAML")
     config_args(cfg)
     cfg.add_argument("--reference", action="store_true",
-                     help="print every config key with its default, allowed values and meaning (Markdown)")
+                     help="print every config key with its default, allowed values and meaning (Markdown); "
+                     "with -c, detectors the config names by import path too")
     cfg.set_defaults(func=cmd_config)
     return parser
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from vidwatch.detectors import REGISTRY, detector_class
+from vidwatch.detectors import REGISTRY, Detector, default_detectors, detector_class
 from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
@@ -28,9 +28,6 @@ from vidwatch.sources import SourceParams
 from vidwatch.zones import ZoneParams
 
 SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs", "hooks")
-DEFAULT_DETECTORS = ("diff", "background", "flow", "histogram", "lighting", "camera")
-"""What runs without ``-c``: motion fused from diff, background and flow; scene_change from the
-histogram and a moved camera; lighting for global light changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,12 @@ class DetectorSpec:
 
     name: str
     type: str
+    """A registered name or ``package.module:Class``."""
     params: Any
+
+    @property
+    def cls(self) -> type[Detector]:
+        return detector_class(self.type)
 
     @property
     def threshold(self) -> float:
@@ -47,10 +49,10 @@ class DetectorSpec:
 
     @property
     def default_kind(self) -> str:
-        return detector_class(self.type).kind
+        return self.cls.kind
 
-    def create(self) -> Any:
-        return detector_class(self.type)(self.params)
+    def create(self) -> Detector:
+        return self.cls(self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,11 @@ def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
             raise ConfigError(f"{where}: expected a mapping of settings, got {entry!r}")
         entry = dict(entry)
         type_name = entry.pop("type", name)
-        if type_name not in REGISTRY:
-            raise ConfigError(f"{where}.type: unknown detector type '{type_name}'; known: {', '.join(REGISTRY)}")
-        specs[str(name)] = DetectorSpec(str(name), type_name, build(REGISTRY[type_name].Params, entry, where))
+        try:
+            cls = detector_class(str(type_name))
+        except ValueError as exc:
+            raise ConfigError(f"{where}.type: {exc}") from None
+        specs[str(name)] = DetectorSpec(str(name), str(type_name), build(cls.Params, entry, where))
     return specs
 
 
@@ -148,12 +152,11 @@ def build_config(data: Any) -> Config:
     for key in data:
         if key not in SECTIONS:
             raise ConfigError(f"{key}: unknown section; allowed: {', '.join(SECTIONS)}")
-    detectors = _build_detectors(data.get("detectors", {n: {} for n in DEFAULT_DETECTORS}))
+    detectors = _build_detectors(data.get("detectors", {n: {} for n in default_detectors()}))
     analysis = build(AnalysisParams, data.get("analysis"), "analysis")
     for name, spec in detectors.items():
-        if getattr(spec.params, "channels", None) == "colour" and not analysis.colour:
-            raise ConfigError(f"detectors.{name}.channels: 'colour' needs the colour analysis copy; "
-                              f"set analysis.colour: true")
+        for problem in spec.cls.needs(spec.params).unmet(spec.params, analysis):
+            raise ConfigError(f"detectors.{name}.{problem}")
     return Config(
         analysis=analysis,
         zones=build(ZoneParams, data.get("zones"), "zones"),

@@ -6,11 +6,15 @@ identical, so the documentation cannot drift from the defaults the code actually
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from vidwatch.detectors import REGISTRY
+from vidwatch.detectors import REGISTRY, Detector, is_import_path
 from vidwatch.gate import KIND_DEFAULTS, EventRule, default_rule
 from vidwatch.params import field_docs
+
+if TYPE_CHECKING:
+    from vidwatch.config import Config
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
@@ -47,14 +51,19 @@ def _table(cls: type) -> list[str]:
     return lines
 
 
-def config_reference() -> str:
-    """Markdown tables of every config key with its default, allowed values and meaning."""
+def config_reference(extra: Mapping[str, type[Detector]] | None = None) -> str:
+    """Markdown tables of every config key with its default, allowed values and meaning.
+
+    ``extra``: detector classes a config names by import path (type -> class), documented after the
+    registered ones.
+    """
     out: list[str] = []
     for section, cls, what in SECTIONS:
         out += [f"**`{section}`** — {what}", "", *_table(cls), ""]
     out += ["**`detectors`** — name → settings; each detector's keys:", ""]
-    for name, cls in REGISTRY.items():
-        out += [f"*`{name}`* (feeds `{cls.kind}`): {cls.summary}", "", *_table(cls.Params), ""]
+    for name, cls in {**REGISTRY, **(extra or {})}.items():
+        metrics = ", ".join(f"`{m}`" for m in cls.metric_names) or "none"
+        out += [f"*`{name}`* (feeds `{cls.kind}`; metrics {metrics}): {cls.summary}", "", *_table(cls.Params), ""]
     kinds = list(KIND_DEFAULTS)
     rules = [default_rule(kind) for kind in kinds]
     header = " / ".join(kinds)
@@ -65,3 +74,8 @@ def config_reference() -> str:
         shown = values[0] if len(set(values)) == 1 else " / ".join(values)
         out.append(f"| `{name}` | {_escape(shown)} | {_escape(allowed)} | {_escape(doc)} |")
     return "\n".join(out).rstrip() + "\n"
+
+
+def imported_detectors(config: Config) -> dict[str, type[Detector]]:
+    """The detector classes ``config`` names by import path (type -> class), in config order."""
+    return {spec.type: spec.cls for spec in config.detectors.values() if is_import_path(spec.type)}

@@ -74,7 +74,7 @@ class ChangeJudge:
             # feed the kept frame as a still scene, its clock running, until the model has learnt it
             for step in range(1, 10_000):
                 detector.update(dataclasses.replace(analysis, time=analysis.time + step))
-                if step >= 2 and getattr(detector, "ready_at", lambda _t: True)(analysis.time + step):
+                if step >= 2 and detector.ready_at(analysis.time + step):
                     break
             self._primed[name] = detector
 

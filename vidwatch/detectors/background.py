@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
+from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -47,19 +48,17 @@ class BackgroundParams(DetectorParams):
     reach: int = reach_param(2)
 
 
-class BackgroundDetector:
+class BackgroundDetector(Detector):
     """Running Gaussian per pixel with selective update."""
 
     name: ClassVar[str] = "background"
-    kind: ClassVar[str] = "motion"
+    kind: ClassVar[str] = MOTION
     summary: ClassVar[str] = (
         "per-pixel background model μ±kσ; sees objects that stop, tolerates flickering areas; "
         "best for outdoor and busy scenes")
-    Params: ClassVar[type] = BackgroundParams
-
-    def __init__(self, params: BackgroundParams) -> None:
-        self.params = params
-        self.reset()
+    Params: ClassVar[type[DetectorParams]] = BackgroundParams
+    metric_names: ClassVar[tuple[str, ...]] = ("foreground", "raw_foreground", "gain", "offset")
+    runs_by_default: ClassVar[bool] = True
 
     def reset(self) -> None:
         self._mean: np.ndarray | None = None

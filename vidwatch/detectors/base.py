@@ -1,19 +1,29 @@
 """What every detector is: something that scores a frame and never decides what an event is.
 
-A new detector is one module with a class satisfying :class:`Detector` plus one line in
-:data:`vidwatch.detectors.REGISTRY`; the config loader, the CLI listing and the docs read its
-``Params`` dataclass, the only home of its defaults.
+A detector subclasses :class:`Detector` and declares, as class attributes, everything the rest of
+vidwatch needs to know about it: its YAML ``type`` (``name``), the event kind it feeds, one line of
+documentation, its ``Params`` dataclass (the only home of its defaults), the metric names its scores
+report (the scores CSV's columns, known before the first frame), whether it runs in the default
+config, and through :meth:`Detector.needs` what it needs of the analysis copy beyond the small grey
+picture. Its warm-up is :meth:`Detector.ready_at`. Adding one is a module plus a line in
+:data:`vidwatch.detectors.REGISTRY`, or no line at all when the config names the class by import path
+(``type: package.module:Class``); config validation, ``vidwatch detectors`` and the key reference read
+the same declarations either way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
+
+if TYPE_CHECKING:
+    from vidwatch.preprocess import AnalysisParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +59,90 @@ QUIET = Score(0.0)
 """The score of a detector that is still learning (warm-up) or has nothing to compare yet."""
 
 
-class Detector(Protocol):
-    """A change scorer with its own model state."""
+@dataclass(frozen=True, slots=True)
+class AnalysisNeeds:
+    """What a detector needs of the analysis copy beyond the small grey picture every detector gets.
+
+    Each need is the name of the detector parameter that asks for it (None: not needed), so a
+    config that cannot meet it is refused naming the key that asked and the setting that fixes it.
+    """
+
+    colour: str | None = None
+    """Needs the colour analysis copy (``analysis.colour: true``)."""
+    full_size: str | None = None
+    """Needs the analysis copy at full resolution (``analysis.width: 0``)."""
+
+    def unmet(self, params: Any, analysis: AnalysisParams) -> list[str]:
+        """``key: what is missing; the fix`` for each need ``analysis`` does not meet."""
+        problems = []
+        if self.colour and not analysis.colour:
+            problems.append(f"{self.colour}: {getattr(params, self.colour, True)!r} needs the colour analysis "
+                            f"copy; set analysis.colour: true")
+        if self.full_size and analysis.width != 0:
+            problems.append(f"{self.full_size}: {getattr(params, self.full_size, True)!r} needs the full-size "
+                            f"analysis copy; set analysis.width: 0")
+        return problems
+
+
+class Detector:
+    """Base of every detector: a change scorer with its own model state.
+
+    Subclasses set the class attributes below, implement :meth:`update`, and override :meth:`reset`
+    (which ``__init__`` calls, so it is also where the state is first made) and, where they have
+    one, :meth:`ready_at` and :meth:`needs`.
+    """
 
     name: ClassVar[str]
     """The ``type:`` used in YAML."""
     kind: ClassVar[str]
-    """The event kind this detector feeds by default (``motion`` or ``scene_change``)."""
+    """The event kind this detector feeds by default (``motion``, ``scene_change``, ``lighting``...)."""
     summary: ClassVar[str]
     """One line for ``vidwatch detectors``: what it measures and when to use it."""
-    Params: ClassVar[type]
-    """Frozen dataclass of tunables; must have a ``threshold`` field."""
+    Params: ClassVar[type[DetectorParams]] = DetectorParams
+    """Frozen dataclass of tunables (subclass of :class:`DetectorParams`): the only home of its defaults."""
+    metric_names: ClassVar[tuple[str, ...]] = ()
+    """The metrics its scores report, in this order (a warming-up score may report none)."""
+    runs_by_default: ClassVar[bool] = False
+    """Part of the configuration that runs without ``-c``."""
 
-    def __init__(self, params: object) -> None: ...
+    def __init__(self, params: DetectorParams) -> None:
+        self.params: Any = params
+        self.reset()
 
     def update(self, frame: AnalysisFrame) -> Score:
         """Score ``frame`` against the model, then learn from it."""
-        ...
+        raise NotImplementedError
 
     def reset(self) -> None:
         """Forget everything learnt (after a scene change or a reconnect)."""
-        ...
+
+    def ready_at(self, time: float) -> bool:
+        """Whether the warm-up is over by ``time`` (seconds of the source): before that it only learns.
+
+        Detectors without a warm-up are ready once they have a frame to compare with.
+        """
+        return True
+
+    @classmethod
+    def needs(cls, params: DetectorParams) -> AnalysisNeeds:
+        """What this detector, with ``params``, needs of the analysis copy."""
+        return AnalysisNeeds()
+
+
+def contract_problem(cls: object) -> str | None:
+    """Why ``cls`` cannot be used as a detector class, or None when it can."""
+    if not isinstance(cls, type) or not issubclass(cls, Detector):
+        return "is not a detector class (subclass vidwatch.detectors.Detector)"
+    for attribute in ("name", "kind", "summary"):
+        value = getattr(cls, attribute, None)
+        if not isinstance(value, str) or not value:
+            return f"has no {attribute} (a non-empty string class attribute)"
+    params = getattr(cls, "Params", None)
+    if not (isinstance(params, type) and dataclasses.is_dataclass(params) and issubclass(params, DetectorParams)):
+        return "has no Params dataclass subclassing vidwatch.detectors.DetectorParams"
+    names = cls.metric_names
+    if not isinstance(names, tuple) or not all(isinstance(n, str) for n in names):
+        return "metric_names must be a tuple of strings"
+    if cls.update is Detector.update:
+        return "does not implement update(frame) -> Score"
+    return None

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
 from vidwatch.events import SCENE_CHANGE
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -25,7 +25,7 @@ class CameraParams(DetectorParams):
                          min=1, max=1000)
 
 
-class CameraMovedDetector:
+class CameraMovedDetector(Detector):
     """Smallest camera displacement (shift and turn, as a fraction of the width) over the last
     ``persist`` frames (needs ``analysis.align``)."""
 
@@ -34,11 +34,9 @@ class CameraMovedDetector:
     summary: ClassVar[str] = (
         "camera moved or knocked: a global shift that persists (shake that comes and goes is aligned "
         "away); needs analysis.align")
-    Params: ClassVar[type] = CameraParams
-
-    def __init__(self, params: CameraParams) -> None:
-        self.params = params
-        self.reset()
+    Params: ClassVar[type[DetectorParams]] = CameraParams
+    metric_names: ClassVar[tuple[str, ...]] = ("offset",)
+    runs_by_default: ClassVar[bool] = True
 
     def reset(self) -> None:
         self._recent: deque[float] = deque(maxlen=self.params.persist)

@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 
 from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
+from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -47,19 +48,17 @@ class DiffParams(DetectorParams):
     reach: int = reach_param(0)  # a difference mask always shares last frame's positions
 
 
-class DiffDetector:
+class DiffDetector(Detector):
     """Absolute difference against the previous (or a reference) analysis frame."""
 
     name: ClassVar[str] = "diff"
-    kind: ClassVar[str] = "motion"
+    kind: ClassVar[str] = MOTION
     summary: ClassVar[str] = (
         "frame differencing (Manhattan / zero norm); cheapest, reacts to anything that moves "
         "between consecutive frames; best for static indoor cameras")
-    Params: ClassVar[type] = DiffParams
-
-    def __init__(self, params: DiffParams) -> None:
-        self.params = params
-        self.reset()
+    Params: ClassVar[type[DetectorParams]] = DiffParams
+    metric_names: ClassVar[tuple[str, ...]] = ("manhattan", "zero", "raw_zero")
+    runs_by_default: ClassVar[bool] = True
 
     def reset(self) -> None:
         self._reference = None

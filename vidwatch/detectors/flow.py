@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from vidwatch.blobs import disc
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
+from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -73,21 +74,22 @@ def _near(points: np.ndarray, existing: np.ndarray, distance: float, shape: tupl
     return taken[at[:, 1], at[:, 0]] > 0
 
 
-class FlowDetector:
+class FlowDetector(Detector):
     """Tracks features frame to frame and scores their net speed over a window."""
 
     name: ClassVar[str] = "flow"
-    kind: ClassVar[str] = "motion"
+    kind: ClassVar[str] = MOTION
     summary: ClassVar[str] = (
         "Lucas–Kanade sparse optical flow scored by net displacement over a window; ignores flicker, noise, "
         "camera shake and back-and-forth motion (foliage, water); best for outdoor cameras")
-    Params: ClassVar[type] = FlowParams
+    Params: ClassVar[type[DetectorParams]] = FlowParams
+    metric_names: ClassVar[tuple[str, ...]] = ("tracks", "moving")
+    runs_by_default: ClassVar[bool] = True
 
     def __init__(self, params: FlowParams) -> None:
-        self.params = params
+        super().__init__(params)
         self._lk = dict(winSize=(params.lk_window, params.lk_window), maxLevel=params.levels,
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
-        self.reset()
 
     def reset(self) -> None:
         self._previous: np.ndarray | None = None

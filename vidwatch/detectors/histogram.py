@@ -14,7 +14,8 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, AnalysisNeeds, Detector, DetectorParams, Score
+from vidwatch.events import SCENE_CHANGE
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -51,19 +52,21 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sum(p * np.log(p / q)))
 
 
-class HistogramDetector:
+class HistogramDetector(Detector):
     """KL divergence of the current histogram from the previous frame's."""
 
     name: ClassVar[str] = "histogram"
-    kind: ClassVar[str] = "scene_change"
+    kind: ClassVar[str] = SCENE_CHANGE
     summary: ClassVar[str] = (
         "histogram Kullback–Leibler divergence between consecutive frames; blind to objects moving, "
         "fires on cuts, a covered lens or a moved camera")
-    Params: ClassVar[type] = HistogramParams
+    Params: ClassVar[type[DetectorParams]] = HistogramParams
+    metric_names: ClassVar[tuple[str, ...]] = ("kl",)
+    runs_by_default: ClassVar[bool] = True
 
-    def __init__(self, params: HistogramParams) -> None:
-        self.params = params
-        self.reset()
+    @classmethod
+    def needs(cls, params: DetectorParams) -> AnalysisNeeds:
+        return AnalysisNeeds(colour="channels" if getattr(params, "channels", "grey") == "colour" else None)
 
     def reset(self) -> None:
         self._previous: list[np.ndarray] | None = None

@@ -16,7 +16,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.detectors.base import QUIET, DetectorParams, Score
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
 from vidwatch.detectors.histogram import HistogramParams, grey_histogram, kl_divergence
 from vidwatch.events import LIGHTING
 from vidwatch.frames import AnalysisFrame
@@ -35,7 +35,7 @@ class LightingParams(DetectorParams):
                                    min=-1.0, max=1.0)
 
 
-class LightingDetector:
+class LightingDetector(Detector):
     """Histogram change of a frame whose structure is unchanged."""
 
     name: ClassVar[str] = "lighting"
@@ -43,11 +43,9 @@ class LightingDetector:
     summary: ClassVar[str] = (
         "global light change with the scene's structure kept (light switch, clouds, auto-exposure, IR "
         "switch); reports a lighting event and keeps such changes from counting as a scene change or motion")
-    Params: ClassVar[type] = LightingParams
-
-    def __init__(self, params: LightingParams) -> None:
-        self.params = params
-        self.reset()
+    Params: ClassVar[type[DetectorParams]] = LightingParams
+    metric_names: ClassVar[tuple[str, ...]] = ("divergence", "correlation", "brightness")
+    runs_by_default: ClassVar[bool] = True
 
     def reset(self) -> None:
         self._previous: tuple[np.ndarray, np.ndarray] | None = None
