@@ -136,11 +136,10 @@ def load_truth(video: Path) -> Truth:
 def run_vidwatch(config_path: str | None, video: Path) -> list[Interval]:
     """Events vidwatch reports on ``video`` with a config file (None = built-in defaults)."""
     from vidwatch.config import load_config
-    from vidwatch.pipeline import run_pipeline
-    from vidwatch.sources import open_source
+    from vidwatch.pipeline import run_source
 
     config = load_config(config_path)
-    stats = run_pipeline(open_source(str(video), config.source), config, [])
+    stats = run_source(str(video), config, [])
     return [Interval(e.kind, e.start_frame, e.end_frame) for e in stats.events]
 
 

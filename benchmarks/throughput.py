@@ -91,12 +91,11 @@ def measure_decode(path: str) -> dict[str, float]:
 def measure_vidwatch(path: str, detector: str | None) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from vidwatch.config import build_config
-    from vidwatch.pipeline import run_pipeline
-    from vidwatch.sources import open_source
+    from vidwatch.pipeline import run_source
 
     config = build_config(None if detector is None else {"detectors": {detector: {}}})
     cpu = time.process_time()
-    stats = run_pipeline(open_source(path, config.source), config, [])
+    stats = run_source(path, config, [])
     return {"frames": stats.frames, "seconds": stats.elapsed, "cpu": time.process_time() - cpu,
             "events": len(stats.events)}
 

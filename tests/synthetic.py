@@ -88,7 +88,7 @@ class ArraySource(Source):
 def run_events(images, *overrides: str, config=None):
     """Run the full pipeline (default config + overrides) on images; returns the events."""
     from vidwatch.config import apply_overrides, load_config
-    from vidwatch.pipeline import run_pipeline
+    from vidwatch.pipeline import run_source
 
     config = apply_overrides(config or load_config(None), list(overrides))
-    return run_pipeline(ArraySource(images), config, []).events
+    return run_source(ArraySource(images), config, []).events

@@ -16,6 +16,8 @@ from vidwatch.cli import main
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame, SourceFrame
 from vidwatch.pipeline import RunStats
+from vidwatch.record import FrameRecord
+from vidwatch.sinks.draw import draw_record
 from vidwatch.sinks.preview import render
 from vidwatch.sources import RealtimeSource, Source
 from vidwatch.status import StatusLine
@@ -61,21 +63,26 @@ def test_show_without_a_display_warns_once_and_runs_on(samples: Path, tmp_path: 
     assert [e["kind"] for e in read_events(out)] == ["scene_change"]
 
 
-def test_preview_render_tints_the_mask_and_names_open_events() -> None:
+def test_preview_draws_what_the_annotated_video_draws_where_the_camera_offset_puts_it() -> None:
     image = np.full((240, 320, 3), 100, np.uint8)
-    source = SourceFrame(0, 1.0, image)
-    grey = np.full((120, 160), 100, np.uint8)
     mask = np.zeros((120, 160), np.uint8)
-    mask[10:30, 20:60] = 255
-    frame = AnalysisFrame(0, 1.0, grey, 2.0, source)
-    view = render(frame, {"diff": Score(0.1, mask=mask)}, ["motion"])
-    assert view.shape == image.shape
-    inside, outside = view[40, 80], view[200, 300]
-    assert inside[2] > inside[0] + 50  # red tint where the mask is set
-    assert tuple(outside) == (100, 100, 100)
-    quiet = render(frame, {"diff": Score(0.0)}, [])
-    assert tuple(quiet[40, 80]) == (100, 100, 100)
-    assert not np.array_equal(view[:30], quiet[:30])  # the label differs: MOTION vs quiet
+    mask[40:60, 40:80] = 255
+    # the camera shook: the aligned analysis copy is 10, 5 analysis pixels away from the picture
+    frame = AnalysisFrame(0, 1.0, np.full((120, 160), 100, np.uint8), 2.0, SourceFrame(0, 1.0, image),
+                          offset=(10.0, 5.0))
+    score = Score(0.1, mask=mask, box=(40, 40, 40, 20))
+    record = FrameRecord("cam", 0, 1.0, {"diff": score}, {"diff": 0.05}, frozenset({"diff"}), ("motion",),
+                         (), (), (), frame)
+    view = render(record)
+    assert np.array_equal(view, draw_record(record))  # the annotated video's picture, the same units
+    # the region's left edge is drawn at (40 + 10) * 2 = 100 source pixels, not at 40 * 2 = 80
+    assert (view[95:125, 100] != 100).any(axis=1).all()
+    assert (view[95:125, 80] == 100).all()
+    b, g, r = view[120, 1].astype(int)  # the red border of an open event
+    assert r > 180 and g < 90 and b < 90
+    quiet = FrameRecord("cam", 0, 1.0, {"diff": Score(0.0)}, {"diff": 0.05}, frozenset(), (), (), (), (), frame)
+    assert (render(quiet)[60:200] == 100).all()  # nothing drawn on the picture itself
+    assert render(record, max_width=160).shape == (120, 160, 3)  # scaled to fit the screen
 
 
 def test_hooks_from_yaml_run_for_each_event(samples: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidwatch.config import load_config
-from vidwatch.pipeline import run_pipeline
+from vidwatch.pipeline import record_layout, run_source
 from vidwatch.preprocess import AnalysisParams, Preprocessor
 from vidwatch.scoring import score_in_parallel
 from vidwatch.sinks.jsonl import JsonlSink
@@ -85,11 +85,11 @@ def test_a_run_decodes_fast_only_when_no_output_keeps_pictures(tmp_path):
     images = list(quiet_scene(5))
     plain = _Recording(images)
     with JsonlSink(tmp_path / "events.jsonl") as events:
-        run_pipeline(plain, config, [events])
+        run_source(plain, config, [events])
     assert plain.hint is True
     kept = _Recording(images)
-    with SnapshotSink(tmp_path / "snaps", config) as snapshots:
-        run_pipeline(kept, config, [snapshots])
+    with SnapshotSink(tmp_path / "snaps", record_layout(config), config.outputs) as snapshots:
+        run_source(kept, config, [snapshots])
     assert kept.hint is False
 
 
@@ -120,7 +120,7 @@ def test_decoder_threads_follow_the_cores_within_bounds(monkeypatch):
 
 def test_a_run_keeps_opencv_to_one_thread():
     cv2.setNumThreads(2)
-    run_pipeline(ArraySource(list(quiet_scene(3))), load_config(None), [])
+    run_source(ArraySource(list(quiet_scene(3))), load_config(None), [])
     assert cv2.getNumThreads() == 1
 
 

@@ -106,7 +106,7 @@ def test_scene_change_suppresses_motion_on_the_same_frame() -> None:
     blank = np.zeros((4, 4), np.uint8)
     frame = AnalysisFrame(0, 0.0, blank, 1.0, SourceFrame(0, 0.0, blank))
     result = gate.update(frame, {"d": Score(1.0), "h": Score(1.0)})
-    assert result.rebaseline
+    assert result.rebaseline and result.over == {"d", "h"} and result.active == ("scene_change",)
     assert [e.kind for e in result.started] == ["scene_change"]
 
 

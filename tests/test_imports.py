@@ -130,3 +130,11 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "", result.stdout
+
+
+def test_no_output_reads_the_config() -> None:
+    """Sinks read the gate's records and their own settings, never the config's thresholds."""
+    graph = import_graph()
+    readers = sorted(name for name, imports in graph.items()
+                     if name.startswith("vidwatch.sinks") and "vidwatch.config" in imports)
+    assert readers == []

@@ -200,17 +200,19 @@ def test_video_writer_writes_every_frame(method: str, tmp_path: Path) -> None:
 
 def test_annotate_without_known_frame_rate_estimates_it(tmp_path: Path) -> None:
     """Live sources may not report a frame rate: the first frames' timestamps give it."""
-    from vidwatch.config import load_config
     from vidwatch.detectors.base import Score
     from vidwatch.frames import AnalysisFrame, SourceFrame
+    from vidwatch.record import FrameRecord
     from vidwatch.sinks.annotate import AnnotateSink
+    from vidwatch.sinks.params import OutputParams
 
     path = tmp_path / "live.mp4"
-    with AnnotateSink(path, load_config(), fps=None) as sink:
+    with AnnotateSink(path, OutputParams(), fps=None) as sink:
         for i in range(20):
             image = np.full((120, 160, 3), 100, np.uint8)
             frame = AnalysisFrame(i, i * 0.2, image[:, :, 0], 1.0, SourceFrame(i, i * 0.2, image))
-            sink.frame(frame, {"diff": Score(0.0)}, [])
+            sink.frame(FrameRecord("live", i, i * 0.2, {"diff": Score(0.0)}, {"diff": 0.002}, frozenset(),
+                                   (), (), (), (), frame))
     capture = cv2.VideoCapture(str(path))
     assert abs(capture.get(cv2.CAP_PROP_FPS) - 5.0) < 0.01
     capture.release()

@@ -10,7 +10,7 @@ import pytest
 from vidwatch.config import load_config
 from vidwatch.events import LIGHTING, MOTION, STREAM_LOST, STREAM_RESTORED, Event
 from vidwatch.frames import SourceFrame
-from vidwatch.pipeline import run_pipeline
+from vidwatch.pipeline import run_source
 from vidwatch.sinks import Sink
 from vidwatch.sources import Source, StreamNotice
 
@@ -92,7 +92,7 @@ class Recorder(Sink):
 
 def run(items: list[np.ndarray | StreamNotice]) -> tuple[list[Event], Recorder]:
     recorder = Recorder()
-    stats = run_pipeline(Scripted(items), load_config(), [recorder])
+    stats = run_source(Scripted(items), load_config(), [recorder])
     return stats.events, recorder
 
 

@@ -26,7 +26,7 @@ from vidwatch.config import Config, build_config
 from vidwatch.errors import SourceError, UserError
 from vidwatch.events import Event
 from vidwatch.logs import setup_worker_logging
-from vidwatch.pipeline import RunStats, run_pipeline
+from vidwatch.pipeline import RunStats, run_source
 from vidwatch.sinks.base import Sink, SinkSet
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], l
     # a SIGTERM sent to a worker alone stops it the same gentle way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    from vidwatch.sources import open_source
-
     config = build_config(plain_config)
     while True:
         task = tasks.get()
@@ -73,8 +71,7 @@ def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], l
             continue
         results.put((index, "begin", os.getpid()))
         try:
-            source = open_source(spec, config.source)
-            stats = run_pipeline(source, config, [_Forward(index, results)], stop=stop, label_events=True)
+            stats = run_source(spec, config, [_Forward(index, results)], stop=stop, label_events=True)
             results.put((index, "done", stats))
         except UserError as exc:
             results.put((index, "error", ("user", str(exc))))
@@ -193,6 +190,9 @@ def run_parallel(
         for slot in slots:
             slot.finished = True
         release()
+    if out.failures:
+        log.error("outputs that failed (see above): %s",
+                  ", ".join(f"{name} {count}x" for name, count in sorted(out.failures.items())))
     errors = [(specs[i], s.error) for i, s in enumerate(slots) if s.error is not None]
     for spec, (_, message) in errors[1:]:
         log.error("%s: %s", spec, message)

@@ -41,9 +41,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
     from vidwatch.outputs import OutputChoices, RunOutputs
-    from vidwatch.pipeline import run_pipeline
+    from vidwatch.pipeline import open_for_run, run_source
     from vidwatch.report import Progress, format_summary
-    from vidwatch.sources import RealtimeSource, open_source
     from vidwatch.status import StatusLine, chain
 
     config = load_config(args.config, args.set)
@@ -64,16 +63,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                          on_source_done=lambda stats: print(format_summary(stats), flush=True))
             return 0
         for spec in args.sources:
-            source = open_source(spec, config.source, stop=stop)
-            if args.realtime and not source.live:
-                source = RealtimeSource(source, stop=stop)
+            # opened first (as run_source would) so the progress line and outputs know the source
+            source = open_for_run(spec, config, stop=stop, realtime=args.realtime)
             progress = Progress(source.frame_count,
                                 enabled=None if args.progress == "auto" else args.progress == "on")
             interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
             on_frame = chain(progress, StatusLine(interval)) if interval > 0 else progress
             with ExitStack() as per_source:
-                sinks = outputs.for_source(spec, source.fps, per_source)
-                stats = run_pipeline(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
+                sinks = outputs.for_source(source, per_source)
+                stats = run_source(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
             progress.done()
             print(format_summary(stats), flush=True)
             if stop.is_set():
@@ -83,14 +81,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_timelapse(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
-    from vidwatch.sources import open_source
     from vidwatch.timelapse import parse_interval, run_timelapse
 
     config = load_config(args.config, args.set)
     every = parse_interval(args.every) if args.every else None
-    source = open_source(args.source, config.source)
     with _stop_on_signals() as stop:
-        result = run_timelapse(source, config, args.out_dir, every=every, stop=stop)
+        result = run_timelapse(args.source, config, args.out_dir, every=every, stop=stop)
     print(f"kept {result.kept} of {result.seen} frames in {args.out_dir}", flush=True)
     return 0
 
@@ -157,16 +153,14 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
     from vidwatch.evaluate import evaluate, format_table, pair_truths, table_rows
-    from vidwatch.pipeline import run_pipeline
-    from vidwatch.sources import open_source
+    from vidwatch.pipeline import run_source
 
     config = load_config(args.config, args.set)
     truths = pair_truths(args.sources, args.truth)
     per_clip = []
     for spec, truth in zip(args.sources, truths, strict=True):
         assert truth is not None
-        source = open_source(spec, config.source)
-        stats = run_pipeline(source, config, [])
+        stats = run_source(spec, config, [])
         per_clip.append((spec, evaluate(stats.events, truth, stats.frames, tolerance=args.tolerance,
                                         seconds=stats.seconds)))
     print(format_table(table_rows(per_clip)))

@@ -3,7 +3,8 @@
 Every detector only scores; this gate applies thresholds, fusion (any / all / k of n), the minimum
 run of frames that opens an event, the post-roll that keeps it open through short pauses and the
 merge gap that joins nearby events, per event kind. Keeping the decision here means all detectors
-share the same, tested event semantics.
+share the same, tested event semantics. Its verdict on each frame is a
+:class:`~vidwatch.record.FrameRecord`, which is what every output reads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from vidwatch.detectors.base import Score
 from vidwatch.events import LIGHTING, MOTION, REBASELINE_KINDS, SCENE_CHANGE, Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
+from vidwatch.record import FrameRecord, Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +61,6 @@ def required_over(rule: EventRule, n_detectors: int) -> int:
     return min(int(rule.fusion), n_detectors)
 
 
-@dataclass(slots=True)
-class GateResult:
-    """What one frame changed: events that opened, events that closed, and whether to re-baseline."""
-
-    started: list[Event] = dataclasses.field(default_factory=list)
-    ended: list[Event] = dataclasses.field(default_factory=list)
-    rebaseline: bool = False
-
-
 class Threshold:
     """A detector's threshold: fixed, or raised above the score's own running baseline.
 
@@ -89,12 +82,15 @@ class Threshold:
         self.over_since: tuple[int, float] = (0, 0.0)
         """First (frame, time) of the current run of frames over the threshold."""
 
-    def mark(self, frame: AnalysisFrame, score: float) -> None:
-        """Record whether ``score`` is over, and since when (before learning from it)."""
-        over = score > self.value
+    def mark(self, frame: AnalysisFrame, score: float) -> float:
+        """Record whether ``score`` is over, and since when (before learning from it); returns the
+        threshold it was compared with."""
+        value = self.value
+        over = score > value
         if over and not self.over:
             self.over_since = (frame.index, frame.time)
         self.over = over
+        return value
 
     def sustained_at(self, time: float) -> bool:
         """Over on its own for at least ``sustained`` seconds."""
@@ -144,7 +140,7 @@ class _KindGate:
         return len(fired) >= self.needed or bool(alone), fired, alone
 
     def step(self, frame: AnalysisFrame, scores: Mapping[str, Score], source: str,
-             suppressed: bool, result: GateResult) -> bool:
+             suppressed: bool, started: list[Event], ended: list[Event]) -> bool:
         """Advance by one frame; returns whether this frame was over threshold."""
         over, fired, alone = (False, [], []) if suppressed else self.is_over(frame.time)
         if over:
@@ -164,7 +160,7 @@ class _KindGate:
             elif frame.time - self.last_over_time <= self.rule.post_roll + 1e-9:
                 event.end_frame, event.end_time = frame.index, frame.time
             elif frame.time - self.last_over_time > self.rule.post_roll + self.rule.merge_gap + 1e-9:
-                result.ended.append(self._close())
+                ended.append(self._close())
         elif over and self.run >= self.rule.min_frames:
             start_frame, start_time = self.run_start
             event = Event(self.kind, start_frame, start_time, frame.index, frame.time, source=source)
@@ -172,7 +168,7 @@ class _KindGate:
             self._peak_strength = -1.0
             self._track_peak(event, frame, scores)
             self._extend(event, frame, fired)
-            result.started.append(event)
+            started.append(event)
         return over
 
     def _extend(self, event: Event, frame: AnalysisFrame, fired: list[str]) -> None:
@@ -219,8 +215,11 @@ class Gate:
 
     def __init__(self, rules: Mapping[str, EventRule], detectors_by_kind: Mapping[str, Sequence[str]],
                  thresholds: Mapping[str, float], *, adaptive: Mapping[str, float] | None = None,
-                 sustained: Mapping[str, float] | None = None, source: str = "") -> None:
+                 sustained: Mapping[str, float] | None = None, source: str = "", label_events: bool = False) -> None:
         self.source = source
+        """The source's name, in every record."""
+        self.event_label = source if label_events else ""
+        """What events carry as their ``source`` (set when one run reads several sources)."""
         adaptive, sustained = adaptive or {}, sustained or {}
         self.thresholds = {name: Threshold(value, adaptive.get(name, 0.0), sustained=sustained.get(name, 0.0))
                            for name, value in thresholds.items()}
@@ -234,17 +233,55 @@ class Gate:
     def active_kinds(self) -> list[str]:
         return [g.kind for g in self._gates if g.active]
 
-    def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> GateResult:
-        result = GateResult()
+    def update(self, frame: AnalysisFrame, scores: Mapping[str, Score],
+               tracks: tuple[Track, ...] = ()) -> FrameRecord:
+        """Decide one frame: apply each score's threshold, advance every kind's events, learn baselines."""
+        applied = self._apply(frame, scores)
+        over = frozenset(name for name in applied if self.thresholds[name].over)
+        started: list[Event] = []
+        ended: list[Event] = []
+        rebaseline = self._advance(frame, scores, started, ended)
+        return FrameRecord(self.source, frame.index, frame.time, scores, applied, over,
+                           tuple(self.active_kinds), tuple(started), tuple(ended), tracks, frame, rebaseline)
+
+    def replay(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> list[Event]:
+        """Decide one frame exactly as :meth:`update` does, but return only the events it closed.
+
+        For replays of recorded scores (tuning runs thousands), where building each frame's record
+        would cost more than the decision itself.
+        """
+        self._apply(frame, scores)
+        ended: list[Event] = []
+        self._advance(frame, scores, [], ended)
+        return ended
+
+    def _apply(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> dict[str, float]:
+        """Compare each score with its threshold (marking it over or not), then let adaptive
+        thresholds learn from it; returns the thresholds applied."""
+        applied: dict[str, float] = {}
         for name, threshold in self.thresholds.items():
-            if name in scores:
-                threshold.mark(frame, scores[name].value)
-                threshold.observe(scores[name].value)
+            score = scores.get(name)
+            if score is not None:
+                applied[name] = threshold.mark(frame, score.value)
+                threshold.observe(score.value)
+        return applied
+
+    def _advance(self, frame: AnalysisFrame, scores: Mapping[str, Score], started: list[Event],
+                 ended: list[Event]) -> bool:
+        """Step every kind's state machine, precedence first; returns whether the models must re-learn."""
+        rebaseline = False
         for gate in self._gates:
-            over = gate.step(frame, scores, self.source, result.rebaseline, result)
-            if over and gate.kind in REBASELINE_KINDS:
-                result.rebaseline = True
-        return result
+            kind_over = gate.step(frame, scores, self.event_label, rebaseline, started, ended)
+            if kind_over and gate.kind in REBASELINE_KINDS:
+                rebaseline = True
+        return rebaseline
+
+    def judge(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> FrameRecord:
+        """The frame on its own: each score against its current threshold, no event advanced and
+        nothing learnt (the time-lapse judges each candidate this way)."""
+        applied = {name: self.thresholds[name].value for name in scores if name in self.thresholds}
+        over = frozenset(name for name, value in applied.items() if scores[name].value > value)
+        return FrameRecord(self.source, frame.index, frame.time, scores, applied, over, (), (), (), (), frame)
 
     def clear_runs(self) -> None:
         """Forget partial runs (open events stay open): frames before and after are not one run."""

@@ -3,7 +3,8 @@
 One place decides the order of the sinks (those that add fields to an event when it ends, such as
 snapshot paths, come before the events file that writes it; clip paths are set when the event
 starts, before anything is written) and which outputs need the frames in this process, so the
-command line only forwards what the user asked for.
+command line only forwards what the user asked for. It is also where the config ends for outputs:
+sinks are built from the run's :class:`~vidwatch.record.RecordLayout` and their own settings.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 
 from vidwatch.config import Config
 from vidwatch.errors import UserError
+from vidwatch.pipeline import record_layout
 from vidwatch.sinks import JsonlSink, LogSink, Sink
+from vidwatch.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +54,16 @@ class RunOutputs:
         if choices.annotate and several_sources:
             raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
         self.choices = choices
-        self.config = config
+        self.layout = record_layout(config)
+        self.params = config.outputs
         self.sinks: list[Sink] = [stack.enter_context(LogSink())]
         if choices.snapshots:
-            self.sinks.append(stack.enter_context(SnapshotSink(choices.snapshots, config)))
+            self.sinks.append(stack.enter_context(SnapshotSink(choices.snapshots, self.layout, self.params)))
         if choices.events:
             self.sinks.append(stack.enter_context(JsonlSink(choices.events)))
-        self.scores = None
         if choices.scores:
-            self.scores = stack.enter_context(ScoresCsvSink(choices.scores, config, with_source=several_sources))
-            self.sinks.append(self.scores)
+            self.sinks.append(stack.enter_context(ScoresCsvSink(choices.scores, self.layout,
+                                                                with_source=several_sources)))
         if config.hooks.enabled:
             self.sinks.append(stack.enter_context(HookSink(config.hooks)))
         if choices.show:
@@ -70,16 +73,14 @@ class RunOutputs:
             else:
                 self.sinks.append(stack.enter_context(PreviewSink(stop)))
 
-    def for_source(self, spec: str, fps: float | None, stack: ExitStack) -> list[Sink]:
+    def for_source(self, source: Source, stack: ExitStack) -> list[Sink]:
         """All sinks for one source; ``stack`` closes the per-source ones when the source is done."""
         from vidwatch.sinks.annotate import AnnotateSink
         from vidwatch.sinks.clips import ClipSink
 
-        if self.scores is not None:
-            self.scores.source = spec
         own: list[Sink] = []
         if self.choices.clips:  # a clip holds one source's frames: its buffer ends with the source
-            own.append(stack.enter_context(ClipSink(self.choices.clips, self.config)))
+            own.append(stack.enter_context(ClipSink(self.choices.clips, self.layout, self.params)))
         if self.choices.annotate:
-            own.append(stack.enter_context(AnnotateSink(self.choices.annotate, self.config, fps=fps)))
+            own.append(stack.enter_context(AnnotateSink(self.choices.annotate, self.params, fps=source.fps)))
         return [*self.sinks, *own]

@@ -1,9 +1,11 @@
-"""The capture loop: source -> preprocess -> detectors -> gate -> sinks.
+"""The capture loop: source -> preprocess -> detectors -> gate -> record -> sinks.
 
-Thin on purpose: each stage lives in its own module and this one only wires them, re-baselines the
-motion models after a scene change, turns a live source's stream notices into events (re-learning
-every model after a reconnect), and makes sure an open event is closed and written on every exit
-path (end of input, stop request, Ctrl-C, an exception).
+Thin on purpose: each stage lives in its own module and this one only wires them. It opens a
+source the way every run opens it (:func:`open_for_run`), runs it (:func:`run_source`, the only way
+any caller runs one: the command line, ``eval``, batch workers, the score recorder, the benchmarks),
+re-baselines the motion models when the gate's record says so, turns a live source's stream
+notices into events (re-learning every model after a reconnect), and makes sure an open event is
+closed and written on every exit path (end of input, stop request, Ctrl-C, an exception).
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vidwatch.config import Config
-from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.gate import EventRule, Gate
 from vidwatch.preprocess import Preprocessor
+from vidwatch.record import RecordLayout
 from vidwatch.scoring import DetectorRunner, score_in_parallel, use_one_opencv_thread
 from vidwatch.sinks.base import Sink, SinkSet
-from vidwatch.sources import Source, StreamNotice
+from vidwatch.sources import RealtimeSource, Source, StreamNotice, open_source
 from vidwatch.timing import clip_seconds
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class RunStats:
     events: list[Event] = field(default_factory=list)
     stopped: bool = False
     sink_failures: dict[str, int] = field(default_factory=dict)
+    """Output name -> calls that failed (logged as they happened; named again in the summary)."""
 
     @property
     def fps(self) -> float:
@@ -69,8 +72,27 @@ class _Collector(Sink):
         self.events.append(event)
 
 
+def used_detectors(config: Config) -> list[str]:
+    """The configured detectors some event kind listens to, in config order (only these run)."""
+    used = {name for rule in config.events.values() for name in rule.detectors or ()}
+    return [name for name in config.detectors if name in used]
+
+
+def record_layout(config: Config) -> RecordLayout:
+    """What every :class:`~vidwatch.record.FrameRecord` of a run with ``config`` will hold."""
+    names = used_detectors(config)
+    return RecordLayout(
+        detectors=tuple(names),
+        metrics={name: config.detectors[name].cls.metric_names for name in names},
+        kinds=tuple(config.events),
+        feeds={kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()},
+        decision_lag=max((r.post_roll + r.merge_gap for r in config.events.values()), default=0.0),
+    )
+
+
 def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
-               thresholds: Mapping[str, float] | None = None, source_name: str = "") -> Gate:
+               thresholds: Mapping[str, float] | None = None, source_name: str = "",
+               label_events: bool = False) -> Gate:
     """The gate for ``config`` (optionally with other rules or thresholds, as tuning replays them)."""
     rules = config.events if rules is None else rules
     if thresholds is None:
@@ -78,19 +100,18 @@ def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
     return Gate(rules, {kind: rule.detectors or () for kind, rule in rules.items()}, thresholds,
                 adaptive={name: spec.params.adaptive for name, spec in config.detectors.items()},
                 sustained={name: spec.params.sustained for name, spec in config.detectors.items()},
-                source=source_name)
+                source=source_name, label_events=label_events)
 
 
 class Analyzer:
     """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
 
-    def __init__(self, config: Config, *, parallel: bool, source_name: str = "") -> None:
+    def __init__(self, config: Config, *, parallel: bool, source_name: str = "", label_events: bool = False) -> None:
         self.preprocess = Preprocessor(config.analysis, config.zones)
-        used = {name for rule in config.events.values() for name in rule.detectors or ()}
         # a detector no event kind listens to would only cost time
-        self.detectors = {name: spec.create() for name, spec in config.detectors.items() if name in used}
+        self.detectors = {name: config.detectors[name].create() for name in used_detectors(config)}
         self.score = DetectorRunner(self.detectors, parallel=parallel)
-        self.gate = build_gate(config, source_name=source_name)
+        self.gate = build_gate(config, source_name=source_name, label_events=label_events)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
 
@@ -120,29 +141,47 @@ def _stream_notice(notice: StreamNotice, analysed: int, analyzer: Analyzer, out:
             out.event_ended(event)
     else:
         analyzer.restart()
-    event = notice.to_event(frame, analyzer.gate.source)
+    event = notice.to_event(frame, analyzer.gate.event_label)
     out.event_started(event)
     out.event_ended(event)
 
 
-def run_pipeline(
-    source: Source,
+def open_for_run(spec: str | Source, config: Config, *, stop: threading.Event | None = None,
+                 realtime: bool = False) -> Source:
+    """A source opened as every run opens it: from its spec (or as given), paced when ``realtime``.
+
+    ``stop`` lets a live source waiting for frames end promptly; a file played ``realtime`` is paced
+    at its own frame rate. Opening twice (a source already opened here) changes nothing.
+    """
+    source = spec if isinstance(spec, Source) else open_source(spec, config.source, stop=stop)
+    if realtime and not source.live and not source.paced:
+        source = RealtimeSource(source, stop=stop)
+    return source
+
+
+def run_source(
+    spec: str | Source,
     config: Config,
-    sinks: list[Sink],
+    sinks: Sequence[Sink],
     *,
     stop: threading.Event | None = None,
     on_frame: Callable[[RunStats], None] | None = None,
     label_events: bool = False,
+    realtime: bool = False,
 ) -> RunStats:
-    """Run ``source`` through the configured detectors until it ends or ``stop`` is set.
+    """Open ``spec``, run it through the configured detectors until it ends or ``stop`` is set, close it.
 
-    Open events are closed and handed to ``sinks`` on every exit path; closing the sinks is the
-    caller's job (use them as context managers), so one set of sinks can serve several sources.
+    Per frame the sinks get :meth:`~vidwatch.sinks.base.Sink.frame` with the gate's record, then
+    ``event_started`` for the events it opened and ``event_ended`` for those it closed. Open events
+    are closed and handed to ``sinks`` on every exit path; closing the sinks is the caller's job
+    (use them as context managers), so one set of sinks can serve several sources. With
+    ``label_events`` every event names its source (a run of several sources).
     """
+    source = open_for_run(spec, config, stop=stop, realtime=realtime)
     use_one_opencv_thread()
     stats = RunStats(source=source.name, source_fps=source.fps)
-    analyzer = Analyzer(config, source_name=source.name if label_events else "",
-                        parallel=score_in_parallel(source.paced))
+    analyzer = Analyzer(config, parallel=score_in_parallel(source.paced), source_name=source.name,
+                        label_events=label_events)
     out = SinkSet([*sinks, _Collector(stats.events)])
     gate = analyzer.gate
     source.fast_decode = not any(sink.shows_pictures for sink in sinks)
@@ -154,14 +193,13 @@ def run_pipeline(
                     _stream_notice(frame, stats.frames, analyzer, out)
                     continue
                 analysis = analyzer.preprocess(frame)
-                scores: dict[str, Score] = analyzer.score(analysis)
-                result = gate.update(analysis, scores)
-                if result.rebaseline:
+                record = gate.update(analysis, analyzer.score(analysis))
+                if record.rebaseline:
                     analyzer.rebaseline()
-                out.frame(analysis, scores, gate.active_kinds)
-                for event in result.started:
+                out.frame(record)
+                for event in record.started:
                     out.event_started(event)
-                for event in result.ended:
+                for event in record.ended:
                     out.event_ended(event)
                 if stats.frames == 0:
                     stats.first_time = analysis.time

@@ -1,7 +1,8 @@
 """Score timelines: each detector's score over time, its threshold, and the event spans shaded.
 
 Reads the CSV that ``vidwatch run --scores`` writes. Everything the picture needs is in that one
-file (the threshold is a column), so a CSV can be plotted long after the run, without the config.
+file (the threshold the gate applied is a column, per frame), so a CSV can be plotted long after the
+run, without the config; an adaptive threshold is drawn as the line it was.
 matplotlib is an optional extra (``pip install 'vidwatch[plot]'``); the rest of vidwatch never needs it.
 """
 
@@ -25,7 +26,8 @@ class Timeline:
 
     time: list[float] = field(default_factory=list)
     values: dict[str, list[float]] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, list[float]] = field(default_factory=dict)
+    """The threshold the gate applied to each score, per frame (NaN where the file has none)."""
     active: dict[str, list[bool]] = field(default_factory=dict)
 
 
@@ -51,7 +53,8 @@ def read_scores(path: str | Path, source: str | None = None) -> Timeline:
         if "time" not in columns or not detectors:
             raise UserError(f"{path}: not a vidwatch scores file (no 'time' and '<detector>.value' columns); "
                             f"write one with `vidwatch run SOURCE --scores {path}`")
-        timeline = Timeline(values={d: [] for d in detectors}, active={k: [] for k in kinds})
+        timeline = Timeline(values={d: [] for d in detectors}, thresholds={d: [] for d in detectors},
+                            active={k: [] for k in kinds})
         for row in reader:
             if "source" in row:
                 if source is None:
@@ -61,8 +64,7 @@ def read_scores(path: str | Path, source: str | None = None) -> Timeline:
             timeline.time.append(_float(row["time"]))
             for d in detectors:
                 timeline.values[d].append(_float(row[f"{d}.value"]))
-                if d not in timeline.thresholds and row.get(f"{d}.threshold"):
-                    timeline.thresholds[d] = _float(row[f"{d}.threshold"])
+                timeline.thresholds[d].append(_float(row.get(f"{d}.threshold") or ""))
             for k in kinds:
                 timeline.active[k].append(row[f"{k}.active"] == "1")
     if not timeline.time:
@@ -145,9 +147,14 @@ def plot_timeline(timeline: Timeline, out: str | Path, *, title: str = "", log_s
                            label=f"{kind} event" if i == 0 and row == 0 else None)
         values = np.asarray(timeline.values[name], dtype=float)
         ax.plot(time, values, lw=1.0, color="tab:blue", label="score" if row == 0 else None)
-        threshold = timeline.thresholds.get(name)
-        if threshold is not None and math.isfinite(threshold):
+        applied = np.asarray(timeline.thresholds.get(name, []), dtype=float)
+        known = applied[np.isfinite(applied)]
+        threshold = float(known.max()) if known.size else None
+        if threshold is not None and float(known.min()) == threshold:
             ax.axhline(threshold, color="tab:red", ls="--", lw=1.0, label=f"threshold {threshold:g}")
+        elif threshold is not None:  # raised by `adaptive`: the line the gate really compared with
+            ax.step(time, applied, where="post", color="tab:red", ls="--", lw=1.0,
+                    label=f"threshold (adaptive, up to {threshold:.3g})")
         finite = values[np.isfinite(values)]
         if log_scale:
             ax.set_yscale("symlog", linthresh=max(threshold or 1e-3, 1e-6) / 10)

@@ -13,7 +13,7 @@ keep that config's scene_change rule are exact.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -24,9 +24,9 @@ from vidwatch.detectors.base import Score
 from vidwatch.events import Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import EventRule
-from vidwatch.pipeline import build_gate, run_pipeline
+from vidwatch.pipeline import build_gate, run_source
+from vidwatch.record import FrameRecord
 from vidwatch.sinks.base import Sink
-from vidwatch.sources import open_source
 from vidwatch.timing import clip_seconds
 
 log = logging.getLogger(__name__)
@@ -89,19 +89,18 @@ class _ScoreRecorder(Sink):
         self.values: dict[str, list[float]] = {}
         self.scale = 1.0
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        self.index.append(frame.index)
-        self.time.append(frame.time)
-        self.scale = frame.scale
-        for name, score in scores.items():
+    def frame(self, record: FrameRecord) -> None:
+        self.index.append(record.index)
+        self.time.append(record.time)
+        self.scale = record.frame.scale
+        for name, score in record.scores.items():
             self.values.setdefault(name, []).append(float(score.value))
 
 
 def record(spec: str, config: Config) -> Recording:
     """Decode ``spec`` once through the pipeline with ``config`` and keep every detector's scores."""
     recorder = _ScoreRecorder()
-    source = open_source(spec, config.source)
-    stats = run_pipeline(source, config, [recorder])
+    stats = run_source(spec, config, [recorder])
     log.info("recorded %s: %d frames in %.1f s", spec, stats.frames, stats.elapsed)
     return Recording(
         name=spec,
@@ -109,7 +108,7 @@ def record(spec: str, config: Config) -> Recording:
         time=np.asarray(recorder.time, dtype=np.float64),
         scores={n: np.asarray(v, dtype=np.float64) for n, v in recorder.values.items()},
         scale=recorder.scale,
-        fps=source.fps,
+        fps=stats.source_fps,
         events=stats.events,
     )
 
@@ -121,7 +120,6 @@ def replay(recording: Recording, rules: Mapping[str, EventRule], thresholds: Map
     gate = build_gate(config, rules=rules, thresholds=thresholds)
     events: list[Event] = []
     for frame, scores in recording.steps():
-        result = gate.update(cast(AnalysisFrame, frame), scores)
-        events.extend(result.ended)
+        events.extend(gate.replay(cast(AnalysisFrame, frame), scores))
     events.extend(gate.flush())
     return events

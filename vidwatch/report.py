@@ -67,6 +67,9 @@ def format_summary(stats: RunStats) -> str:
         head += f"; {stats.dropped} stale frames dropped"
     if stats.stopped:
         head += " (stopped early)"
+    if stats.sink_failures:
+        head += "; outputs that failed (see the log): " + ", ".join(
+            f"{name} {count}x" for name, count in sorted(stats.sink_failures.items()))
     if not stats.events:
         return head
     return head + "\n" + format_events_table(stats.events)

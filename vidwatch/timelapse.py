@@ -3,14 +3,16 @@
 Comparing with the last *kept* frame (not the previous one) is what makes slow change count: a
 shadow that creeps a little each minute never differs much from one sample to the next, but it does
 from the picture kept an hour ago. The comparison is the configured detectors scoring the pair
-(last kept, candidate): a frame is kept when any detector of any event kind is over its threshold.
-Fusion, ``min_frames``, post-roll and merge gap do not apply, as each candidate is judged on its
-own, and detectors that need a run of frames (flow's tracks, a camera that stays moved) have
-nothing to say about a single pair.
+(last kept, candidate): a frame is kept when any detector of any event kind is over its threshold,
+as the gate judges a frame on its own (:meth:`~vidwatch.gate.Gate.judge`, whose record says which
+scores were over). Fusion, ``min_frames``, post-roll and merge gap do not apply, as each candidate
+is judged on its own, and detectors that need a run of frames (flow's tracks, a camera that stays
+moved) have nothing to say about a single pair.
 
-For each kept frame the detectors are reset and primed with it (fed it as many times as their
-warm-up needs, so a background model learns it as a still scene); every candidate is scored by a
-copy of that primed state, so candidates never teach the models anything.
+For each kept frame the detectors are reset and primed with it (fed it until their declared warm-up,
+:meth:`~vidwatch.detectors.base.Detector.ready_at`, is over, so a background model learns it as a
+still scene); every candidate is scored by a copy of that primed state, so candidates never teach
+the models anything. The source is opened as every run opens it (:func:`~vidwatch.pipeline.open_for_run`).
 """
 
 from __future__ import annotations
@@ -25,17 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import cv2
 
 from vidwatch.config import Config
-from vidwatch.detectors.base import Score
+from vidwatch.detectors.base import Detector
 from vidwatch.errors import UserError
-from vidwatch.frames import AnalysisFrame, SourceFrame
+from vidwatch.frames import SourceFrame
+from vidwatch.pipeline import build_gate, open_for_run, record_layout
 from vidwatch.preprocess import Preprocessor
+from vidwatch.record import FrameRecord
 from vidwatch.scoring import use_one_opencv_thread
-from vidwatch.sources import ImageFolderSource, Source
+from vidwatch.sources import ImageFolderSource, Source, StreamNotice
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,9 @@ class ChangeJudge:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.preprocess = Preprocessor(config.analysis, config.zones)  # the run's preprocessing
-        self.thresholds = config.thresholds()
-        self._primed: dict[str, Any] = {}
+        self.gate = build_gate(config)
+        self.layout = record_layout(config)
+        self._primed: dict[str, Detector] = {}
 
     def set_reference(self, frame: SourceFrame) -> None:
         analysis = self.preprocess(frame)
@@ -78,15 +82,15 @@ class ChangeJudge:
                     break
             self._primed[name] = detector
 
-    def score(self, frame: SourceFrame) -> tuple[AnalysisFrame, dict[str, Score]]:
+    def score(self, frame: SourceFrame) -> FrameRecord:
+        """The gate's verdict on ``frame`` against the reference, judged on its own."""
         analysis = self.preprocess(frame)
         scores = {name: copy.deepcopy(d).update(analysis) for name, d in self._primed.items()}
-        return analysis, scores
+        return self.gate.judge(analysis, scores)
 
-    def changed(self, scores: dict[str, Score]) -> list[str]:
+    def changed(self, record: FrameRecord) -> list[str]:
         """The event kinds with a detector over its threshold (empty: not different enough)."""
-        return [kind for kind, rule in self.config.events.items()
-                if any(scores[n].value > self.thresholds[n] for n in rule.detectors or ())]
+        return [kind for kind in self.layout.kinds if record.over.intersection(self.layout.feeds[kind])]
 
 
 def _output_name(source: Source, frame: SourceFrame, started: datetime) -> str:
@@ -99,7 +103,7 @@ def _output_name(source: Source, frame: SourceFrame, started: datetime) -> str:
 
 
 def run_timelapse(
-    source: Source,
+    spec: str | Source,
     config: Config,
     out_dir: str | Path,
     *,
@@ -107,7 +111,7 @@ def run_timelapse(
     stop: threading.Event | None = None,
     on_keep: Callable[[Path, list[str]], None] | None = None,
 ) -> TimelapseResult:
-    """Write the frames of ``source`` that differ enough from the last kept frame into ``out_dir``.
+    """Write the frames of ``spec`` that differ enough from the last kept frame into ``out_dir``.
 
     ``every`` samples one frame per that many seconds of source time (a camera's clock for live
     sources); None considers every frame. Image-folder frames are copied byte for byte under their
@@ -118,6 +122,7 @@ def run_timelapse(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create time-lapse folder {folder}: {exc.strerror}") from None
+    source = open_for_run(spec, config, stop=stop)
     use_one_opencv_thread()
     judge = ChangeJudge(config)
     result = TimelapseResult(files=[])
@@ -126,6 +131,9 @@ def run_timelapse(
     quality = [cv2.IMWRITE_JPEG_QUALITY, config.outputs.jpeg_quality]
     with source:
         for frame in source:
+            if isinstance(frame, StreamNotice):  # a camera that dropped out: keep watching when it is back
+                log.info("%s: %s", source.name, frame.kind)
+                continue
             if every is not None:
                 if next_due is not None and frame.time < next_due - 1e-9:
                     continue
@@ -136,8 +144,7 @@ def run_timelapse(
             if result.kept == 0:
                 kinds = ["first"]
             else:
-                _, scores = judge.score(frame)
-                kinds = judge.changed(scores)
+                kinds = judge.changed(judge.score(frame))
             if kinds:
                 path = folder / _output_name(source, frame, started)
                 if isinstance(source, ImageFolderSource):

@@ -1,17 +1,19 @@
-"""What every output is: something that receives events (and, if it wants, every analysed frame).
+"""What every output is: something that receives events (and, if it wants, every frame's record).
 
 Sinks are context managers. The pipeline calls them through :class:`SinkSet`, which logs a failing
-sink and carries on, so a full disk or a dead webhook never stops detection.
+sink and carries on, so a full disk or a dead webhook never stops detection. A sink reads only the
+gate's :class:`~vidwatch.record.FrameRecord` and events (and, where it needs to know the run's
+scores and kinds before the first frame, the :class:`~vidwatch.record.RecordLayout` it is built
+with); never the config's thresholds, which the gate may have raised.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from vidwatch.detectors.base import Score
 from vidwatch.events import Event
-from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,8 @@ class Sink:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        """Called for every analysed frame, after the gate; ``active`` lists the kinds with an open event."""
+    def frame(self, record: FrameRecord) -> None:
+        """Called for every analysed frame with the gate's record, before the events it started and ended."""
 
     def event_started(self, event: Event) -> None:
         """An event just opened (its end fields will still grow)."""
@@ -66,9 +68,9 @@ class SinkSet:
                 log.error("output %s failed in %s (%s: %s); detection goes on%s", sink.name, method,
                           type(exc).__name__, exc, f" [{count} failures]" if count > 1 else "")
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+    def frame(self, record: FrameRecord) -> None:
         for sink in self.wants_frames:
-            self._call(sink, "frame", frame, scores, active)
+            self._call(sink, "frame", record)
 
     def event_started(self, event: Event) -> None:
         for sink in self.sinks:

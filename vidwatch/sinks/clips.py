@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vidwatch.config import Config
-from vidwatch.detectors.base import Score
 from vidwatch.events import Event
-from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord, RecordLayout
 from vidwatch.sinks.base import Sink
 from vidwatch.sinks.params import OutputParams
 from vidwatch.sinks.snapshots import ensure_dir, event_stem
@@ -113,21 +110,20 @@ class ClipSink(Sink):
     name = "clips"
     shows_pictures = True
 
-    def __init__(self, folder: str | Path, config: Config, params: OutputParams | None = None) -> None:
+    def __init__(self, folder: str | Path, layout: RecordLayout, params: OutputParams) -> None:
         self.folder = ensure_dir(folder, "--clips")
-        self.params = params or config.outputs
-        lag = max((r.post_roll + r.merge_gap for r in config.events.values()), default=0.0)
+        self.params = params
         # the ring covers the pre-roll, frames the gate has not yet decided on, and a margin for min_frames
-        seconds = self.params.pre_roll + max(0.0, lag - self.params.post_roll) + 2.0
+        seconds = self.params.pre_roll + max(0.0, layout.decision_lag - self.params.post_roll) + 2.0
         self.ring = FrameRing(seconds, int(self.params.buffer_mb * 1e6), self.params.jpeg_quality)
         self._clips: dict[int, _Clip] = {}
         self._warned_gap = False
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        self.ring.push(frame.index, frame.time, frame.source.bgr())
+    def frame(self, record: FrameRecord) -> None:
+        self.ring.push(record.index, record.time, record.frame.source.bgr())
         for key, clip in list(self._clips.items()):
             self._advance(clip)
-            if clip.ended and frame.time > clip.limit(self.params.post_roll) + EPS:
+            if clip.ended and record.time > clip.limit(self.params.post_roll) + EPS:
                 self._finish(key)
 
     def event_started(self, event: Event) -> None:

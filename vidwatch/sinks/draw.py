@@ -1,8 +1,9 @@
-"""Drawing what the detectors saw onto full-resolution frames (snapshots, annotated video).
+"""Drawing what the detectors saw onto full-resolution frames (snapshots, annotated video, preview).
 
 Detector masks and boxes are in analysis pixels; everything here maps them back through the analysis
 frame (its ``scale``, and the camera offset where frames are aligned) so the marks land on the
-full-resolution picture.
+full-resolution picture. Every picture output draws with these units, so a mark means the same, and
+sits in the same place under camera shake, wherever it is shown.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord
 
 Box = tuple[int, int, int, int]
 
@@ -112,3 +114,32 @@ def draw_caption(image: np.ndarray, tokens: Sequence[Token], *, bottom: bool = F
 
 def score_text(name: str, score: Score, threshold: float) -> str:
     return f"{name} {score.value:.3g}/{threshold:g}"
+
+
+def draw_record(record: FrameRecord) -> np.ndarray:
+    """A copy of the frame's full-resolution picture with the gate's verdict drawn on it.
+
+    The outline of the change mask (union of the detectors' masks) in green, each detector's box in
+    yellow, a caption with every score against the threshold the gate applied (red when over) and,
+    while an event is open, a red border with the open kinds named at the bottom.
+    """
+    frame, scores = record.frame, record.scores
+    image = frame.source.bgr().copy()
+    thickness = max(1, image.shape[0] // 360)
+    mask = union_mask(scores, scores)
+    if mask is not None:
+        cv2.drawContours(image, mask_contours(mask, frame), -1, GREEN, thickness, cv2.LINE_AA)
+    for score in scores.values():
+        if score.box is not None:
+            draw_box(image, frame.to_full(score.box), YELLOW, thickness)
+    tokens = [(f"frame {record.index}", WHITE), (f"t={record.time:.2f}s", WHITE)]
+    for i, (name, score) in enumerate(scores.items()):
+        text = score_text(name, score, record.thresholds.get(name, 0.0))
+        tokens.append(("\n" + text if i == 0 else text, LIGHT_RED if name in record.over else WHITE))
+    draw_caption(image, tokens)
+    if record.active:
+        h, w = image.shape[:2]
+        border = max(3, h // 80)
+        cv2.rectangle(image, (0, 0), (w - 1, h - 1), RED, border)
+        draw_caption(image, [(" + ".join(k.upper() for k in record.active), LIGHT_RED)], bottom=True)
+    return image

@@ -1,8 +1,10 @@
-"""``--show``: a preview window with the change mask and the open events drawn over the picture.
+"""``--show``: a preview window with what the detectors saw and the open events drawn over the picture.
 
-It is a sink that wants every frame. Where no display exists (no $DISPLAY on Linux, or an OpenCV
-build without GUI support) it is not created: the run goes on without it after one clear warning,
-because detection, not the picture, is the job. ``q`` or Esc in the window stops the run.
+It is a sink that wants every frame, and shows the same picture the annotated video holds (drawn at
+full resolution with the drawing units of every picture output, the camera offset applied, then
+scaled to fit the screen). Where no display exists (no $DISPLAY on Linux, or an OpenCV build without
+GUI support) it is not created: the run goes on without it after one clear warning, because
+detection, not the picture, is the job. ``q`` or Esc in the window stops the run.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
 
-from vidwatch.detectors.base import Score
-from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord
 from vidwatch.sinks import draw
 from vidwatch.sinks.base import Sink
 
@@ -53,28 +53,14 @@ def display_problem() -> str | None:
     return None
 
 
-def render(frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str], *,
-           max_width: int = 960) -> np.ndarray:
-    """The picture with changed pixels tinted red, changed regions boxed and the open events named."""
-    image = frame.source.bgr()
+def render(record: FrameRecord, *, max_width: int = 960) -> np.ndarray:
+    """The annotated picture (:func:`~vidwatch.sinks.draw.draw_record`), no wider than ``max_width``."""
+    image = draw.draw_record(record)
     height, width = image.shape[:2]
-    scale = min(1.0, max_width / width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    view = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else image.copy()
-    union = draw.union_mask(scores, scores)
-    if union is not None:
-        mask = cv2.resize(union, size, interpolation=cv2.INTER_NEAREST) > 0
-        view[mask] = (0.5 * view[mask] + [0, 0, 127]).astype(np.uint8)
-    to_view = frame.scale * scale
-    for s in scores.values():
-        if s.box is not None:
-            x, y, w, h = (round(v * to_view) for v in s.box)
-            cv2.rectangle(view, (x, y), (x + w, y + h), (0, 255, 255), 2)
-    label = f"{frame.time:8.2f}s  " + (" ".join(k.upper() for k in active) if active else "quiet")
-    cv2.putText(view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(view, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                (0, 0, 255) if active else (255, 255, 255), 1, cv2.LINE_AA)
-    return view
+    if width <= max_width:
+        return image
+    size = (max_width, max(1, round(height * max_width / width)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 class PreviewSink(Sink):
@@ -88,11 +74,11 @@ class PreviewSink(Sink):
         self.enabled = True
         self._shown = False
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+    def frame(self, record: FrameRecord) -> None:
         if not self.enabled:
             return
         try:
-            cv2.imshow(WINDOW, render(frame, scores, active))
+            cv2.imshow(WINDOW, render(record))
             self._shown = True
             key = cv2.waitKey(1) & 0xFF
         except cv2.error as exc:

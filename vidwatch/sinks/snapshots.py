@@ -1,41 +1,29 @@
 """One JPEG per event: its highest-scoring frame at full resolution, changed regions boxed, captioned.
 
 The gate moves ``event.peak_frame`` whenever the scores climb higher relative to their thresholds;
-this sink keeps a reference to the frame each time that happens, so when the event ends the best
-frame is at hand without holding the whole event in memory (one frame per open event). Sources make
-a new picture for every frame and no sink draws on ``bgr()`` itself, so the picture is copied only
-when the snapshot is drawn.
+this sink keeps that frame's record each time that happens, so when the event ends the best frame
+is at hand without holding the whole event in memory (one record per open event), and its caption
+shows the thresholds the gate applied on that frame. Sources make a new picture for every frame and
+no sink draws on ``bgr()`` itself, so the picture is copied only when the snapshot is drawn.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vidwatch.config import Config
-from vidwatch.detectors.base import Score
 from vidwatch.errors import UserError
 from vidwatch.events import Event
-from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord, RecordLayout
 from vidwatch.sinks import draw
 from vidwatch.sinks.base import Sink
 from vidwatch.sinks.params import OutputParams
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Peak:
-    index: int
-    time: float
-    scores: Mapping[str, Score]
-    frame: AnalysisFrame
 
 
 def event_stem(event: Event) -> str:
@@ -60,36 +48,28 @@ class SnapshotSink(Sink):
     name = "snapshots"
     shows_pictures = True
 
-    def __init__(self, folder: str | Path, config: Config, params: OutputParams | None = None) -> None:
+    def __init__(self, folder: str | Path, layout: RecordLayout, params: OutputParams) -> None:
         self.folder = ensure_dir(folder, "--snapshots")
-        self.params = params or config.outputs
-        self.thresholds = config.thresholds()
-        self.feeds = {kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()}
-        self._current: tuple[AnalysisFrame, Mapping[str, Score]] | None = None
-        self._open: dict[int, tuple[Event, _Peak | None]] = {}
+        self.params = params
+        self.feeds = layout.feeds
+        self._current: FrameRecord | None = None
+        self._open: dict[int, tuple[Event, FrameRecord | None]] = {}
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        self._current = (frame, scores)
+    def frame(self, record: FrameRecord) -> None:
+        self._current = record
         for key, (event, peak) in self._open.items():
-            if event.peak_frame == frame.index and (peak is None or peak.index != frame.index):
-                self._open[key] = (event, self._capture())
-
-    def _capture(self) -> _Peak | None:
-        if self._current is None:
-            return None
-        frame, scores = self._current
-        return _Peak(frame.index, frame.time, scores, frame)
+            if event.peak_frame == record.index and (peak is None or peak.index != record.index):
+                self._open[key] = (event, record)
 
     def event_started(self, event: Event) -> None:
-        peak = None
-        if self._current is not None and self._current[0].index == event.peak_frame:
-            peak = self._capture()
-        self._open[id(event)] = (event, peak)
+        current = self._current
+        self._open[id(event)] = (event, current if current is not None and current.index == event.peak_frame
+                                 else None)
 
     def event_ended(self, event: Event) -> None:
         _, peak = self._open.pop(id(event), (event, None))
         if peak is None:  # an instant event (e.g. a lost stream) or one that began before this sink saw frames
-            peak = self._capture()
+            peak = self._current
         if peak is None:
             return
         path = self.folder / f"{event_stem(event)}.jpg"
@@ -98,7 +78,7 @@ class SnapshotSink(Sink):
             raise OSError(f"cannot write snapshot {path}")
         event.extra["snapshot"] = str(path)
 
-    def render(self, event: Event, peak: _Peak) -> np.ndarray:
+    def render(self, event: Event, peak: FrameRecord) -> np.ndarray:
         """The peak frame with every changed region boxed (the largest in red) and a caption."""
         image = peak.frame.source.bgr().copy()  # drawn on below; the frame's own picture stays as decoded
         names = self.feeds.get(event.kind) or tuple(peak.scores)
@@ -110,7 +90,7 @@ class SnapshotSink(Sink):
         tokens = [(f"{event.kind}", draw.WHITE), (f"t={peak.time:.2f}s", draw.WHITE),
                   (f"frame {peak.index}", draw.WHITE)]
         for i, name in enumerate(n for n in names if n in peak.scores):
-            text = draw.score_text(name, peak.scores[name], self.thresholds.get(name, 0.0))
+            text = draw.score_text(name, peak.scores[name], peak.thresholds.get(name, 0.0))
             tokens.append(("\n" + text if i == 0 else text, draw.WHITE))
         draw.draw_caption(image, tokens)
         return image
