@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     decode = time.perf_counter() - t0
     print(f"{args.video}: {len(rec.index)} frames, {rec.seconds:.1f} s of video; decode + detectors {decode:.2f} s")
 
-    sweep = KindSweep("motion", [Clip(rec, truth)], config, fixed={}, tolerance=DEFAULT_TOLERANCE, max_false_per_hour=None,
-                      by_truth=True)
+    sweep = KindSweep("motion", [Clip(rec, truth)], config, fixed={}, tolerance=DEFAULT_TOLERANCE,
+                      max_false_per_hour=None, by_truth=True)
     names = sweep.tunable
     grids = [sweep.grid[n][::3] for n in names]
     combos = [Candidate(tuple(names), ths, fusion, mf)

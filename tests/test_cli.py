@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -134,12 +136,32 @@ def test_corrupt_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert "broken.mp4" in one_line_error(capsys)
 
 
-def test_truncated_video_still_reports_its_frames(tmp_path: Path) -> None:
-    data = (SAMPLES / "object_enters.mp4").read_bytes()
+def test_truncated_video_still_reports_its_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A recording cut off mid-event (index at the front, as cameras write them): what is there is
+    analysed, and the event open when the data ends is closed and written."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is needed to move the clip's index to the front")
+    whole = tmp_path / "whole.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(SAMPLES / "object_enters.mp4"), "-c", "copy",
+                    "-movflags", "+faststart", str(whole)], check=True, timeout=60)
+    data = whole.read_bytes()
     cut = tmp_path / "truncated.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    # a truncated file either decodes what it has or fails cleanly, never with a traceback
-    assert main(["-q", "run", str(cut)]) in (0, 2)
+    events = tmp_path / "events.jsonl"
+    assert main(["-q", "run", str(cut), "--events", str(events), "--progress", "off"]) == 0
+    frames = int(capsys.readouterr().out.split(": ", 1)[1].split(" frames")[0])
+    assert 40 < frames < 180  # part of the 180 frames, past the object's entry at frame 30
+    written = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["kind"], e["end_frame"]) for e in written] == [("motion", frames - 1)]
+
+
+def test_truncated_video_without_its_index_is_one_line_exit_2(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    data = (SAMPLES / "object_enters.mp4").read_bytes()  # index (moov) at the end: cut off with the tail
+    cut = tmp_path / "truncated.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    assert main(["-q", "run", str(cut)]) == 2
+    assert str(cut) in one_line_error(capsys)
 
 
 def test_unknown_detector_type_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vidwatch.config import build_config, load_config, render_yaml
 from vidwatch.errors import ConfigError
@@ -38,9 +39,29 @@ def test_defaults_run_all_four_detectors() -> None:
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_every_preset_loads(path: Path) -> None:
+def test_every_preset_loads_with_exactly_the_values_it_gives(path: Path) -> None:
+    """Every value a preset sets is in the effective config, and everything else is the default."""
+    given = yaml.safe_load(path.read_text()) or {}
     config = load_config(path)
-    assert config.detectors and config.events
+    plain, defaults = config.to_plain(), load_config(None).to_plain()
+
+    def expect(given_section: dict, effective: dict, where: str) -> None:
+        for key, value in given_section.items():
+            if isinstance(value, dict):
+                expect(value, effective[key], f"{where}.{key}")
+            else:
+                assert effective[key] == (list(value) if isinstance(value, tuple) else value), f"{where}.{key}"
+
+    expect(given, plain, path.name)
+    detectors = given.get("detectors")
+    assert list(config.detectors) == (list(detectors) if detectors else list(defaults["detectors"]))
+    for name, spec in plain["detectors"].items():  # what the preset does not set is the default
+        for key, value in spec.items():
+            if key not in (detectors or {}).get(name, {}) and name in defaults["detectors"]:
+                assert value == defaults["detectors"][name][key], f"{path.name}: detectors.{name}.{key}"
+    for section in ("analysis", "zones", "source", "outputs", "hooks"):
+        if section not in given:
+            assert plain[section] == defaults[section], f"{path.name}: {section}"
 
 
 def test_partial_config_keeps_other_defaults(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -97,14 +99,86 @@ def test_histogram_divergence_is_finite_with_empty_bins() -> None:
 
 
 def test_reset_forgets_the_model() -> None:
+    from vidwatch.frames import SourceFrame
+
+    from .synthetic import noisy, scene, square_at
+
     cls = detector_class("background")
-    detector = cls(cls.Params(warmup=5))
+    detector = cls(cls.Params(warmup=0.5))
     pre = Preprocessor(AnalysisParams())
-    stream = list(frames(quiet_scene(10)))
+    stream = list(frames(quiet_scene(20)))  # 1.3 s at 15 fps: well past the warm-up
     for f in stream:
         detector.update(pre(f))
+    assert detector.ready_at(stream[-1].time)
+    rng = np.random.default_rng(3)
+    intruder = [SourceFrame(i, i / 15, noisy(square_at(scene(1), 150, 100, size=40), rng)) for i in range(20, 24)]
+    detector.update(pre(intruder[0]))
+    assert detector.update(pre(intruder[1])).value > threshold("background")  # the learnt model sees it
     detector.reset()
-    assert detector.update(pre(stream[0])).value == 0.0  # learning again: quiet
+    assert not detector.ready_at(intruder[2].time)
+    assert [detector.update(pre(f)).value for f in intruder[2:]] == [0.0, 0.0]  # learning again: quiet
+
+
+def test_kl_divergence_by_hand() -> None:
+    from vidwatch.detectors.histogram import kl_divergence
+
+    p, q = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    assert kl_divergence(p, q) == pytest.approx(0.5 * math.log(2) + 0.5 * math.log(2 / 3), rel=1e-12)
+    assert kl_divergence(q, p) == pytest.approx(0.25 * math.log(0.5) + 0.75 * math.log(1.5), rel=1e-12)
+    assert kl_divergence(p, p) == 0.0
+
+
+def test_histogram_detector_scores_the_kl_divergence_of_two_known_frames() -> None:
+    """Four pixels, four bins of 64 levels, one count added to each bin (8 in all).
+
+    (0, 0, 0, 255) -> (4, 1, 1, 2)/8; (0, 100, 150, 255) -> (2, 2, 2, 2)/8; (0, 100, 255, 255) -> (2, 2, 1, 3)/8.
+    First pair: KL both ways is ln 2 / 4. Second pair, the later frame against the earlier:
+    KL = (2 ln 2/4 + 2 ln 2/1 + ln 1/1 + 3 ln 3/2) / 8 = 3 ln 1.5 / 8, and the other way
+    (4 ln 4/2 + ln 1/2 + ln 1/1 + 2 ln 2/3) / 8 = (3 ln 2 + 2 ln 2/3) / 8; symmetric is their mean.
+    """
+    from vidwatch.frames import AnalysisFrame, SourceFrame
+
+    cls = detector_class("histogram")
+
+    def score(first: list[int], second: list[int], **params: object) -> float:
+        detector = cls(cls.Params(bins=4, smoothing=1.0, **params))
+        value = 0.0
+        for i, values in enumerate((first, second)):
+            grey = np.array(values, np.uint8).reshape(2, 2)
+            value = detector.update(AnalysisFrame(i, i / 10, grey, 1.0, SourceFrame(i, i / 10, grey))).value
+        return value
+
+    assert score([0, 0, 0, 255], [0, 100, 150, 255]) == pytest.approx(math.log(2) / 4, rel=1e-12)
+    forward = 3 * math.log(1.5) / 8
+    backward = (3 * math.log(2) + 2 * math.log(2 / 3)) / 8
+    assert score([0, 0, 0, 255], [0, 100, 255, 255], symmetric=False) == pytest.approx(forward, rel=1e-12)
+    assert score([0, 0, 0, 255], [0, 100, 255, 255]) == pytest.approx((forward + backward) / 2, rel=1e-12)
+
+
+def test_busy_pixel_suppression_keeps_swaying_texture_quiet_and_still_finds_an_object_crossing_it() -> None:
+    """Leaves swaying in one part of the picture, then a dark square crossing the whole frame through them."""
+    from .synthetic import noisy, scene, square_at
+
+    rng = np.random.default_rng(8)
+    base = scene(4)
+    leaves = rng.integers(30, 230, (80, 100)).astype(np.float32)  # a high-contrast texture
+    sway = (0, 4, 8, 4)  # pixels it moves sideways, frame by frame
+    images = []
+    for i in range(110):
+        image = base.copy()
+        image[60:140, 110:210] = np.roll(leaves, sway[i % 4], axis=1)
+        if 70 <= i <= 105:  # crossing left to right, through the leaves (x 110..210)
+            image = square_at(image, 10 + (i - 70) * 8, 90, size=28)
+        images.append(noisy(image, rng))
+    values = scores_of("diff", iter(images))
+    over = values > threshold("diff")
+    assert not over[40:70].any(), f"swaying fired at {np.flatnonzero(over[40:70]) + 40}"
+    # the square is found where it crosses outside the leaves (left of x=110 and right of x=210)
+    outside = [i for i in range(72, 106) if 10 + (i - 70) * 8 + 28 < 110 or 10 + (i - 70) * 8 > 210]
+    assert len(outside) >= 15 and over[outside].all(), f"missed at {[i for i in outside if not over[i]]}"
+    # without the suppression the same leaves fire all the time: the test is about the suppression
+    always = scores_of("diff", iter(images[:70]), max_activity=1.0) > threshold("diff")
+    assert always[40:70].all()
 
 
 def test_light_fit_recovers_gain_and_offset_despite_a_changed_region() -> None:

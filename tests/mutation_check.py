@@ -1,0 +1,144 @@
+"""Does the suite catch deliberate bugs? Each mutant is one small edit to a copy of the package.
+
+For every mutant the repository (package, tests, sample clips, configs, README) is copied to a
+temporary folder, the edit is applied there, and the part of the suite that guards that code runs
+against the copy. A mutant is *killed* when those tests fail, and *survives* when they pass: a
+surviving mutant is a bug the suite would let through. The unmutated copy runs the same tests first,
+so a kill means the edit broke them, not the machine.
+
+    python tests/mutation_check.py            # every mutant
+    python tests/mutation_check.py kl-is-l1   # only the named ones
+
+Exit code 0 when every mutant is killed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPIED = ("vidwatch", "tests", "sample_videos", "configs", "README.md", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    what: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    count: int = 1
+    """How many times ``old`` must occur (every occurrence is replaced)."""
+
+
+MUTANTS = (
+    Mutant("reset-noop", "every detector's reset() does nothing once it is built",
+           "vidwatch/detectors/base.py",
+           "        self.params: Any = params\n        self.reset()\n",
+           "        self.params: Any = params\n        self.reset()\n        self.reset = lambda: None\n",
+           ("tests/test_detector_contract.py", "tests/test_stream_events.py")),
+    Mutant("reset-noop-background", "the background model's reset() keeps the model it learnt",
+           "vidwatch/detectors/background.py",
+           "    def reset(self) -> None:\n",
+           "    def reset(self) -> None:\n        if getattr(self, '_mean', None) is not None:\n            return\n",
+           ("tests/test_detectors.py",)),
+    Mutant("min-frames-ignored", "one frame over threshold opens an event whatever min_frames says",
+           "vidwatch/gate.py",
+           "self.run >= self.rule.min_frames", "self.run >= 1",
+           ("tests/test_gate.py",), count=2),
+    Mutant("post-roll-zero", "events end on their last frame over threshold (no post-roll)",
+           "vidwatch/gate.py",
+           "self.rule.post_roll", "0.0",
+           ("tests/test_gate.py",), count=2),
+    Mutant("kl-is-l1", "the histogram detector measures the L1 distance instead of the KL divergence",
+           "vidwatch/detectors/histogram.py",
+           "    return float(np.sum(p * np.log(p / q)))\n", "    return float(np.sum(np.abs(p - q)))\n",
+           ("tests/test_detectors.py", "tests/test_compare.py")),
+    Mutant("busy-pixels-kept", "the difference detector's busy-pixel suppression is switched off",
+           "vidwatch/detectors/diff.py",
+           "        if p.max_activity < 1.0:\n", "        if False:\n",
+           ("tests/test_detectors.py",)),
+    Mutant("exclude-zones-ignored", "zones.exclude polygons are not taken out of the mask",
+           "vidwatch/zones.py",
+           "    if zones.exclude:\n", "    if False:\n",
+           ("tests/test_robustness.py",)),
+)
+
+
+def make_copy(into: Path) -> Path:
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, into / name)
+    return into
+
+
+def mutate(root: Path, mutant: Mutant) -> None:
+    path = root / mutant.path
+    text = path.read_text(encoding="utf-8")
+    found = text.count(mutant.old)
+    if found != mutant.count:
+        raise SystemExit(f"{mutant.name}: expected {mutant.count} occurrence(s) of the code to mutate in "
+                         f"{mutant.path}, found {found}; update the mutant to the current code")
+    path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+
+
+def run_tests(root: Path, tests: tuple[str, ...]) -> tuple[bool, str, float]:
+    """(passed, last lines of the output, seconds) of the tests run against the copy at ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
+    where = subprocess.run([sys.executable, "-c", "import vidwatch; print(vidwatch.__file__)"], cwd=root, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(root.resolve()):
+        raise SystemExit(f"the copy is not what gets imported ({where}); run from a plain checkout")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                            cwd=root, env=env, capture_output=True, text=True)
+    tail = "\n".join(result.stdout.strip().splitlines()[-3:])
+    return result.returncode == 0, tail, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="mutants to try (default: all): "
+                        + ", ".join(m.name for m in MUTANTS))
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - {m.name for m in MUTANTS}
+    if unknown:
+        parser.error(f"unknown mutant(s): {', '.join(sorted(unknown))}")
+    chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
+    survived = 0
+    with tempfile.TemporaryDirectory(prefix="vidwatch-mutants-") as tmp:
+        clean = make_copy(Path(tmp) / "clean")
+        tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+        passed, tail, seconds = run_tests(clean, tests)
+        if not passed:
+            print(f"the unmutated copy fails its tests ({seconds:.0f} s); fix those first:\n{tail}")
+            return 1
+        print(f"unmutated copy: {len(tests)} test files pass ({seconds:.0f} s)")
+        for mutant in chosen:
+            root = make_copy(Path(tmp) / mutant.name)
+            mutate(root, mutant)
+            passed, tail, seconds = run_tests(root, mutant.tests)
+            verdict = "SURVIVED" if passed else "killed"
+            survived += passed
+            failed = [line for line in tail.splitlines() if line.startswith("FAILED")]
+            print(f"{verdict:<8} {mutant.name:<22} {mutant.what} ({seconds:.0f} s)"
+                  + (f"\n         by {failed[0][len('FAILED '):]}" if failed else ""))
+            shutil.rmtree(root)
+    print(f"{len(chosen) - survived} of {len(chosen)} mutants killed")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
