@@ -68,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if jobs > 1 and several and in_process:
         raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "
                         f"(or --jobs 1) to use it with several sources")
-    with ExitStack() as stack, _stop_on_signals() as stop:
+    # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
+    with _stop_on_signals() as stop, ExitStack() as stack:
         outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         if jobs > 1 and several:
             from vidwatch.batch import run_parallel

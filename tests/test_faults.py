@@ -1,0 +1,255 @@
+"""Faults a hostile or unlucky user meets: hooks that hang, servers that drip, hostile YAML, odd videos,
+a full disk. Real files, real processes and loopback servers, each bounded in time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from vidwatch.events import MOTION, Event
+from vidwatch.sinks.hooks import HookParams, HookSink
+
+from .vidwatch_process import VidwatchProcess
+
+WAIT = 20.0
+
+
+def motion_event(start: int = 30) -> Event:
+    return Event(MOTION, start, start / 15, start + 100, (start + 100) / 15, detectors=["diff"])
+
+
+def processes_running(token: str) -> list[int]:
+    """Ids of live (not zombie) processes whose command line contains ``token``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if token in cmdline and state != "Z" and int(name) != os.getpid():
+            found.append(int(name))
+    return found
+
+
+def unique_seconds() -> str:
+    """A sleep duration no other process on the machine is using, to find our hook's processes."""
+    return f"{4000 + os.getpid() % 1000}.{time.monotonic_ns() % 9973}"
+
+
+@pytest.fixture
+def no_leftovers() -> Iterator[list[str]]:
+    """Tokens a test registers; after it, no process with one in its command line may be running."""
+    tokens: list[str] = []
+    yield tokens
+    for token in tokens:
+        pids = processes_running(token)
+        for pid in pids:  # clean up, then fail
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        assert not pids, f"processes left behind: {token}"
+
+
+# -- hooks (issue items 3 and 6) ---------------------------------------------------------------
+
+
+def test_a_hook_that_leaves_a_setsid_child_does_not_block_later_hooks(tmp_path: Path,
+                                                                    no_leftovers: list[str]) -> None:
+    seconds = unique_seconds()
+    no_leftovers.append(f"sleep {seconds}")
+    marker = tmp_path / "second.txt"
+    # the first run detaches a child into its own session (it keeps stderr open) and exits at once
+    params = HookParams(on_event_start=f"setsid sleep {seconds} & echo started",
+                        on_event_end=f"echo done > {marker}", timeout=1.5)
+    sink = HookSink(params)
+    began = time.monotonic()
+    sink.event_started(motion_event())
+    sink.event_ended(motion_event())
+    while not marker.exists() and time.monotonic() - began < WAIT:
+        time.sleep(0.02)
+    assert marker.exists() and time.monotonic() - began < 1.0  # not held by the child's open stderr
+    assert processes_running(f"sleep {seconds}")  # the child is alive until the deadline ...
+    while processes_running(f"sleep {seconds}") and time.monotonic() - began < 5.0:
+        time.sleep(0.05)
+    assert not processes_running(f"sleep {seconds}")  # ... and killed then (1.5 s), not at exit
+    assert time.monotonic() - began < 3.0
+    sink.close()
+    assert sink.failures == 0
+
+
+def test_a_hook_timeout_kills_children_that_left_its_group_and_session(no_leftovers: list[str]) -> None:
+    seconds = unique_seconds()
+    no_leftovers.append(f"sleep {seconds}")
+    sink = HookSink(HookParams(on_event_start=f"setsid sleep {seconds} & sleep {seconds}", timeout=0.5))
+    began = time.monotonic()
+    sink.event_started(motion_event())
+    while sink.failures == 0 and time.monotonic() - began < WAIT:
+        time.sleep(0.02)
+    assert sink.failures == 1 and time.monotonic() - began < 1.5
+    assert not processes_running(f"sleep {seconds}")
+    sink.close()
+
+
+class Dripper:
+    """A loopback 'HTTP server' that answers one byte a second, for at most ``limit`` seconds."""
+
+    def __init__(self, limit: float = 15.0) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.limit = limit
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.server.settimeout(self.limit)
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+            began = time.monotonic()
+            for byte in answer:
+                if time.monotonic() - began > self.limit:
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(1.0)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_webhook_that_drips_is_cut_off_at_the_total_deadline(caplog: pytest.LogCaptureFixture,
+                                                               tmp_path: Path) -> None:
+    caplog.set_level(logging.WARNING, logger="vidwatch.sinks.hooks")
+    dripper = Dripper()
+    marker = tmp_path / "after.txt"
+    try:
+        sink = HookSink(HookParams(webhook=dripper.url, on_event_end=f"echo ok > {marker}", timeout=1.0))
+        began = time.monotonic()
+        sink.event_started(motion_event())  # webhook only: the command is for the end
+        sink.event_ended(motion_event())  # command, then webhook
+        while not marker.exists() and time.monotonic() - began < WAIT:
+            time.sleep(0.02)
+        assert marker.exists() and time.monotonic() - began < 2.0  # the next hook ran after 1 s
+        sink.close()
+    finally:
+        dripper.close()
+    assert sink.failures >= 1
+    assert "no complete answer within 1 s" in caplog.text
+
+
+class Redirector:
+    """Answers every POST with a redirect to ``location``; counts what reaches a second server."""
+
+    def __init__(self, location: str, status: int = 302) -> None:
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                outer.requests.append(f"{self.command} {self.path}")
+                if self.path == "/hook":
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                else:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = _answer  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_webhook_redirect_is_a_failed_delivery_and_never_followed(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="vidwatch.sinks.hooks")
+    ftp = socket.create_server(("127.0.0.1", 0))  # would see a connection if ftp:// were followed
+    ftp.settimeout(0.2)
+    redirect_http = Redirector("/elsewhere", status=302)
+    redirect_ftp = Redirector(f"ftp://127.0.0.1:{ftp.getsockname()[1]}/x", status=307)
+    try:
+        for server in (redirect_http, redirect_ftp):
+            sink = HookSink(HookParams(webhook=f"{server.base}/hook", timeout=3.0))
+            sink.event_started(motion_event())
+            sink.close()
+            assert sink.failures == 1
+        with pytest.raises(TimeoutError):
+            ftp.accept()
+    finally:
+        redirect_http.close()
+        redirect_ftp.close()
+        ftp.close()
+    assert redirect_http.requests == ["POST /hook"]  # nothing went to /elsewhere, as GET or otherwise
+    assert "answered 302 Found (a redirect to /elsewhere), which is not followed" in caplog.text
+    assert "answered 307 Temporary Redirect (a redirect to ftp://" in caplog.text
+
+
+def test_at_exit_hooks_get_one_announced_grace_period_then_are_killed(caplog: pytest.LogCaptureFixture,
+                                                                      no_leftovers: list[str]) -> None:
+    caplog.set_level(logging.INFO, logger="vidwatch.sinks.hooks")
+    seconds = unique_seconds()
+    no_leftovers.append(f"sleep {seconds}")
+    sink = HookSink(HookParams(on_event_start=f"sleep {seconds}", on_event_end=f"sleep {seconds}", timeout=1.0))
+    sink.event_started(motion_event())
+    sink.event_ended(motion_event())
+    began = time.monotonic()
+    while not processes_running(f"sleep {seconds}") and time.monotonic() - began < WAIT:
+        time.sleep(0.02)
+    began = time.monotonic()
+    sink.close()
+    took = time.monotonic() - began
+    assert 0.5 < took < 2.5  # one grace period of `timeout`, not one per queued hook
+    assert "waiting up to 1 s for 2 hook runs: on_event_start for motion start (running" in caplog.text
+    assert "on_event_end for motion end" in caplog.text
+    assert not processes_running(f"sleep {seconds}")
+
+
+def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path, tmp_path: Path,
+                                                                   no_leftovers: list[str]) -> None:
+    seconds = unique_seconds()
+    no_leftovers.append(f"sleep {seconds}")
+    config = tmp_path / "hooks.yaml"
+    config.write_text(json.dumps({"hooks": {"on_event_end": f"setsid sleep {seconds} & sleep {seconds}",
+                                            "timeout": 60}}))
+    events = tmp_path / "events.jsonl"
+    run = VidwatchProcess("run", str(samples / "object_enters.mp4"), "-c", str(config), "--events", str(events))
+    try:
+        run.wait_for(r"waiting up to 60 s for \d+ hook run", timeout=WAIT)
+        assert processes_running(f"sleep {seconds}")
+        run.signal(signal.SIGTERM)
+        assert run.finish(timeout=10) == 0
+    finally:
+        run.kill()
+    assert "stopped waiting for hooks on a signal" in run.log
+    assert events.read_text().count("\n") == 1  # the event was written before the wait
+    assert not processes_running(f"sleep {seconds}")
