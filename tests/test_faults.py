@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vidwatch.events import MOTION, Event
@@ -23,6 +25,7 @@ from vidwatch.sinks.hooks import HookParams, HookSink
 from .vidwatch_process import VidwatchProcess
 
 WAIT = 20.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def motion_event(start: int = 30) -> Event:
@@ -253,3 +256,67 @@ def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path
     assert "stopped waiting for hooks on a signal" in run.log
     assert events.read_text().count("\n") == 1  # the event was written before the wait
     assert not processes_running(f"sleep {seconds}")
+
+
+# -- hostile and awkward YAML (items 10 and 13) ------------------------------------------------
+
+
+def run_cli(*args: str, timeout: float = 60.0, memory_mb: int = 1500) -> subprocess.CompletedProcess[str]:
+    """``python -m vidwatch ARGS`` as a real process, bounded in time and address space."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "vidwatch", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=limit)
+
+
+def test_an_alias_bomb_aimed_at_zones_fails_fast_with_one_line(tmp_path: Path) -> None:
+    text = "base: &a [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]\n"
+    previous = "a"
+    for level in range(12):  # 10 KB-class text standing for 10^12 polygons
+        text += f"l{level}: &l{level} [" + ", ".join([f"*{previous}"] * 10) + "]\n"
+        previous = f"l{level}"
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(text + f"zones:\n  include: *{previous}\n")
+    began = time.monotonic()
+    result = run_cli("config", "-c", str(bomb), timeout=30)
+    assert result.returncode == 2
+    assert time.monotonic() - began < 15
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "expands to more than 50,000 values" in lines[0] and "bomb.yaml" in lines[0]
+
+
+def test_a_10_mb_zones_file_is_refused_at_once(tmp_path: Path) -> None:
+    big = tmp_path / "zones.yaml"
+    rng = np.random.default_rng(0)
+    points = ", ".join(f"[{x:.6f}, {y:.6f}]" for x, y in rng.random((480_000, 2)))
+    big.write_text(f"zones:\n  include: [[{points}]]\n")
+    assert big.stat().st_size > 10_000_000
+    began = time.monotonic()
+    result = run_cli("config", "-c", str(big), timeout=60)
+    assert result.returncode == 2 and time.monotonic() - began < 15
+    assert "larger than 1 MB" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_exponent_floats_are_floats_in_files_and_in_set(tmp_path: Path) -> None:
+    from vidwatch.config import load_config
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text("detectors:\n  diff: {threshold: 1e-3}\n  background: {threshold: 2.5E-4}\n")
+    config = load_config(path, ["detectors.diff.min_area=5e-4"])
+    assert config.detectors["diff"].params.threshold == 0.001
+    assert config.detectors["background"].params.threshold == 0.00025
+    assert config.detectors["diff"].params.min_area == 0.0005
+    assert load_config(None, ["detectors.histogram.threshold=3e-1"]).detectors["histogram"].threshold == 0.3
+
+
+def test_a_tab_in_yaml_is_named_as_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "tabbed.yaml"
+    path.write_text("detectors:\n\tdiff: {threshold: 0.01}\n")
+    result = run_cli("config", "-c", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"vidwatch: error: {path}: line 2 has a tab where YAML allows only spaces "
+                                     f"(indentation); replace the tab with spaces")

@@ -25,6 +25,7 @@ from vidwatch.preprocess import AnalysisParams
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
 from vidwatch.sources import SourceParams
+from vidwatch.yaml_input import MAX_BYTES, YamlSyntaxError, load_yaml
 from vidwatch.zones import ZoneParams
 
 SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs", "hooks")
@@ -171,8 +172,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set {text!r}: expected key.path=value, e.g. --set detectors.diff.threshold=0.01")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = load_yaml(raw, f"--set {text}") if raw.strip() else None
+    except YamlSyntaxError:  # not YAML: the text itself (a path, a command line)
         value = raw
     return [part for part in key.strip().split(".")], value
 
@@ -206,17 +207,21 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     if path is not None:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:  # never more than the limit: a huge file fails at once
+                raw = handle.read(MAX_BYTES + 1)
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}; check the path given to -c") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path} is a folder; give a YAML config file to -c") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file (not UTF-8); give a YAML config file") from None
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_BYTES / 1e6:g} MB; a config with zones is a few KB: "
+                              f"give a smaller file")
+        data = load_yaml(text, str(path))
         try:
             config = build_config(data)
         except ConfigError as exc:
