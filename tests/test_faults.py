@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -320,3 +321,99 @@ def test_a_tab_in_yaml_is_named_as_the_problem(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (f"vidwatch: error: {path}: line 2 has a tab where YAML allows only spaces "
                                      f"(indentation); replace the tab with spaces")
+
+
+# -- odd videos (items 7, 8 and 11) --------------------------------------------------------------
+
+FFMPEG = shutil.which("ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
+
+
+def ffmpeg(*args: str) -> None:
+    assert FFMPEG is not None
+    subprocess.run([FFMPEG, "-v", "error", "-y", *args], check=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small generated files: complete, truncated, audio-only, rotated, variable frame rate."""
+    if FFMPEG is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    out = tmp_path_factory.mktemp("media")
+    source = ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-pix_fmt", "yuv420p", "-c:v", "libx264"]
+    ffmpeg(*source, "-t", "4", "-movflags", "+faststart", str(out / "full.mp4"))  # moov first
+    data = (out / "full.mp4").read_bytes()
+    (out / "half.mp4").write_bytes(data[: len(data) // 2])
+    ffmpeg(*source, "-t", "4", str(out / "full.mkv"))
+    data = (out / "full.mkv").read_bytes()
+    (out / "half.mkv").write_bytes(data[: len(data) // 2])
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(out / "audio.m4a"))
+    # a stored picture that is not symmetric, and a display matrix that turns it a quarter
+    ffmpeg(*source, "-t", "1", "-vf", "drawbox=x=0:y=0:w=100:h=60:color=white:t=fill", str(out / "plain.mp4"))
+    try:
+        ffmpeg("-display_rotation", "90", "-i", str(out / "plain.mp4"), "-c", "copy", str(out / "rotated.mp4"))
+    except subprocess.CalledProcessError:  # FFmpeg before 6 writes the matrix from the rotate tag
+        ffmpeg("-i", str(out / "plain.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(out / "rotated.mp4"))
+    ffmpeg("-i", str(out / "rotated.mp4"), "-frames:v", "1", str(out / "upright.png"))  # as players show it
+    # 20 frames at 15 fps, then 20 at 5 fps, with B-frames (decode order != presentation order)
+    ffmpeg(*source, "-frames:v", "40", "-vf", "setpts='if(lt(N,20),N/15,20/15+(N-20)/5)/TB'",
+           "-fps_mode", "passthrough", str(out / "vfr.mp4"))
+    return out
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("name, decoder", [("half.mp4", "auto"), ("half.mp4", "opencv"), ("half.mkv", "auto")])
+def test_a_truncated_video_is_reported_in_a_warning_and_the_summary(media: Path, name: str, decoder: str) -> None:
+    result = run_cli("run", str(media / name), "--set", f"source.decoder={decoder}", "--progress", "off")
+    assert result.returncode == 0, result.stderr
+    assert f"{name} ended early: decoded" in result.stderr and "truncated or damaged" in result.stderr
+    incomplete = [line for line in result.stdout.splitlines() if "INCOMPLETE" in line]
+    assert len(incomplete) == 1
+    if name.endswith(".mp4"):  # the mp4 declares its 60 frames up front
+        assert "of the 60 frames the file declares" in incomplete[0] and "of its 4.0 s" in incomplete[0]
+    complete = run_cli("run", str(media / name.replace("half", "full")), "--set", f"source.decoder={decoder}")
+    assert complete.returncode == 0 and "INCOMPLETE" not in complete.stdout
+    assert "ended early" not in complete.stderr
+
+
+@needs_ffmpeg
+def test_an_audio_only_file_is_named_as_having_no_video_stream(media: Path) -> None:
+    result = run_cli("run", str(media / "audio.m4a"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"vidwatch: error: '{media / 'audio.m4a'}' has no video stream (it holds "
+                                     f"audio only); give a video file")
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("decoder", ["pyav", "opencv"])
+def test_rotation_metadata_turns_the_frames_upright(media: Path, decoder: str) -> None:
+    import cv2
+
+    from vidwatch.sources import SourceParams, open_source
+
+    upright = cv2.imread(str(media / "upright.png"))
+    assert upright.shape[:2] == (320, 240)  # the player's view: portrait
+    source = open_source(str(media / "rotated.mp4"), SourceParams(decoder=decoder))
+    with source:
+        frame = next(iter(source))
+    assert frame.size == (240, 320)  # what detectors see, and what snapshots and clips get
+    assert np.abs(frame.bgr().astype(int) - upright).mean() < 3.0
+    grey = (frame.image if frame.is_grey else cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)).astype(float)
+    if frame.limited_range:  # video-range luma, as preprocessing stretches it
+        grey = (grey - 16) * 255 / 219
+    assert np.abs(grey - cv2.cvtColor(upright, cv2.COLOR_BGR2GRAY)).mean() < 6.0
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("decoder", ["pyav", "opencv"])
+def test_variable_frame_rate_frames_carry_their_container_timestamps(media: Path, decoder: str) -> None:
+    from vidwatch.sources import SourceParams, open_source
+
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time",
+                            "-of", "csv=p=0", str(media / "vfr.mp4")], capture_output=True, text=True,
+                           check=True, timeout=30)
+    truth = [float(line.strip(",")) for line in probe.stdout.split()]
+    assert len(truth) == 40 and truth[21] - truth[20] > 0.15  # really 5 fps after frame 20
+    with open_source(str(media / "vfr.mp4"), SourceParams(decoder=decoder)) as source:
+        times = [frame.time for frame in source]
+    assert times == pytest.approx(truth, abs=1e-3)

@@ -40,6 +40,8 @@ class RunStats:
     events: list[Event] = field(default_factory=list)
     stopped: bool = False
     sink_failures: dict[str, int] = field(default_factory=dict)
+    incomplete: str | None = None
+    """A file that ended before its declared length: what was missing (see Source.incomplete)."""
 
     @property
     def fps(self) -> float:
@@ -169,6 +171,7 @@ def run_pipeline(
             out.event_ended(event)
         stats.dropped = source.dropped
         stats.stopped = stats.stopped or (stop is not None and stop.is_set())
+        stats.incomplete = source.incomplete
         stats.elapsed = time.perf_counter() - started
         stats.sink_failures = dict(out.failures)
     return stats

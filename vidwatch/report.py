@@ -67,6 +67,8 @@ def format_summary(stats: RunStats) -> str:
         head += f"; {stats.dropped} stale frames dropped"
     if stats.stopped:
         head += " (stopped early)"
+    if stats.incomplete:
+        head += f"\n  INCOMPLETE: {stats.incomplete}; the file is truncated or damaged"
     if not stats.events:
         return head
     return head + "\n" + format_events_table(stats.events)
