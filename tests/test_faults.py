@@ -3,6 +3,7 @@ a full disk. Real files, real processes and loopback servers, each bounded in ti
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -417,3 +418,27 @@ def test_variable_frame_rate_frames_carry_their_container_timestamps(media: Path
     with open_source(str(media / "vfr.mp4"), SourceParams(decoder=decoder)) as source:
         times = [frame.time for frame in source]
     assert times == pytest.approx(truth, abs=1e-3)
+
+
+# -- environment faults (item 4) -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device whose writes fail with ENOSPC)")
+@pytest.mark.parametrize("flag", ["--events", "--scores"])
+def test_a_full_disk_is_one_clear_line_not_an_internal_error(samples: Path, flag: str) -> None:
+    result = run_cli("run", str(samples / "object_enters.mp4"), flag, "/dev/full")
+    assert result.returncode == 2
+    assert "internal error" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"vidwatch: error: no space left on the device while writing the outputs ({flag} /dev/full); free some "
+        f"space there or write the outputs elsewhere")
+
+
+@pytest.mark.parametrize("code, words", [(errno.EROFS, "the file system is read-only while writing /mnt/ro/e.jsonl"),
+                                         (errno.EACCES, "permission denied while writing /mnt/ro/e.jsonl")])
+def test_environment_errors_name_the_path_and_the_fix(code: int, words: str) -> None:
+    from vidwatch.errors import environment_problem
+
+    message = environment_problem(OSError(code, os.strerror(code), "/mnt/ro/e.jsonl"), {"--events": "x"})
+    assert message is not None and message.startswith(words) and "; " in message
+    assert environment_problem(OSError(errno.EINVAL, "bad"), {}) is None  # not the machine's fault

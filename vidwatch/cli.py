@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from vidwatch import __version__, cores
-from vidwatch.errors import UserError
+from vidwatch.errors import UserError, environment_problem
 
 log = logging.getLogger("vidwatch")
 
@@ -316,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OUTPUT_OPTIONS = {"events": "--events", "snapshots": "--snapshots", "clips": "--clips", "scores": "--scores",
+                  "annotate": "--annotate", "output": "-o", "out_dir": "OUT_DIR"}
+"""Arguments that name something a command writes, for naming it in an environment error."""
+
+
+def _output_paths(args: argparse.Namespace) -> dict[str, str]:
+    return {flag: str(getattr(args, name)) for name, flag in OUTPUT_OPTIONS.items() if getattr(args, name, None)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 bad input or config, 1 internal error)."""
     parser = build_parser()
@@ -336,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal error: one line unless --debug
         if args.debug:
             traceback.print_exc()
+        problem = environment_problem(exc, _output_paths(args)) if isinstance(exc, OSError) else None
+        if problem is not None:  # the machine's fault (a full disk, no permission), not vidwatch's
+            print(f"vidwatch: error: {problem}", file=sys.stderr)
+            return 2
         print(f"vidwatch: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
               file=sys.stderr)
         return 1
