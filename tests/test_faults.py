@@ -442,3 +442,85 @@ def test_environment_errors_name_the_path_and_the_fix(code: int, words: str) -> 
     message = environment_problem(OSError(code, os.strerror(code), "/mnt/ro/e.jsonl"), {"--events": "x"})
     assert message is not None and message.startswith(words) and "; " in message
     assert environment_problem(OSError(errno.EINVAL, "bad"), {}) is None  # not the machine's fault
+
+
+# -- presets as package data (item 14) ------------------------------------------------------------
+
+
+def test_c_takes_a_preset_name_and_a_path_still_wins(tmp_path: Path) -> None:
+    from vidwatch.config import load_config
+
+    preset = load_config("outdoor_camera")
+    assert preset.detectors["diff"].params.adaptive == 6.0 and preset == load_config("outdoor_camera.yaml")
+    own = tmp_path / "outdoor_camera"
+    own.write_text("detectors:\n  histogram: {threshold: 0.5}\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        mine = load_config("outdoor_camera")  # a file of that name here wins over the preset
+    finally:
+        os.chdir(cwd)
+    assert list(mine.detectors) == ["histogram"] and mine.detectors["histogram"].threshold == 0.5
+    result = run_cli("config", "-c", "no_such_preset")
+    assert result.returncode == 2 and "outdoor_camera" in result.stderr and "--presets" in result.stderr
+
+
+def test_config_presets_lists_each_preset_with_its_description() -> None:
+    result = run_cli("config", "--presets")
+    assert result.returncode == 0
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[:5]}
+    assert list(rows) == ["default", "indoor_webcam", "outdoor_camera", "recorded_footage", "scene_cuts"]
+    assert rows["outdoor_camera"] == "A camera outdoors, on a busy street or a yard"
+    assert rows["scene_cuts"].startswith("Only cuts and whole-frame scene changes")
+
+
+def test_presets_work_from_a_plain_non_editable_install(tmp_path: Path) -> None:
+    """Build a wheel of this checkout offline, install it into a fresh venv, run `vidwatch -c NAME config`."""
+    import sysconfig
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", src)
+    shutil.copy(ROOT / "README.md", src)
+    shutil.copytree(ROOT / "vidwatch", src / "vidwatch", ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                            "--no-index", "-w", str(wheels), str(src)], capture_output=True, text=True, timeout=180)
+    if built.returncode != 0:
+        pytest.skip(f"pip cannot build a wheel offline here: {built.stderr.strip().splitlines()[-1:]}")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    # the dependencies (OpenCV, NumPy, PyAV, PyYAML) come from this environment, after the venv's own
+    # packages, so the vidwatch imported is the installed copy; .pth files there are not processed
+    Path(site, "test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                    "--no-index", *map(str, wheels.glob("*.whl"))], check=True, timeout=180)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    where = subprocess.run([str(python), "-c", "import vidwatch; print(vidwatch.__file__)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    assert where.startswith(site)  # the installed copy, not this checkout
+    assert sorted(p.name for p in Path(site, "vidwatch", "presets").glob("*.yaml")) == [
+        "default.yaml", "indoor_webcam.yaml", "outdoor_camera.yaml", "recorded_footage.yaml", "scene_cuts.yaml"]
+    result = subprocess.run([str(venv / "bin" / "vidwatch"), "-c", "outdoor_camera", "config"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "adaptive: 6.0" in result.stdout
+    listing = subprocess.run([str(venv / "bin" / "vidwatch"), "config", "--presets"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert "outdoor_camera" in listing.stdout
+
+
+def test_a_tuned_yaml_says_where_it_came_from_not_the_default_header(samples: Path, tmp_path: Path) -> None:
+    from vidwatch.config import CONFIG_HEADER, load_config
+
+    out = tmp_path / "tuned.yaml"
+    clip = samples / "hard_cut.mp4"
+    result = run_cli("tune", str(clip), "-o", str(out), "-c", "scene_cuts", timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert CONFIG_HEADER.splitlines()[0] not in text
+    assert text.startswith(f"# Fitted by `vidwatch tune` to {clip} (base: scene_cuts).\n")
+    load_config(out)  # and it still loads

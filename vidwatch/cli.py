@@ -148,6 +148,15 @@ def cmd_detectors(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config, render_yaml
 
+    if args.presets:
+        from vidwatch.presets import describe, preset_names
+
+        names = preset_names()
+        width = max(len(n) for n in names)
+        for name in names:
+            print(f"{name:<{width}}  {describe(name)}")
+        print(f"\nuse one with -c NAME (e.g. vidwatch run -c {names[-1]} SOURCE); a file path given to -c wins")
+        return 0
     if args.reference:
         from vidwatch.reference import config_reference
 
@@ -188,8 +197,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     truths = pair_truths(args.sources, args.truth, required=args.max_false_per_hour is None)
     clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths, strict=True)]
     result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
+    header = (f"# Fitted by `vidwatch tune` to {', '.join(args.sources)} (base: "
+              f"{args.config or 'the built-in defaults'}{''.join(f', --set {o}' for o in args.set)}).\n"
+              f"# Run it with `vidwatch run -c {args.output} SOURCE`; check it with `vidwatch eval -c {args.output}`.\n")
     try:
-        Path(args.output).write_text(render_yaml(result.config), encoding="utf-8")
+        Path(args.output).write_text(render_yaml(result.config, header), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {args.output}: {exc.strerror}; choose another -o path") from None
     print(format_result(result, by_truth=any(c.truth is not None for c in clips)))
@@ -215,11 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors in the log")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-c", "--config", dest="global_config", metavar="YAML",
+                        help="config file or preset name, for commands that take one (same as -c after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def config_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-c", "--config", metavar="YAML", help="config file (default: built-in defaults, "
-                       "the same as configs/default.yaml)")
+        p.add_argument("-c", "--config", metavar="YAML", help="config file or preset name (default: the "
+                       "built-in defaults, preset 'default'; list presets with `vidwatch config --presets`)")
         p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                        help="override one config key, e.g. --set detectors.diff.threshold=0.01 (repeatable)")
 
@@ -312,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_args(cfg)
     cfg.add_argument("--reference", action="store_true",
                      help="print every config key with its default, allowed values and meaning (Markdown)")
+    cfg.add_argument("--presets", action="store_true", help="list the shipped presets (for -c NAME)")
     cfg.set_defaults(func=cmd_config)
     return parser
 
@@ -329,6 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 bad input or config, 1 internal error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.global_config is not None:  # `vidwatch -c NAME COMMAND`: -c after the command wins
+        if not hasattr(args, "config"):
+            parser.error(f"-c: `{args.command}` takes no config")
+        args.config = args.config or args.global_config
     _setup_logging(-1 if args.quiet else args.verbose)
     try:
         return int(args.func(args) or 0)

@@ -4,7 +4,7 @@ Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``dete
 type and parameters), ``events`` (kind -> gate rule) and ``hooks`` (commands and a webhook run on
 events). Every key is checked on load; errors name
 the file, the key path and what is allowed. Defaults are not repeated here: they come from the
-``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
+``Params`` dataclasses, and the ``default`` preset is rendered from them (``vidwatch config``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
 from vidwatch.params import build, to_plain
 from vidwatch.preprocess import AnalysisParams
+from vidwatch.presets import preset_names, preset_path
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
 from vidwatch.sources import SourceParams
@@ -205,7 +206,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Load and validate a YAML file (None = built-in defaults), then apply ``--set`` overrides."""
     data: Any = None
     if path is not None:
-        path = Path(path)
+        path = config_path(path)
         try:
             with path.open("rb") as handle:  # never more than the limit: a huge file fails at once
                 raw = handle.read(MAX_BYTES + 1)
@@ -232,12 +233,24 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 CONFIG_HEADER = """\
-# vidwatch configuration, as printed by `vidwatch config` (built-in defaults, plus any -c file and
-# --set overrides). configs/default.yaml is this output with no arguments: what runs without -c.
+# The built-in defaults, with any -c file and --set overrides applied: what `vidwatch config` prints.
+# With no arguments it is the preset vidwatch/presets/default.yaml (-c default): what runs without -c.
 # Copy it and keep only the keys you change; `vidwatch detectors` explains every detector key.
 """
 
 
-def render_yaml(config: Config) -> str:
-    """The effective configuration as commented YAML text."""
-    return CONFIG_HEADER + yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
+def render_yaml(config: Config, header: str = CONFIG_HEADER) -> str:
+    """The effective configuration as YAML text under ``header`` (comment lines saying where it came from)."""
+    return header + yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
+
+
+def config_path(given: str | Path) -> Path:
+    """The file ``-c`` means: the path when it exists (a path always wins), else the preset of that name."""
+    path = Path(given)
+    if path.exists():
+        return path
+    preset = preset_path(str(given))
+    if preset is not None:
+        return preset
+    raise ConfigError(f"config file not found: {given}; give a path, or a preset name ({', '.join(preset_names())}; "
+                      f"see `vidwatch config --presets`)")

@@ -2,7 +2,7 @@
 
 Every tunable value in vidwatch is a field of a frozen dataclass declared with :func:`param`, which
 carries its default, its bounds and one line of documentation. That single declaration is what the
-YAML loader validates against, what ``vidwatch detectors`` prints and what ``configs/default.yaml``
+YAML loader validates against, what ``vidwatch detectors`` prints and what ``presets/default.yaml``
 is rendered from, so a default lives in exactly one place.
 """
 
