@@ -7,6 +7,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -524,3 +525,79 @@ def test_a_tuned_yaml_says_where_it_came_from_not_the_default_header(samples: Pa
     assert CONFIG_HEADER.splitlines()[0] not in text
     assert text.startswith(f"# Fitted by `vidwatch tune` to {clip} (base: scene_cuts).\n")
     load_config(out)  # and it still loads
+
+
+# -- smaller things (item 13) -----------------------------------------------------------------------
+
+
+def screen_lines(raw: str) -> list[str]:
+    """What a terminal shows for ``raw``: a carriage return goes back to the start of the line and
+    what follows overwrites it."""
+    lines: list[str] = []
+    line: list[str] = []
+    column = 0
+    for char in raw:
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            lines.append("".join(line).rstrip())
+            line, column = [], 0
+        else:
+            if column < len(line):
+                line[column] = char
+            else:
+                line.append(char)
+            column += 1
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+def test_progress_and_log_lines_never_share_a_line_and_the_bar_ends_full(samples: Path, tmp_path: Path) -> None:
+    import cv2
+
+    clip = tmp_path / "short.mp4"  # 80 frames played at 30 fps: an event is logged while the bar is up
+    capture = cv2.VideoCapture(str(samples / "object_enters.mp4"))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
+    for _ in range(80):
+        ok, image = capture.read()
+        assert ok and image.shape[:2] == (240, 320)
+        writer.write(image)
+    writer.release()
+    capture.release()
+    result = run_cli("run", str(clip), "--realtime", "--progress", "on")
+    assert result.returncode == 0, result.stderr
+    lines = screen_lines(result.stderr)
+    progress = re.compile(r"frames \d+/80")
+    logged = [line for line in lines if re.search(r"\d\d:\d\d:\d\d (INFO|WARNING)", line)]
+    assert any("start motion" in line for line in logged) and any("end   motion" in line for line in logged)
+    for line in logged:  # each log line on its own, from the first column
+        assert re.match(r"\d\d:\d\d:\d\d (INFO|WARNING)", line) and not progress.search(line), line
+    bars = [line for line in lines if progress.search(line)]
+    assert bars and "frames 80/80" in bars[-1] and "events 1" in bars[-1]
+
+
+def test_detectors_prints_defaults_as_yaml_does() -> None:
+    result = run_cli("detectors")
+    assert result.returncode == 0
+    text = result.stdout
+    assert re.search(r"compensate_light +default true ", text) and re.search(r"norm +default zero ", text)
+    assert "True" not in text and "False" not in text and "'zero'" not in text.split("default zero")[0]
+
+
+def test_plot_of_several_sources_asks_which_and_lists_them(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    scores = tmp_path / "scores.csv"  # the columns `run --scores` writes for two sources
+    a, b = "cam1/front.mp4", "cam2/front.mp4"
+    rows = ["source,frame,time,diff.value,diff.threshold,motion.active"]
+    rows += [f"{name},{i},{i / 15:.4f},{0.01 * (i % 7)},0.03,{int(i % 7 > 3)}" for name in (a, b) for i in range(60)]
+    scores.write_text("\n".join(rows) + "\n")
+    names = f"'{a}', '{b}'"
+    result = run_cli("plot", str(scores), "-o", str(tmp_path / "t.png"))
+    assert result.returncode == 2 and not (tmp_path / "t.png").exists()
+    assert result.stderr.strip() == (f"vidwatch: error: {scores} holds the scores of 2 sources ({names}); choose "
+                                     f"one with --source NAME")
+    wrong = run_cli("plot", str(scores), "--source", "cam9", "-o", str(tmp_path / "t.png"))
+    assert wrong.returncode == 2 and wrong.stderr.strip().endswith(f"has no source 'cam9'; its sources: {names}")
+    right = run_cli("plot", str(scores), "--source", str(b), "-o", str(tmp_path / "t.png"))
+    assert right.returncode == 0 and (tmp_path / "t.png").stat().st_size > 10_000

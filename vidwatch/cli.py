@@ -85,10 +85,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 enabled=None if args.progress == "auto" else args.progress == "on")
             interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
             on_frame = chain(progress, StatusLine(interval)) if interval > 0 else progress
-            with ExitStack() as per_source:
-                sinks = outputs.for_source(spec, source.fps, per_source)
-                stats = run_pipeline(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
-            progress.done()
+            stats = None
+            try:
+                with ExitStack() as per_source:
+                    sinks = outputs.for_source(spec, source.fps, per_source)
+                    stats = run_pipeline(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
+            finally:  # the bar hands the terminal back to plain log lines on every exit path
+                progress.done(stats)
             print(format_summary(stats), flush=True)
             if stop.is_set():
                 break
@@ -134,13 +137,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_detectors(args: argparse.Namespace) -> int:
     from vidwatch.detectors import REGISTRY
-    from vidwatch.params import field_docs
+    from vidwatch.params import field_docs, yaml_text
 
     for name, cls in REGISTRY.items():
         print(f"{name}  (feeds: {cls.kind})")
         print(f"    {cls.summary}")
-        for field, allowed, default, doc in field_docs(cls.Params):
-            print(f"    {field:<16} default {default!r:<10} {allowed}: {doc}")
+        for field, allowed, default, doc in field_docs(cls.Params):  # defaults spelt as `config` prints them
+            print(f"    {field:<16} default {yaml_text(default):<10} {allowed}: {doc}")
         print()
     return 0
 
@@ -276,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="output image (default timeline.png)")
     plot.add_argument("--events", metavar="EVENTS.jsonl", help="shade the exact event spans from an --events "
                       "file (default: the frames where the gate had an event open, from the CSV)")
-    plot.add_argument("--source", help="with several sources in the CSV, the one to plot (default: the first)")
+    plot.add_argument("--source", help="with several sources in the CSV, the one to plot (required then)")
     plot.add_argument("--title", help="plot title (default: the CSV file name)")
     plot.add_argument("--log", action="store_true", help="symmetric-log score axis (spikes far above threshold)")
     plot.set_defaults(func=cmd_plot)

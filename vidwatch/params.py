@@ -150,6 +150,17 @@ def to_plain(obj: Any) -> Any:
     return obj
 
 
+def yaml_text(value: Any) -> str:
+    """A default as YAML writes it (true, false, null, [], plain numbers and words), for listings."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == ():
+        return "[]"
+    return str(value)
+
+
 def field_docs(cls: type) -> list[tuple[str, str, Any, str]]:
     """(name, allowed, default, doc) for each field of a parameter dataclass."""
     hints = get_type_hints(cls)

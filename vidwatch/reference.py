@@ -10,7 +10,7 @@ from typing import Any
 
 from vidwatch.detectors import REGISTRY
 from vidwatch.gate import KIND_DEFAULTS, EventRule, default_rule
-from vidwatch.params import field_docs
+from vidwatch.params import field_docs, yaml_text
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
@@ -27,13 +27,7 @@ SECTIONS: list[tuple[str, type, str]] = [
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value == ():
-        return "[]"
-    return str(value)
+    return yaml_text(value)
 
 
 def _escape(text: str) -> str:
