@@ -202,7 +202,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
     header = (f"# Fitted by `vidwatch tune` to {', '.join(args.sources)} (base: "
               f"{args.config or 'the built-in defaults'}{''.join(f', --set {o}' for o in args.set)}).\n"
-              f"# Run it with `vidwatch run -c {args.output} SOURCE`; check it with `vidwatch eval -c {args.output}`.\n")
+              f"# Run it with `vidwatch run -c {args.output} SOURCE`; "
+              f"check it with `vidwatch eval -c {args.output}`.\n")
     try:
         Path(args.output).write_text(render_yaml(result.config, header), encoding="utf-8")
     except OSError as exc:

@@ -85,6 +85,10 @@ def event_environment(payload: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+IDLE_POLL = 0.2
+"""Seconds the idle worker sleeps between looks at the exit request."""
+
+
 class _Job:
     """One queued hook run: a command or a webhook call for one event phase."""
 
@@ -167,6 +171,8 @@ class HookSink(Sink):
                 if self._closing.is_set() and not self._stragglers:
                     return
                 continue
+            if not job.what:  # the wake-up close() sends
+                continue
             with self._lock:
                 self._current = job
                 job.started = time.monotonic()
@@ -186,7 +192,7 @@ class HookSink(Sink):
         """How long the idle worker may sleep: until the next straggler's deadline, and briefly when closing."""
         with self._lock:
             deadlines = [run.deadline for _, run in self._stragglers]
-        wait = 0.05 if self._closing.is_set() else 1.0
+        wait = 0.05 if self._closing.is_set() else IDLE_POLL
         if deadlines:
             wait = min(wait, max(0.0, min(deadlines) - time.monotonic()))
         return wait
@@ -219,7 +225,7 @@ class HookSink(Sink):
             names = [f"{current.what} (running {time.monotonic() - (current.started or 0):.1f} s)"] if current else []
             stragglers = [f"processes left by {what}" for what, _ in self._stragglers]
         with self._queue.mutex:
-            queued = [job.what for job in self._queue.queue]
+            queued = [job.what for job in self._queue.queue if job.what]
         return [*names, *queued, *stragglers]
 
     def close(self) -> None:
@@ -230,6 +236,11 @@ class HookSink(Sink):
         if self._closing.is_set():
             return
         self._closing.set()
+        try:
+            self._queue.put_nowait(_Job("", lambda _: None))  # wakes an idle worker, which then ends
+        except queue.Full:
+            pass  # a full queue: the worker is busy and will see the exit request
+        self._worker.join(0.1)  # an idle worker ends now; a busy one shows what it is doing
         outstanding = self._outstanding()
         began = time.monotonic()
         if outstanding and self._worker.is_alive():
@@ -253,7 +264,8 @@ class HookSink(Sink):
             with self._queue.mutex:
                 self._queue.queue.clear()
             self.abandoned = left_over
-            log.warning("stopped waiting for hooks %s: killed or dropped %s", why, ", ".join(left_over))
+            if left_over:
+                log.warning("stopped waiting for hooks %s: killed or dropped %s", why, ", ".join(left_over))
         self._reap_stragglers(all_now=True)
 
 
