@@ -240,7 +240,8 @@ def test_at_exit_hooks_get_one_announced_grace_period_then_are_killed(caplog: py
     assert not processes_running(f"sleep {seconds}")
 
 
-def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path, tmp_path: Path,
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path, tmp_path: Path, signum: int,
                                                                    no_leftovers: list[str]) -> None:
     seconds = unique_seconds()
     no_leftovers.append(f"sleep {seconds}")
@@ -252,7 +253,7 @@ def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path
     try:
         run.wait_for(r"waiting up to 60 s for \d+ hook run", timeout=WAIT)
         assert processes_running(f"sleep {seconds}")
-        run.signal(signal.SIGTERM)
+        run.signal(signum)
         assert run.finish(timeout=10) == 0
     finally:
         run.kill()
