@@ -20,7 +20,7 @@ import yaml
 from vidwatch.detectors import REGISTRY, detector_class
 from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
-from vidwatch.params import build, to_plain
+from vidwatch.params import build, short_repr, to_plain
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.presets import preset_names, preset_path
 from vidwatch.sinks.hooks import HookParams
@@ -91,7 +91,7 @@ def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
         where = f"detectors.{name}"
         entry = {} if entry is None else entry
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping of settings, got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping of settings, got {short_repr(entry)}")
         entry = dict(entry)
         type_name = entry.pop("type", name)
         if type_name not in REGISTRY:
@@ -118,7 +118,8 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
         if entry is False:
             continue
         if entry is not None and not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got "
+                              f"{short_repr(entry)}")
         rule = build(EventRule, {**KIND_DEFAULTS.get(kind, {}), **(entry or {})}, where)
         names = rule.detectors
         if names is None:
