@@ -12,7 +12,7 @@ from vidwatch.errors import ConfigError
 
 from .conftest import ROOT
 
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+CONFIGS = sorted((ROOT / "vidwatch" / "presets").glob("*.yaml"))
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -22,10 +22,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_default_yaml_is_exactly_the_builtin_defaults() -> None:
-    assert load_config(ROOT / "configs" / "default.yaml") == load_config(None)
-    on_disk = (ROOT / "configs" / "default.yaml").read_text()
+    assert load_config(ROOT / "vidwatch" / "presets" / "default.yaml") == load_config(None)
+    on_disk = (ROOT / "vidwatch" / "presets" / "default.yaml").read_text()
     assert on_disk == render_yaml(load_config(None)), \
-        "configs/default.yaml is stale: regenerate it with `vidwatch config > configs/default.yaml`"
+        "vidwatch/presets/default.yaml is stale: regenerate it with `vidwatch config > vidwatch/presets/default.yaml`"
 
 
 def test_defaults_run_all_four_detectors() -> None:

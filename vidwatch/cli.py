@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from vidwatch import __version__, cores
-from vidwatch.errors import UserError
+from vidwatch.errors import UserError, environment_problem
 from vidwatch.logs import setup_logging
 
 log = logging.getLogger("vidwatch")
@@ -54,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if jobs > 1 and several and in_process:
         raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "
                         f"(or --jobs 1) to use it with several sources")
-    with ExitStack() as stack, _stop_on_signals() as stop:
+    # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
+    with _stop_on_signals() as stop, ExitStack() as stack:
         outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         if jobs > 1 and several:
             from vidwatch.batch import run_parallel
@@ -69,10 +70,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 enabled=None if args.progress == "auto" else args.progress == "on")
             interval = args.status if args.status is not None else (60.0 if source.live else 0.0)
             on_frame = chain(progress, StatusLine(interval)) if interval > 0 else progress
-            with ExitStack() as per_source:
-                sinks = outputs.for_source(source, per_source)
-                stats = run_source(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
-            progress.done()
+            stats = None
+            try:
+                with ExitStack() as per_source:
+                    sinks = outputs.for_source(source, per_source)
+                    stats = run_source(source, config, sinks, stop=stop, on_frame=on_frame, label_events=several)
+            finally:  # the bar hands the terminal back to plain log lines on every exit path
+                progress.done(stats)
             print(format_summary(stats), flush=True)
             if stop.is_set():
                 break
@@ -117,7 +121,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_detectors(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
     from vidwatch.detectors import REGISTRY, detector_class
-    from vidwatch.params import field_docs
+    from vidwatch.params import field_docs, yaml_text
     from vidwatch.reference import imported_detectors
 
     if args.types:
@@ -131,8 +135,8 @@ def cmd_detectors(args: argparse.Namespace) -> int:
     for name, cls in listed.items():
         print(f"{name}  (feeds: {cls.kind}; metrics: {', '.join(cls.metric_names) or 'none'})")
         print(f"    {cls.summary}")
-        for field, allowed, default, doc in field_docs(cls.Params):
-            print(f"    {field:<16} default {default!r:<10} {allowed}: {doc}")
+        for field, allowed, default, doc in field_docs(cls.Params):  # defaults spelt as `config` prints them
+            print(f"    {field:<16} default {yaml_text(default):<10} {allowed}: {doc}")
         print()
     return 0
 
@@ -140,6 +144,15 @@ def cmd_detectors(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config, render_yaml
 
+    if args.presets:
+        from vidwatch.presets import describe, preset_names
+
+        names = preset_names()
+        width = max(len(n) for n in names)
+        for name in names:
+            print(f"{name:<{width}}  {describe(name)}")
+        print(f"\nuse one with -c NAME (e.g. vidwatch run -c {names[-1]} SOURCE); a file path given to -c wins")
+        return 0
     config = load_config(args.config, args.set)
     if args.reference:
         from vidwatch.reference import config_reference, imported_detectors
@@ -178,8 +191,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     truths = pair_truths(args.sources, args.truth, required=args.max_false_per_hour is None)
     clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths, strict=True)]
     result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
+    header = (f"# Fitted by `vidwatch tune` to {', '.join(args.sources)} (base: "
+              f"{args.config or 'the built-in defaults'}{''.join(f', --set {o}' for o in args.set)}).\n"
+              f"# Run it with `vidwatch run -c {args.output} SOURCE`; "
+              f"check it with `vidwatch eval -c {args.output}`.\n")
     try:
-        Path(args.output).write_text(render_yaml(result.config), encoding="utf-8")
+        Path(args.output).write_text(render_yaml(result.config, header), encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {args.output}: {exc.strerror}; choose another -o path") from None
     print(format_result(result, by_truth=any(c.truth is not None for c in clips)))
@@ -205,11 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors in the log")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-c", "--config", dest="global_config", metavar="YAML",
+                        help="config file or preset name, for commands that take one (same as -c after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def config_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-c", "--config", metavar="YAML", help="config file (default: built-in defaults, "
-                       "the same as configs/default.yaml)")
+        p.add_argument("-c", "--config", metavar="YAML", help="config file or preset name (default: the "
+                       "built-in defaults, preset 'default'; list presets with `vidwatch config --presets`)")
         p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                        help="override one config key, e.g. --set detectors.diff.threshold=0.01 (repeatable)")
 
@@ -252,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="output image (default timeline.png)")
     plot.add_argument("--events", metavar="EVENTS.jsonl", help="shade the exact event spans from an --events "
                       "file (default: the frames where the gate had an event open, from the CSV)")
-    plot.add_argument("--source", help="with several sources in the CSV, the one to plot (default: the first)")
+    plot.add_argument("--source", help="with several sources in the CSV, the one to plot (required then)")
     plot.add_argument("--title", help="plot title (default: the CSV file name)")
     plot.add_argument("--log", action="store_true", help="symmetric-log score axis (spikes far above threshold)")
     plot.set_defaults(func=cmd_plot)
@@ -306,14 +325,28 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--reference", action="store_true",
                      help="print every config key with its default, allowed values and meaning (Markdown); "
                      "with -c, detectors the config names by import path too")
+    cfg.add_argument("--presets", action="store_true", help="list the shipped presets (for -c NAME)")
     cfg.set_defaults(func=cmd_config)
     return parser
+
+
+OUTPUT_OPTIONS = {"events": "--events", "snapshots": "--snapshots", "clips": "--clips", "scores": "--scores",
+                  "annotate": "--annotate", "output": "-o", "out_dir": "OUT_DIR"}
+"""Arguments that name something a command writes, for naming it in an environment error."""
+
+
+def _output_paths(args: argparse.Namespace) -> dict[str, str]:
+    return {flag: str(getattr(args, name)) for name, flag in OUTPUT_OPTIONS.items() if getattr(args, name, None)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 bad input or config, 1 internal error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.global_config is not None:  # `vidwatch -c NAME COMMAND`: -c after the command wins
+        if not hasattr(args, "config"):
+            parser.error(f"-c: `{args.command}` takes no config")
+        args.config = args.config or args.global_config
     setup_logging(-1 if args.quiet else args.verbose)
     try:
         return int(args.func(args) or 0)
@@ -330,6 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal error: one line unless --debug
         if args.debug:
             traceback.print_exc()
+        problem = environment_problem(exc, _output_paths(args)) if isinstance(exc, OSError) else None
+        if problem is not None:  # the machine's fault (a full disk, no permission), not vidwatch's
+            print(f"vidwatch: error: {problem}", file=sys.stderr)
+            return 2
         print(f"vidwatch: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
               file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ Sections: ``analysis`` (preprocessing), ``source`` (how inputs are read), ``dete
 type and parameters), ``events`` (kind -> gate rule) and ``hooks`` (commands and a webhook run on
 events). Every key is checked on load; errors name
 the file, the key path and what is allowed. Defaults are not repeated here: they come from the
-``Params`` dataclasses, and ``configs/default.yaml`` is rendered from them (``vidwatch config``).
+``Params`` dataclasses, and the ``default`` preset is rendered from them (``vidwatch config``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ import yaml
 from vidwatch.detectors import REGISTRY, Detector, default_detectors, detector_class
 from vidwatch.errors import ConfigError
 from vidwatch.gate import KIND_DEFAULTS, EventRule
-from vidwatch.params import build, to_plain
+from vidwatch.params import build, short_repr, to_plain
 from vidwatch.preprocess import AnalysisParams
+from vidwatch.presets import preset_names, preset_path
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
 from vidwatch.sources import SourceParams
+from vidwatch.yaml_input import MAX_BYTES, YamlSyntaxError, load_yaml
 from vidwatch.zones import ZoneParams
 
 SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs", "hooks")
@@ -91,7 +93,7 @@ def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
         where = f"detectors.{name}"
         entry = {} if entry is None else entry
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping of settings, got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping of settings, got {short_repr(entry)}")
         entry = dict(entry)
         type_name = entry.pop("type", name)
         try:
@@ -120,7 +122,8 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
         if entry is False:
             continue
         if entry is not None and not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got {entry!r}")
+            raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got "
+                              f"{short_repr(entry)}")
         rule = build(EventRule, {**KIND_DEFAULTS.get(kind, {}), **(entry or {})}, where)
         names = rule.detectors
         if names is None:
@@ -174,8 +177,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set {text!r}: expected key.path=value, e.g. --set detectors.diff.threshold=0.01")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = load_yaml(raw, f"--set {text}") if raw.strip() else None
+    except YamlSyntaxError:  # not YAML: the text itself (a path, a command line)
         value = raw
     return [part for part in key.strip().split(".")], value
 
@@ -207,19 +210,23 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Load and validate a YAML file (None = built-in defaults), then apply ``--set`` overrides."""
     data: Any = None
     if path is not None:
-        path = Path(path)
+        path = config_path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as handle:  # never more than the limit: a huge file fails at once
+                raw = handle.read(MAX_BYTES + 1)
+            text = raw.decode("utf-8")
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}; check the path given to -c") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path} is a folder; give a YAML config file to -c") from None
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}: not valid YAML{where}; fix the syntax") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file (not UTF-8); give a YAML config file") from None
+        if len(raw) > MAX_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_BYTES / 1e6:g} MB; a config with zones is a few KB: "
+                              f"give a smaller file")
+        data = load_yaml(text, str(path))
         try:
             config = build_config(data)
         except ConfigError as exc:
@@ -230,12 +237,24 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 
 CONFIG_HEADER = """\
-# vidwatch configuration, as printed by `vidwatch config` (built-in defaults, plus any -c file and
-# --set overrides). configs/default.yaml is this output with no arguments: what runs without -c.
+# The built-in defaults, with any -c file and --set overrides applied: what `vidwatch config` prints.
+# With no arguments it is the preset vidwatch/presets/default.yaml (-c default): what runs without -c.
 # Copy it and keep only the keys you change; `vidwatch detectors` explains every detector key.
 """
 
 
-def render_yaml(config: Config) -> str:
-    """The effective configuration as commented YAML text."""
-    return CONFIG_HEADER + yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
+def render_yaml(config: Config, header: str = CONFIG_HEADER) -> str:
+    """The effective configuration as YAML text under ``header`` (comment lines saying where it came from)."""
+    return header + yaml.safe_dump(config.to_plain(), sort_keys=False, default_flow_style=False)
+
+
+def config_path(given: str | Path) -> Path:
+    """The file ``-c`` means: the path when it exists (a path always wins), else the preset of that name."""
+    path = Path(given)
+    if path.exists():
+        return path
+    preset = preset_path(str(given))
+    if preset is not None:
+        return preset
+    raise ConfigError(f"config file not found: {given}; give a path, or a preset name ({', '.join(preset_names())}; "
+                      f"see `vidwatch config --presets`)")

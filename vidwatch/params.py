@@ -2,7 +2,7 @@
 
 Every tunable value in vidwatch is a field of a frozen dataclass declared with :func:`param`, which
 carries its default, its bounds and one line of documentation. That single declaration is what the
-YAML loader validates against, what ``vidwatch detectors`` prints and what ``configs/default.yaml``
+YAML loader validates against, what ``vidwatch detectors`` prints and what ``presets/default.yaml``
 is rendered from, so a default lives in exactly one place.
 """
 
@@ -63,25 +63,27 @@ def describe(tp: Any, meta: typing.Mapping[str, Any]) -> str:
 def _coerce(tp: Any, value: Any, where: str, meta: typing.Mapping[str, Any]) -> Any:
     """Check ``value`` against the annotation ``tp`` and return it in canonical form."""
     origin = get_origin(tp)
-    wrong = ConfigError(f"{where}: expected {describe(tp, meta)}, got {value!r}")
+    def wrong() -> ConfigError:  # built only when raised: the repr of a big list costs time and memory
+        return ConfigError(f"{where}: expected {describe(tp, meta)}, got {short_repr(value)}")
+
     if origin in (Union, types.UnionType):
         for option in get_args(tp):
             try:
                 return _coerce(option, value, where, meta)
             except ConfigError:
                 continue
-        raise wrong
+        raise wrong()
     if origin is Literal:
         if value in get_args(tp):
             return value
-        raise wrong
+        raise wrong()
     if tp is type(None):
         if value is None:
             return None
-        raise wrong
+        raise wrong()
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise wrong
+            raise wrong()
         item_tp = get_args(tp)[0]
         return tuple(_coerce(item_tp, v, f"{where}[{i}]", {}) for i, v in enumerate(value))
     if dataclasses.is_dataclass(tp):
@@ -89,24 +91,41 @@ def _coerce(tp: Any, value: Any, where: str, meta: typing.Mapping[str, Any]) -> 
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise wrong
+        raise wrong()
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong
+            raise wrong()
         _check_range(value, where, tp, meta)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong
+            raise wrong()
         _check_range(float(value), where, tp, meta)
         return float(value)
     if tp is str:
         if isinstance(value, str):
             return value
-        raise wrong
+        raise wrong()
     if tp is Any:
         return value
     raise TypeError(f"unsupported parameter type {tp!r} at {where}")
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, never building more of a list than that."""
+    if isinstance(value, (list, tuple)):
+        parts: list[str] = []
+        used = 1
+        for item in value:
+            if used >= limit:
+                parts.append(f"... {len(value)} items")
+                break
+            part = short_repr(item, limit - used)
+            parts.append(part)
+            used += len(part) + 2
+        return "[" + ", ".join(parts) + "]"
+    text = repr(value)
+    return text if len(text) <= max(limit, 8) else text[: max(limit, 8) - 3] + "..."
 
 
 def _check_range(value: float, where: str, tp: Any, meta: typing.Mapping[str, Any]) -> None:
@@ -114,7 +133,7 @@ def _check_range(value: float, where: str, tp: Any, meta: typing.Mapping[str, An
     too_low = lo is not None and (value <= lo if meta.get("min_exclusive") else value < lo)
     too_high = hi is not None and value > hi
     if too_low or too_high:
-        raise ConfigError(f"{where}: {value!r} is out of range; allowed: {describe(tp, meta)}")
+        raise ConfigError(f"{where}: {short_repr(value)} is out of range; allowed: {describe(tp, meta)}")
 
 
 def build(cls: type, data: Any, where: str) -> Any:
@@ -122,7 +141,7 @@ def build(cls: type, data: Any, where: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys, got {data!r}")
+        raise ConfigError(f"{where}: expected a mapping of keys, got {short_repr(data)}")
     hints = get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
@@ -148,6 +167,17 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_plain(v) for v in obj]
     return obj
+
+
+def yaml_text(value: Any) -> str:
+    """A default as YAML writes it (true, false, null, [], plain numbers and words), for listings."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value == ():
+        return "[]"
+    return str(value)
 
 
 def field_docs(cls: type) -> list[tuple[str, str, Any, str]]:

@@ -49,6 +49,8 @@ class RunStats:
     stopped: bool = False
     sink_failures: dict[str, int] = field(default_factory=dict)
     """Output name -> calls that failed (logged as they happened; named again in the summary)."""
+    incomplete: str | None = None
+    """A file that ended before its declared length: what was missing (see Source.incomplete)."""
 
     @property
     def fps(self) -> float:
@@ -220,6 +222,7 @@ def run_source(
             out.event_ended(event)
         stats.dropped = source.dropped
         stats.stopped = stats.stopped or (stop is not None and stop.is_set())
+        stats.incomplete = source.incomplete
         stats.elapsed = time.perf_counter() - started
         stats.sink_failures = dict(out.failures)
     return stats

@@ -39,7 +39,11 @@ def _float(text: str) -> float:
 
 
 def read_scores(path: str | Path, source: str | None = None) -> Timeline:
-    """Parse a scores CSV; with a ``source`` column, keep only ``source`` (default: the first one)."""
+    """Parse a scores CSV; with a ``source`` column, keep only ``source``.
+
+    A CSV of several sources needs ``source`` named: drawing one of them silently would pass it
+    off as the whole file. The error lists the sources it holds, as does an unknown name.
+    """
     try:
         handle = open(path, encoding="utf-8", newline="")
     except OSError as exc:
@@ -55,11 +59,14 @@ def read_scores(path: str | Path, source: str | None = None) -> Timeline:
                             f"write one with `vidwatch run SOURCE --scores {path}`")
         timeline = Timeline(values={d: [] for d in detectors}, thresholds={d: [] for d in detectors},
                             active={k: [] for k in kinds})
+        sources: dict[str, None] = {}
+        chosen = source
         for row in reader:
             if "source" in row:
-                if source is None:
-                    source = row["source"]
-                if row["source"] != source:
+                sources.setdefault(row["source"], None)
+                if chosen is None:
+                    chosen = row["source"]
+                if row["source"] != chosen:
                     continue
             timeline.time.append(_float(row["time"]))
             for d in detectors:
@@ -67,6 +74,14 @@ def read_scores(path: str | Path, source: str | None = None) -> Timeline:
                 timeline.thresholds[d].append(_float(row.get(f"{d}.threshold") or ""))
             for k in kinds:
                 timeline.active[k].append(row[f"{k}.active"] == "1")
+    names = ", ".join(repr(name) for name in sources)
+    if source is None and len(sources) > 1:
+        raise UserError(f"{path} holds the scores of {len(sources)} sources ({names}); choose one with "
+                        f"--source NAME")
+    if source is not None and sources and source not in sources:
+        raise UserError(f"{path} has no source {source!r}; its sources: {names}")
+    if source is not None and not sources:
+        raise UserError(f"{path} has the scores of one source only (no 'source' column); leave out --source")
     if not timeline.time:
         raise UserError(f"{path}: no rows{f' for source {source!r}' if source else ''}; nothing to plot")
     return timeline

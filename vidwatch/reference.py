@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidwatch.detectors import REGISTRY, Detector, is_import_path
 from vidwatch.gate import KIND_DEFAULTS, EventRule, default_rule
-from vidwatch.params import field_docs
+from vidwatch.params import field_docs, yaml_text
 
 if TYPE_CHECKING:
     from vidwatch.config import Config
@@ -31,13 +31,7 @@ SECTIONS: list[tuple[str, type, str]] = [
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value == ():
-        return "[]"
-    return str(value)
+    return yaml_text(value)
 
 
 def _escape(text: str) -> str:

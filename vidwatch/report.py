@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
-import time
+from contextlib import ExitStack
 from typing import TextIO
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from vidwatch.events import Event
 from vidwatch.pipeline import RunStats
 
 
 class Progress:
-    """A single self-overwriting progress line on a terminal; silent when output is not a terminal."""
+    """A progress bar on a terminal that log lines pass around; silent when output is not a terminal.
+
+    tqdm draws it: while the bar is up, log records go through tqdm's handler, which clears the bar,
+    writes the line and redraws the bar, so the two never share a line; and closing it draws the
+    final count, so a finished file never stays at the last throttled percentage. (rich does the
+    same but brings several packages for one line; tqdm is one pure-Python package.)
+    """
 
     def __init__(self, total: int | None, stream: TextIO | None = None, *, enabled: bool | None = None,
                  interval: float = 0.5) -> None:
@@ -19,29 +28,39 @@ class Progress:
         self.stream = stream or sys.stderr  # looked up now: sys.stderr may be replaced after import
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.interval = interval
-        self._last = 0.0
+        self._bar: tqdm | None = None
+        self._logs = ExitStack()
 
     def __call__(self, stats: RunStats) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if now - self._last < self.interval:
-            return
-        self._last = now
-        fps = stats.fps
-        text = f"frames {stats.frames}"
-        if self.total:
-            pct = 100.0 * stats.frames / self.total
-            eta = (self.total - stats.frames) / fps if fps > 0 else 0.0
-            text += f"/{self.total} ({pct:4.1f}%) ETA {eta:5.0f}s"
-        text += f"  {fps:6.1f} fps  events {len(stats.events)}"
-        self.stream.write("\r" + text + "   ")
-        self.stream.flush()
+        if self._bar is None:
+            self._logs.enter_context(logging_redirect_tqdm())
+            layout = KNOWN_TOTAL if self.total else UNKNOWN_TOTAL
+            self._bar = tqdm(total=self.total or None, file=self.stream, mininterval=self.interval,
+                             bar_format=layout, unit=" frames", dynamic_ncols=True, leave=True)
+        self._bar.set_postfix_str(f"events {len(stats.events)}", refresh=False)
+        self._bar.update(_through(stats) - self._bar.n)
 
-    def done(self) -> None:
-        if self.enabled and self._last:
-            self.stream.write("\n")
-            self.stream.flush()
+    def done(self, stats: RunStats | None = None) -> None:
+        """Draw the final count (with the events closed at the end) and give the terminal back to plain
+        log lines; safe to call twice."""
+        if self._bar is not None:
+            if stats is not None:
+                self._bar.set_postfix_str(f"events {len(stats.events)}", refresh=False)
+                self._bar.update(_through(stats) - self._bar.n)
+            self._bar.close()
+            self._bar = None
+        self._logs.close()
+
+
+def _through(stats: RunStats) -> int:
+    """How far through the source the run is: frames analysed plus those dropped (``--realtime``)."""
+    return stats.frames + stats.dropped
+
+
+KNOWN_TOTAL = "frames {n_fmt}/{total_fmt} {percentage:3.0f}%|{bar:20}| ETA {remaining}, {rate_fmt}{postfix}"
+UNKNOWN_TOTAL = "frames {n_fmt}, {rate_fmt}{postfix}"
 
 
 def format_events_table(events: list[Event]) -> str:
@@ -70,6 +89,8 @@ def format_summary(stats: RunStats) -> str:
     if stats.sink_failures:
         head += "; outputs that failed (see the log): " + ", ".join(
             f"{name} {count}x" for name, count in sorted(stats.sink_failures.items()))
+    if stats.incomplete:
+        head += f"\n  INCOMPLETE: {stats.incomplete}; the file is truncated or damaged"
     if not stats.events:
         return head
     return head + "\n" + format_events_table(stats.events)

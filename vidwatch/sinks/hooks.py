@@ -1,9 +1,13 @@
 """Event hooks: run a command and/or POST a webhook when an event starts and ends (YAML ``hooks``).
 
 Hooks run on one worker thread fed by a bounded queue, so a slow script or a dead web server never
-holds up the capture loop: the sink only enqueues. Each run has a timeout; a failure is logged and
-detection goes on. Commands get the event as ``VIDWATCH_*`` environment variables and as JSON on
-stdin; the webhook receives the same JSON. Only the standard library is used.
+holds up the capture loop: the sink only enqueues. Each run has a hard deadline (``timeout``): a
+command and everything it started are killed then (:mod:`~vidwatch.sinks.hook_process`), a webhook
+call is cut off then (:mod:`~vidwatch.sinks.webhook`); a failure is logged and detection goes on.
+At exit the hooks still running or queued get one grace period of ``timeout`` seconds, announced in
+the log; then, or at once on Ctrl-C/SIGTERM, what is left is killed and named, so no hook process
+outlives vidwatch. Commands get the event as ``VIDWATCH_*`` environment variables and as JSON on
+stdin; the webhook receives the same JSON.
 """
 
 from __future__ import annotations
@@ -13,18 +17,18 @@ import logging
 import os
 import queue
 import signal
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from vidwatch.events import Event
 from vidwatch.params import param
 from vidwatch.sinks.base import Sink
+from vidwatch.sinks.hook_process import HookAbandoned, HookProcess, command_stdin
+from vidwatch.sinks.webhook import post_json
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,8 @@ class HookParams:
     on_event_end: str | tuple[str, ...] | None = param(
         None, "command run when an event ends (same forms as on_event_start)")
     webhook: str | None = param(None, "http(s) URL that receives a POST of the event JSON at start and end")
-    timeout: float = param(10.0, "seconds a command or webhook call may take before it is abandoned",
+    timeout: float = param(10.0, "seconds a command (with every process it starts) or a webhook call may "
+                           "take before it is killed or cut off; also the one grace period hooks get at exit",
                            min=0.1, max=3600.0)
     kinds: tuple[str, ...] | None = param(None, "event kinds that trigger hooks; default: every kind")
     queue_size: int = param(100, "hook runs waiting at most; beyond this new ones are dropped and logged, the "
@@ -80,36 +85,17 @@ def event_environment(payload: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def run_command(command: str | tuple[str, ...], payload: dict[str, Any], timeout: float) -> None:
-    """Run one hook command; raises on a non-zero exit or a timeout (the whole process group is killed)."""
-    text = json.dumps(payload, ensure_ascii=False)
-    env = {**os.environ, **event_environment(payload)}
-    shell = isinstance(command, str)
-    proc = subprocess.Popen(command if shell else list(command), shell=shell, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        _, err = proc.communicate(text, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-        proc.communicate()
-        raise TimeoutError(f"still running after {timeout:g} s; killed") from None
-    if proc.returncode != 0:
-        tail = (err or "").strip().splitlines()[-1:] or [""]
-        raise RuntimeError(f"exit code {proc.returncode}" + (f": {tail[0][:200]}" if tail[0] else ""))
+IDLE_POLL = 0.2
+"""Seconds the idle worker sleeps between looks at the exit request."""
 
 
-def post_json(url: str, payload: dict[str, Any], timeout: float) -> None:
-    """POST ``payload`` as JSON; raises on a connection error, a timeout or an HTTP error status."""
-    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "vidwatch"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-configured URL
-        response.read()
+class _Job:
+    """One queued hook run: a command or a webhook call for one event phase."""
+
+    def __init__(self, what: str, run: Callable[[threading.Event], None]) -> None:
+        self.what = what
+        self.run = run
+        self.started: float | None = None
 
 
 class HookSink(Sink):
@@ -121,7 +107,15 @@ class HookSink(Sink):
         self.params = params
         self.failures = 0
         self.skipped = 0
-        self._queue: queue.Queue[tuple[str, Callable[[], None]] | None] = queue.Queue(maxsize=params.queue_size)
+        self.abandoned: list[str] = []
+        """Hook runs killed or never run because vidwatch stopped waiting for them at exit."""
+        self._queue: queue.Queue[_Job] = queue.Queue(maxsize=params.queue_size)
+        self._closing = threading.Event()
+        self._abandon = threading.Event()
+        self._lock = threading.Lock()
+        self._current: _Job | None = None
+        self._stragglers: list[tuple[str, HookProcess]] = []
+        """Commands that exited but left processes running: killed at their run's deadline."""
         self._worker = threading.Thread(target=self._work, name="hooks", daemon=True)
         self._worker.start()
 
@@ -138,47 +132,157 @@ class HookSink(Sink):
         payload = event_payload(phase, event)  # a snapshot now: an open event keeps changing
         label = f"{event.kind} {phase}"
         if command:
-            self._put(f"on_event_{phase} for {label}", lambda: run_command(command, payload, p.timeout))
+            self._put(_Job(f"on_event_{phase} for {label}",
+                           lambda cancelled: self._run_command(f"on_event_{phase} for {label}", command,
+                                                               payload, cancelled)))
         if p.webhook:
             url = p.webhook
-            self._put(f"webhook for {label}", lambda: post_json(url, payload, p.timeout))
+            self._put(_Job(f"webhook for {label}", lambda cancelled: post_json(url, payload, p.timeout,
+                                                                               cancelled=cancelled)))
 
-    def _put(self, what: str, job: Callable[[], None]) -> None:
+    def _put(self, job: _Job) -> None:
         try:
-            self._queue.put_nowait((what, job))
+            self._queue.put_nowait(job)
         except queue.Full:
             self.skipped += 1
             log.warning("hook queue full (%d waiting): skipped %s; hooks are slower than events "
-                        "(raise hooks.queue_size or shorten the hook)", self.params.queue_size, what)
+                        "(raise hooks.queue_size or shorten the hook)", self.params.queue_size, job.what)
+
+    def _run_command(self, what: str, command: str | tuple[str, ...], payload: dict[str, Any],
+                     cancelled: threading.Event) -> None:
+        run = HookProcess(command, {**os.environ, **event_environment(payload)}, self.params.timeout)
+        try:
+            run.wait(command_stdin(payload), cancelled)
+        finally:
+            if run.proc.returncode is not None and run.leftovers():
+                with self._lock:  # its own exit is not the end of what it started: held to its deadline
+                    self._stragglers.append((what, run))
+            else:
+                run.close()
+
+    # -- worker thread --------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            what, job = item
+        while not self._abandon.is_set():
+            self._reap_stragglers()
             try:
-                job()
-                log.debug("hook ran: %s", what)
+                job = self._queue.get(timeout=self._idle_wait())
+            except queue.Empty:
+                if self._closing.is_set() and not self._stragglers:
+                    return
+                continue
+            if not job.what:  # the wake-up close() sends
+                continue
+            with self._lock:
+                self._current = job
+                job.started = time.monotonic()
+            try:
+                job.run(self._abandon)
+                log.debug("hook ran: %s", job.what)
+            except HookAbandoned:
+                pass  # close() names it
             except Exception as exc:  # a failing hook is reported and never stops anything
                 self.failures += 1
-                reason = exc.reason if isinstance(exc, urllib.error.URLError) and not isinstance(
-                    exc, urllib.error.HTTPError) else exc
-                log.warning("hook failed: %s: %s", what, reason)
+                log.warning("hook failed: %s: %s", job.what, exc)
+            finally:
+                with self._lock:
+                    self._current = None
+
+    def _idle_wait(self) -> float:
+        """How long the idle worker may sleep: until the next straggler's deadline, and briefly when closing."""
+        with self._lock:
+            deadlines = [run.deadline for _, run in self._stragglers]
+        wait = 0.05 if self._closing.is_set() else IDLE_POLL
+        if deadlines:
+            wait = min(wait, max(0.0, min(deadlines) - time.monotonic()))
+        return wait
+
+    def _reap_stragglers(self, *, all_now: bool = False) -> None:
+        """Kill what finished hooks left running once their deadline has passed (every one when ``all_now``).
+
+        While closing, stragglers that ended by themselves are let go, so the exit wait ends with them.
+        """
+        now = time.monotonic()
+        closing = self._closing.is_set()
+        with self._lock:
+            due = [(w, r) for w, r in self._stragglers if all_now or closing or r.deadline <= now]
+        for what, run in due:
+            if run.deadline > now and not all_now:
+                if run.leftovers():
+                    continue  # still within its time
+            elif run.leftovers():
+                run.kill()
+                log.warning("hook %s left processes running past %g s; killed them", what, self.params.timeout)
+            run.close()
+            with self._lock:
+                self._stragglers.remove((what, run))
+
+    # -- exit -----------------------------------------------------------------------------------
+
+    def _outstanding(self) -> list[str]:
+        with self._lock:
+            current = self._current
+            names = [f"{current.what} (running {time.monotonic() - (current.started or 0):.1f} s)"] if current else []
+            stragglers = [f"processes left by {what}" for what, _ in self._stragglers]
+        with self._queue.mutex:
+            queued = [job.what for job in self._queue.queue if job.what]
+        return [*names, *queued, *stragglers]
 
     def close(self) -> None:
-        """Let queued hooks finish (each within its timeout, the whole drain within 30 s), then stop."""
-        if not self._worker.is_alive():
+        """Give running and queued hooks one grace period of ``timeout`` s, then kill what is left.
+
+        Ctrl-C or SIGTERM during the wait ends it at once. Either way no hook process is left behind.
+        """
+        if self._closing.is_set():
             return
-        waiting = self._queue.qsize()
-        deadline = time.monotonic() + min(30.0, (waiting + 1) * (self.params.timeout + 1.0))
-        while True:
-            try:
-                self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
-                break
-            except queue.Full:
-                if time.monotonic() >= deadline:
-                    break
-        self._worker.join(max(0.0, deadline - time.monotonic()))
+        self._closing.set()
+        try:
+            self._queue.put_nowait(_Job("", lambda _: None))  # wakes an idle worker, which then ends
+        except queue.Full:
+            pass  # a full queue: the worker is busy and will see the exit request
+        self._worker.join(0.1)  # an idle worker ends now; a busy one shows what it is doing
+        outstanding = self._outstanding()
+        began = time.monotonic()
+        if outstanding and self._worker.is_alive():
+            grace = self.params.timeout
+            log.info("waiting up to %g s for %d hook run%s: %s (Ctrl-C to stop waiting)", grace,
+                     len(outstanding), "" if len(outstanding) == 1 else "s", ", ".join(outstanding[:5])
+                     + (f" and {len(outstanding) - 5} more" if len(outstanding) > 5 else ""))
+            with _interrupted_by_signals() as interrupted:
+                while self._worker.is_alive() and not interrupted.is_set():
+                    left = began + grace - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._worker.join(min(left, 0.05))
+                why = "on a signal" if interrupted.is_set() else f"after {grace:g} s"
+        else:
+            why = ""
         if self._worker.is_alive():
-            log.warning("hooks still running at exit were abandoned (%d waiting)", self._queue.qsize())
+            left_over = self._outstanding()
+            self._abandon.set()  # the worker kills the running command or cuts the call, and stops
+            self._worker.join(5.0)
+            with self._queue.mutex:
+                self._queue.queue.clear()
+            self.abandoned = left_over
+            if left_over:
+                log.warning("stopped waiting for hooks %s: killed or dropped %s", why, ", ".join(left_over))
+        self._reap_stragglers(all_now=True)
+
+
+@contextmanager
+def _interrupted_by_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT or SIGTERM while the block runs (main thread only; elsewhere never set).
+
+    The exit wait is the one place where a signal must not kill vidwatch (leaving hook processes
+    behind) nor raise KeyboardInterrupt: it only ends the wait, and the run still exits normally.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = {s: signal.signal(s, lambda *_: interrupted.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield interrupted
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -53,6 +53,8 @@ class Source:
     fps: float | None = None
     frame_count: int | None = None
     dropped: int = 0
+    incomplete: str | None = None
+    """Set when a file ended before the length it declares (truncated or damaged): what was missing."""
 
     def __enter__(self) -> Source:
         return self
@@ -65,6 +67,28 @@ class Source:
 
     def close(self) -> None:
         """Release the underlying device or file; safe to call twice."""
+
+
+def shortfall(decoded: int, last_time: float, frame_count: int | None, duration: float | None,
+              fps: float | None) -> str | None:
+    """What is missing when a file decoded to less than the length it declares, else None.
+
+    Time decides where the file declares a length (its duration, or frame count / fps): some
+    files declare more frames than they hold and still cover their whole length (AVI's skipped
+    frames), while a truncated file stops early in time. A frame or two and 2 % are tolerated.
+    """
+    interval = 1.0 / fps if fps else None
+    seconds = last_time + (interval or 0.0) if decoded else 0.0
+    declared = duration or (frame_count * interval if frame_count and interval else None)
+    counted = f"decoded {decoded} of the {frame_count} frames the file declares" if frame_count else \
+        f"decoded {decoded} frames"
+    if declared:
+        if seconds >= declared - max(2 * (interval or 0.04), 0.02 * declared):
+            return None
+        return f"{counted}, {seconds:.1f} of its {declared:.1f} s"
+    if frame_count and decoded < frame_count - max(2, round(0.02 * frame_count)):
+        return counted
+    return None
 
 
 def positive_fps(value: float) -> float | None:
@@ -86,6 +110,10 @@ class WrappingSource(Source):
     @property  # type: ignore[override]
     def fast_decode(self) -> bool:
         return self.inner.fast_decode
+
+    @property  # type: ignore[override]
+    def incomplete(self) -> str | None:
+        return self.inner.incomplete
 
     @fast_decode.setter
     def fast_decode(self, value: bool) -> None:

@@ -1,15 +1,22 @@
-"""Recorded video files, decoded in order with nothing dropped."""
+"""Recorded video files, decoded in order with nothing dropped.
+
+OpenCV's reader turns phone video upright by its display matrix itself (``CAP_PROP_ORIENTATION_AUTO``
+is on by default) and reports container timestamps, so frames need no fixing here.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import cv2
 
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
-from vidwatch.sources.base import Source, positive_fps
+from vidwatch.sources.base import Source, positive_fps, shortfall
 from vidwatch.timing import FALLBACK_FPS
+
+log = logging.getLogger(__name__)
 
 
 class VideoFileSource(Source):
@@ -38,6 +45,10 @@ class VideoFileSource(Source):
                     if index == 0:
                         raise SourceError(f"'{self.name}' has no decodable frames: the file is corrupt, "
                                           f"empty or in a codec this OpenCV build lacks")
+                    self.incomplete = shortfall(index, last_time, self.frame_count, None, self.fps)
+                    if self.incomplete:
+                        log.warning("%s ended early: %s; it is truncated or damaged, and the rest was not "
+                                    "analysed", self.name, self.incomplete)
                     return
                 stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 # container timestamps when they are sane, else frame number / fps

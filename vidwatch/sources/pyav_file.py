@@ -12,12 +12,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidwatch import cores
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
-from vidwatch.sources.base import Source, positive_fps
+from vidwatch.sources.base import Source, positive_fps, shortfall
 from vidwatch.timing import FALLBACK_FPS
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,33 @@ def is_limited_range(frame: Any) -> bool:
     return frame.color_range != FULL_RANGE and not name.startswith("yuvj") and name != "gray"
 
 
-def _bgr_of(frame: Any) -> Any:
+def _bgr_of(frame: Any, turn: int) -> Any:
+    if turn >= 0:
+        return lambda: cv2.rotate(frame.to_ndarray(format="bgr24"), turn)
     return lambda: frame.to_ndarray(format="bgr24")
+
+
+NOT_READ = -2
+"""The picture's turn before the first frame has been looked at."""
+QUARTER_TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+"""Display-matrix angle (counter-clockwise degrees) -> the cv2.rotate code that shows the frame upright."""
+
+
+def upright_turn(frame: Any, name: str) -> int:
+    """The cv2.rotate code a file's display matrix asks for (phone video), or -1 for none.
+
+    FFmpeg decodes the picture as it was stored; players turn it by the display matrix, and so do
+    vidwatch's sources, so analysis, snapshots and clips all see it upright (OpenCV's reader does
+    the same by itself). Angles other than quarter turns are rounded to the nearest one.
+    """
+    try:
+        angle = getattr(frame, "rotation", 0) or 0
+    except (ValueError, TypeError):  # a malformed matrix: show the picture as stored
+        angle = 0
+    quarter = round(float(angle) / 90.0) * 90 % 360
+    if quarter and quarter != float(angle) % 360:
+        log.warning("%s: the display matrix turns the picture by %g degrees; turning it by %d", name, angle, quarter)
+    return QUARTER_TURNS.get(quarter, -1)
 
 
 class PyAVFileSource(Source):
@@ -88,7 +114,10 @@ class PyAVFileSource(Source):
             raise PyAVUnsupported(str(exc)) from None
         try:
             if not self._container.streams.video:
-                raise PyAVUnsupported("no video stream")
+                kinds = sorted({stream.type for stream in self._container.streams})
+                self._container.close()
+                raise SourceError(f"'{path}' has no video stream (it holds {' and '.join(kinds) or 'nothing'}"
+                                  f"{' only' if kinds else ''}); give a video file")
             stream = self._container.streams.video[0]
             if stream.codec_context is None:
                 raise PyAVUnsupported("no decoder for the video stream")
@@ -102,6 +131,10 @@ class PyAVFileSource(Source):
         self.fps = positive_fps(float(rate)) if rate else None
         self.frame_count = stream.frames if stream.frames and stream.frames > 0 else None
         self._start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+        if stream.duration and stream.time_base:
+            self._duration: float | None = float(stream.duration * stream.time_base)
+        else:
+            self._duration = self._container.duration / av.time_base if self._container.duration else None
 
     def _decoded(self) -> Iterator[Any]:
         """Decoded frames in presentation order; a damaged packet is skipped, not the end of the file."""
@@ -126,30 +159,38 @@ class PyAVFileSource(Source):
         fps = self.fps or FALLBACK_FPS
         index = 0
         last_time = -1.0
+        turn = NOT_READ
         try:
             try:
                 for frame in self._decoded():
+                    if turn == NOT_READ:  # the display matrix (a phone's rotate=90) is on every frame: read it once
+                        turn = upright_turn(frame, self.name)
                     if frame.format.name in LUMA_FORMATS:
                         image, limited = luma(frame), is_limited_range(frame)
                     else:
                         image, limited = frame.to_ndarray(format="gray"), False
+                    if turn >= 0:
+                        image = cv2.rotate(image, turn)
                     stamp = frame.time
                     # container timestamps when they are sane, else continue at the nominal rate
                     t = stamp - self._start if stamp is not None else -1.0
                     if t <= last_time or t < 0:
                         t = last_time + 1.0 / fps if index else 0.0
                     last_time = t
-                    yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame), limited_range=limited)
+                    yield SourceFrame(index, t, image, to_bgr=_bgr_of(frame, turn), limited_range=limited)
                     index += 1
             except av.error.FFmpegError as exc:
                 if index == 0:
                     raise SourceError(f"'{self.name}' has no decodable frames ({exc}); the file is corrupt, "
                                       f"empty or in a codec this build lacks") from None
                 log.warning("%s: decoding stopped after %d frames: %s", self.name, index, exc)
-                return
             if index == 0:
                 raise SourceError(f"'{self.name}' has no decodable frames: the file is corrupt, "
                                   f"empty or in a codec this build lacks")
+            self.incomplete = shortfall(index, last_time, self.frame_count, self._duration, self.fps)
+            if self.incomplete:
+                log.warning("%s ended early: %s; it is truncated or damaged, and the rest was not analysed",
+                            self.name, self.incomplete)
         finally:
             self.close()
 
