@@ -31,22 +31,18 @@ log = logging.getLogger(__name__)
 
 
 class EventIds:
-    """The id of each open event of one camera, and whether it was armed when it opened."""
+    """The id of each open event of one camera, shared by the sinks that report on it."""
 
     def __init__(self) -> None:
-        self._open: dict[int, tuple[str, bool]] = {}
+        self._ids: dict[int, str] = {}
 
-    def opened(self, event: Event, armed: bool) -> tuple[str, bool]:
-        entry = self._open.setdefault(id(event), (uuid.uuid4().hex, armed))
-        return entry
+    def of(self, event: Event) -> str:
+        """The event's id (made on first use: whichever sink sees the event first)."""
+        return self._ids.setdefault(id(event), uuid.uuid4().hex)
 
-    def closed(self, event: Event, armed: bool) -> tuple[str, bool]:
-        """Its id (a new one for an event whose start was not seen) and whether it is notified."""
-        return self._open.pop(id(event), None) or (uuid.uuid4().hex, armed)
-
-    def get(self, event: Event) -> str | None:
-        entry = self._open.get(id(event))
-        return entry[0] if entry else None
+    def release(self, event: Event) -> str:
+        """The id of an event that is final, forgotten here (a new one if its start was never seen)."""
+        return self._ids.pop(id(event), None) or uuid.uuid4().hex
 
 
 class FeedSink(Sink):
@@ -63,6 +59,7 @@ class FeedSink(Sink):
         self.ids = ids
         self.thresholds = dict(thresholds)
         self.dropped_messages = 0
+        self._armed: dict[int, bool] = {}
         self._offset: float | None = None
         self._offset_at = -1
 
@@ -84,8 +81,8 @@ class FeedSink(Sink):
                                      self.thresholds, tuple(active)))
 
     def event_started(self, event: Event) -> None:
-        event_id, armed = self.ids.opened(event, self.state.armed)
-        self._send(START, event, event_id, armed)
+        armed = self._armed.setdefault(id(event), self.state.armed)
+        self._send(START, event, self.ids.of(event), armed)
         self.state.events[event.kind] = self.state.events.get(event.kind, 0) + 1
         if event.kind == STREAM_LOST:
             self.state.set_state(LOST, str(event.extra.get("reason", "")))
@@ -94,8 +91,8 @@ class FeedSink(Sink):
             self.state.set_state(LIVE)
 
     def event_ended(self, event: Event) -> None:
-        event_id, armed = self.ids.closed(event, self.state.armed)
-        self._send(END, event, event_id, armed)
+        armed = self._armed.pop(id(event), self.state.armed)
+        self._send(END, event, self.ids.release(event), armed)
 
     def _send(self, phase: str, event: Event, event_id: str, armed: bool) -> None:
         data: dict[str, Any] = event.to_dict()

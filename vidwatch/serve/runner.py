@@ -20,7 +20,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from vidwatch.errors import UserError
 from vidwatch.pipeline import RunStats, run_pipeline
@@ -67,6 +67,8 @@ class ThreadCameraRunner:
         self._thread = threading.Thread(target=self._run, name=f"camera-{camera.name}", daemon=True)
         self.folder: Path | None = None
         """The media folder of the current run (retention leaves it alone)."""
+        self.main: Any = None
+        """The main stream's reader (``record_source``), for as long as the runner runs."""
 
     def start(self) -> None:
         self._thread.start()
@@ -86,6 +88,17 @@ class ThreadCameraRunner:
         return self._stop.wait(seconds)
 
     def _run(self) -> None:
+        if self.camera.record_source:
+            from vidwatch.serve.mainstream import MainStream
+
+            self.main = MainStream.for_camera(self.camera)
+        try:
+            self._run_pipelines()
+        finally:
+            if self.main is not None:
+                self.main.close()
+
+    def _run_pipelines(self) -> None:
         params = self.camera.config.source
         backoff = Backoff(max(params.reconnect_initial, 0.1), max(params.reconnect_max, 1.0))
         stop = self._stop
@@ -136,11 +149,10 @@ class ThreadCameraRunner:
 
         config = self.camera.config
         sinks: list[Sink] = [stack.enter_context(LogSink())]
-        if self.camera.record_source:
+        if self.main is not None:
             from vidwatch.serve.mainstream import MainStreamMedia
 
-            sinks.append(stack.enter_context(MainStreamMedia(self.camera, folder, self.outbox, ids,
-                                                             stop=self._stop)))
+            sinks.append(stack.enter_context(MainStreamMedia(self.camera, self.main, folder, self.outbox, ids)))
         else:
             sinks.append(stack.enter_context(SnapshotSink(folder, config)))
             sinks.append(stack.enter_context(ClipSink(folder, config)))

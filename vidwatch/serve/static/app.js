@@ -103,6 +103,10 @@ async function refreshCameras() {
   }
 }
 
+function fmt(v) {
+  return v === 0 ? "0" : Math.abs(v) >= 0.01 ? v.toPrecision(2) : v.toExponential(1);
+}
+
 function drawSpark(canvas, values, thresholds, active) {
   const width = canvas.clientWidth || 200, height = canvas.clientHeight || 26;
   canvas.width = width * devicePixelRatio;
@@ -156,7 +160,7 @@ async function refreshScores() {
         drawSpark(row.querySelector("canvas"), values, thresholds, history.active);
         const last = values[values.length - 1], limit = thresholds[thresholds.length - 1];
         const value = row.querySelector(".value");
-        value.textContent = last == null ? "" : last.toPrecision(2) + " / " + (limit == null ? "?" : limit.toPrecision(2));
+        value.textContent = last == null ? "" : fmt(last) + " / " + (limit == null ? "?" : fmt(limit));
         value.classList.toggle("over", last != null && limit != null && last > limit);
         row.title = score + ": highest score per " + history.slice.toFixed(1) + " s (blue) and the threshold the gate applied (dashed)";
       }
