@@ -103,3 +103,26 @@ def test_load_site_names_the_file_and_applies_set_overrides(tmp_path: Path) -> N
     path.write_text("cameras: [unclosed")
     with pytest.raises(ConfigError, match=r"not valid YAML at line 1"):
         load_site(path)
+
+
+def test_serve_without_its_libraries_says_how_to_install_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from vidwatch.errors import UserError
+    from vidwatch.serve import service
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("uvicorn", "paho.mqtt") else real(name, *a))
+    with pytest.raises(UserError, match=r"needs uvicorn, paho-mqtt; install them with: pip install 'vidwatch\[serve\]'"):
+        service.require_libraries(site(mqtt={"host": "broker"}))
+
+
+def test_the_core_never_imports_the_web_or_mqtt_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, vidwatch.cli, vidwatch.pipeline, vidwatch.config, vidwatch.serve.site; "
+            "print(sorted(m for m in ('starlette', 'uvicorn', 'paho', 'prometheus_client') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

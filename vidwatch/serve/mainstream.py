@@ -248,6 +248,13 @@ class MainStream:
                 if recording in self.recordings:
                     self.recordings.remove(recording)
 
+    def stop_recording(self) -> None:
+        """End every clip in progress at the packets that have arrived."""
+        with self._lock:
+            for recording in self.recordings:
+                recording.done.set()
+            self.recordings.clear()
+
     def close(self) -> None:
         self._halt.set()
         self._thread.join(max(self.open_timeout, self.read_timeout) + 2.0)
@@ -271,6 +278,8 @@ class ClipWriter:
         self._base: int | None = None
         self._last_dts = -1
         with lock:  # the reader closes its container under this lock: the stream stays valid here
+            if recording.cut:
+                raise ValueError("the main stream was lost before the clip began")
             template = recording.stream
             self.codec = template.codec_context.name
             self.copy = self.codec in COPIED_CODECS
@@ -390,6 +399,8 @@ class MainStreamMedia(Sink):
         self._open: dict[int, _Open] = {}
         self._jobs: queue.Queue[_Open | None] = queue.Queue()
         self._writers: list[tuple[_Open, ClipWriter]] = []
+        self._pending_snapshots: list[_Open] = []
+        """Events whose clip could not be written: snapshot once they end."""
         self._closing = False
         self._worker = threading.Thread(target=self._work, name=f"media-{camera.name}", daemon=True)
         self._worker.start()
@@ -444,8 +455,12 @@ class MainStreamMedia(Sink):
                     self._writers.append((job, ClipWriter(job.clip, job.recording, self.main._lock)))
                 except (av.FFmpegError, OSError, ValueError) as exc:
                     log.error("%s: cannot write clip %s: %s", self.camera, job.clip, exc)
+                    self._pending_snapshots.append(job)  # its snapshot still comes, from the detecting stream
             elif job is not None:
                 self._finish(job, None)
+            for entry in [e for e in self._pending_snapshots if e.recording is None or e.recording.done.is_set()]:
+                self._pending_snapshots.remove(entry)
+                self._finish(entry, None)
             for entry, writer in list(self._writers):
                 try:
                     writer.pump()
@@ -459,7 +474,8 @@ class MainStreamMedia(Sink):
                     self._writers.remove((entry, writer))
                     log.error("%s: clip %s failed: %s", self.camera, writer.path, exc)
                     self._finish(entry, None)
-            if job is None and self._jobs.empty() and not self._writers and self._closing:
+            if job is None and self._jobs.empty() and not self._writers and not self._pending_snapshots \
+                    and self._closing:
                 return
 
     def _finish(self, entry: _Open, writer: ClipWriter | None) -> None:
@@ -499,13 +515,8 @@ class MainStreamMedia(Sink):
                                   (f"frame {event.peak_frame}", draw.WHITE)])
 
     def close(self) -> None:
-        """Cut open clips at what has arrived, finish every file, stop the reader."""
-        now = time.monotonic()
-        for entry in list(self._open.values()):
-            if entry.recording is not None:
-                self.main.finish(entry.recording, now)
-                entry.recording.cut = True
-                entry.recording.done.set()
+        """Cut open clips at what has arrived and finish every file (the reader goes on for the next run)."""
+        self.main.stop_recording()  # what has arrived is what the clips get: a stop does not wait for rolls
         self._open.clear()
         self._closing = True
         self._worker.join(30.0)
