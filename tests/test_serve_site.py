@@ -114,7 +114,8 @@ def test_serve_without_its_libraries_says_how_to_install_them(monkeypatch: pytes
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name in ("uvicorn", "paho.mqtt") else real(name, *a))
-    with pytest.raises(UserError, match=r"needs uvicorn, paho-mqtt; install them with: pip install 'vidwatch\[serve\]'"):
+    with pytest.raises(UserError, match=r"needs uvicorn, paho-mqtt; install them with: pip install "
+                                        r"'vidwatch\[serve\]'"):
         service.require_libraries(site(mqtt={"host": "broker"}))
 
 

@@ -76,7 +76,8 @@ class FeedSink(Sink):
             self._offset = time.time() - lag - frame.time
             self._offset_at = frame.index
             if self.state.size is None:
-                self.state.size = frame.source.size
+                height, width = frame.source.image.shape[:2]
+                self.state.size = (width, height)
         self.state.observe(FrameView(frame.index, frame.time, frame.time + self._offset, frame, scores,
                                      self.thresholds, tuple(active)))
 

@@ -450,33 +450,40 @@ class MainStreamMedia(Sink):
                 job = self._jobs.get(timeout=0.2)
             except queue.Empty:
                 job = None
-            if job is not None and job.recording is not None:
-                try:
-                    self._writers.append((job, ClipWriter(job.clip, job.recording, self.main._lock)))
-                except (av.FFmpegError, OSError, ValueError) as exc:
-                    log.error("%s: cannot write clip %s: %s", self.camera, job.clip, exc)
-                    self._pending_snapshots.append(job)  # its snapshot still comes, from the detecting stream
-            elif job is not None:
-                self._finish(job, None)
-            for entry in [e for e in self._pending_snapshots if e.recording is None or e.recording.done.is_set()]:
-                self._pending_snapshots.remove(entry)
-                self._finish(entry, None)
-            for entry, writer in list(self._writers):
-                try:
-                    writer.pump()
-                    if entry.recording is not None and entry.recording.done.is_set():
-                        self._writers.remove((entry, writer))
-                        writer.close()
-                        log.info("clip %s: %d frames%s", writer.path, writer.frames,
-                                 " (cut short: the main stream stopped)" if entry.recording.cut else "")
-                        self._finish(entry, writer)
-                except (av.FFmpegError, OSError, ValueError) as exc:
-                    self._writers.remove((entry, writer))
-                    log.error("%s: clip %s failed: %s", self.camera, writer.path, exc)
-                    self._finish(entry, None)
+            try:
+                self._step(job)
+            except Exception:  # one event's files must not end the worker for the next ones
+                log.exception("%s: writing an event's snapshot or clip failed", self.camera)
             if job is None and self._jobs.empty() and not self._writers and not self._pending_snapshots \
                     and self._closing:
                 return
+
+    def _step(self, job: _Open | None) -> None:
+        """Start the clip of a new event, write what arrived into every clip, finish those that are done."""
+        if job is not None and job.recording is not None:
+            try:
+                self._writers.append((job, ClipWriter(job.clip, job.recording, self.main._lock)))
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                log.error("%s: cannot write clip %s: %s", self.camera, job.clip, exc)
+                self._pending_snapshots.append(job)  # its snapshot still comes, from the detecting stream
+        elif job is not None:
+            self._finish(job, None)
+        for entry in [e for e in self._pending_snapshots if e.recording is None or e.recording.done.is_set()]:
+            self._pending_snapshots.remove(entry)
+            self._finish(entry, None)
+        for entry, writer in list(self._writers):
+            try:
+                writer.pump()
+                if entry.recording is not None and entry.recording.done.is_set():
+                    self._writers.remove((entry, writer))
+                    writer.close()
+                    log.info("clip %s: %d frames%s", writer.path, writer.frames,
+                             " (cut short: the main stream stopped)" if entry.recording.cut else "")
+                    self._finish(entry, writer)
+            except (av.FFmpegError, OSError, ValueError) as exc:
+                self._writers.remove((entry, writer))
+                log.error("%s: clip %s failed: %s", self.camera, writer.path, exc)
+                self._finish(entry, None)
 
     def _finish(self, entry: _Open, writer: ClipWriter | None) -> None:
         """Write the snapshot (from the clip when there is one) and tell the service about the files."""
@@ -487,7 +494,7 @@ class MainStreamMedia(Sink):
         if image is None and entry.peak is not None:
             image = entry.peak[0].source.bgr().copy()
         elif image is not None and entry.peak is not None:
-            scale = image.shape[1] / entry.peak[0].source.size[0]
+            scale = image.shape[1] / entry.peak[0].source.image.shape[1]
         snapshot = None
         if image is not None:
             self._draw(image, entry, scale)
