@@ -17,12 +17,10 @@ import logging
 import queue
 import time
 import uuid
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vidwatch.detectors.base import Score
 from vidwatch.events import STREAM_LOST, STREAM_RESTORED, Event
-from vidwatch.frames import AnalysisFrame
+from vidwatch.record import FrameRecord
 from vidwatch.serve.camera import LIVE, LOST, CameraState, FrameView
 from vidwatch.serve.messages import END, START, EventMessage, Message
 from vidwatch.sinks.base import Sink
@@ -46,18 +44,20 @@ class EventIds:
 
 
 class FeedSink(Sink):
-    """Latest frame into the camera's state, events onto the service's queue."""
+    """Latest frame into the camera's state, events onto the service's queue.
+
+    The sparklines show the thresholds the gate applied to each frame (``record.thresholds``,
+    adaptive ones included), never the config's.
+    """
 
     name = "serve"
     shows_pictures = True
     """The live view shows the full-resolution picture, so the decoder must deliver it exactly."""
 
-    def __init__(self, state: CameraState, outbox: queue.Queue[Message], ids: EventIds,
-                 thresholds: Mapping[str, float]) -> None:
+    def __init__(self, state: CameraState, outbox: queue.Queue[Message], ids: EventIds) -> None:
         self.state = state
         self.outbox = outbox
         self.ids = ids
-        self.thresholds = dict(thresholds)
         self.dropped_messages = 0
         self._armed: dict[int, bool] = {}
         self._offset: float | None = None
@@ -69,7 +69,8 @@ class FeedSink(Sink):
             return time.time()
         return media_time + self._offset
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+    def frame(self, record: FrameRecord) -> None:
+        frame = record.frame
         if self._offset is None or frame.index - self._offset_at >= 30:  # re-measured now and then
             received = frame.source.received
             lag = time.monotonic() - received if received is not None else 0.0
@@ -78,8 +79,8 @@ class FeedSink(Sink):
             if self.state.size is None:
                 height, width = frame.source.image.shape[:2]
                 self.state.size = (width, height)
-        self.state.observe(FrameView(frame.index, frame.time, frame.time + self._offset, frame, scores,
-                                     self.thresholds, tuple(active)))
+        self.state.observe(FrameView(record.index, record.time, record.time + self._offset, frame, record.scores,
+                                     record.thresholds, record.active, record.tracks))
 
     def event_started(self, event: Event) -> None:
         armed = self._armed.setdefault(id(event), self.state.armed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ from vidwatch.serve.camera import CameraState, FrameView
 from vidwatch.sinks import draw
 
 
-def render_view(view: FrameView, width: int, feeds: dict[str, tuple[str, ...]]) -> np.ndarray:
+def render_view(view: FrameView, width: int, feeds: Mapping[str, tuple[str, ...]]) -> np.ndarray:
     """The frame at ``width`` pixels with each changed region boxed, tracks drawn and a caption."""
     image = view.frame.source.bgr()
     height, full_width = image.shape[:2]
@@ -60,7 +61,7 @@ class LiveJpeg:
     STALE = 5.0
     """Seconds without a new frame after which the live view says why instead of freezing silently."""
 
-    def __init__(self, state: CameraState, width: int, feeds: dict[str, tuple[str, ...]], quality: int = 80) -> None:
+    def __init__(self, state: CameraState, width: int, feeds: Mapping[str, tuple[str, ...]], quality: int = 80) -> None:
         self.state = state
         self.width = width
         self.feeds = feeds

@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +42,8 @@ import numpy as np
 from vidwatch.detectors.base import Score
 from vidwatch.events import Event
 from vidwatch.frames import AnalysisFrame
+from vidwatch.pipeline import record_layout
+from vidwatch.record import FrameRecord, RecordLayout
 from vidwatch.serve.feed import EventIds
 from vidwatch.serve.messages import MediaMessage, Message
 from vidwatch.serve.site import CameraConfig
@@ -137,7 +139,7 @@ class MainStream:
         """The reader for ``camera.record_source``, holding what the longest pre-roll and the gate's lag need."""
         config = camera.config
         assert camera.record_source
-        lag = max((r.post_roll + r.merge_gap for r in config.events.values()), default=0.0)
+        lag = record_layout(config).decision_lag
         return cls(camera.record_source, camera.name, keep=config.outputs.pre_roll + lag + 5.0,
                    open_timeout=config.source.open_timeout, read_timeout=config.source.frame_timeout,
                    reconnect_max=config.source.reconnect_max)
@@ -382,8 +384,8 @@ class MainStreamMedia(Sink):
     name = "main-stream"
     shows_pictures = True  # the fallback snapshot is the detecting stream's own picture
 
-    def __init__(self, camera: CameraConfig, main: MainStream, folder: Path, outbox: queue.Queue[Message],
-                 ids: EventIds) -> None:
+    def __init__(self, camera: CameraConfig, layout: RecordLayout, main: MainStream, folder: Path,
+                 outbox: queue.Queue[Message], ids: EventIds) -> None:
         config = camera.config
         self.camera = camera.name
         self.params = config.outputs
@@ -391,7 +393,7 @@ class MainStreamMedia(Sink):
         folder.mkdir(parents=True, exist_ok=True)
         self.outbox = outbox
         self.ids = ids
-        self.feeds = {kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()}
+        self.feeds = layout.feeds
         self.main = main
         self._clock: float | None = None
         """Monotonic time minus the detecting stream's media time (its frames' arrival)."""
@@ -408,7 +410,8 @@ class MainStreamMedia(Sink):
     def _mono(self, media_time: float) -> float:
         return media_time + (self._clock if self._clock is not None else time.monotonic() - media_time)
 
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
+    def frame(self, record: FrameRecord) -> None:
+        frame, scores = record.frame, record.scores
         received = frame.source.received
         self._clock = (received if received is not None else time.monotonic()) - frame.time
         self._current = (frame, scores)

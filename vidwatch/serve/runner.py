@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vidwatch.errors import UserError
-from vidwatch.pipeline import RunStats, run_pipeline
+from vidwatch.pipeline import RunStats, record_layout, run_source
 from vidwatch.serve.camera import CONNECTING, ENDED, FAILED, STOPPED, CameraState
 from vidwatch.serve.feed import ArmedOnly, EventIds, FeedSink, counted
 from vidwatch.serve.messages import Message
 from vidwatch.serve.site import CameraConfig
 from vidwatch.sinks import LogSink, Sink
-from vidwatch.sources import RealtimeSource, Source, open_source
+from vidwatch.sources import Source, open_source
 from vidwatch.sources.reconnect import Backoff
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,6 @@ class ThreadCameraRunner:
     def _open(self, stop: threading.Event) -> Source:
         source = open_source(self.camera.source, self.camera.config.source, stop=stop)
         source.name = self.name  # logs and events name the camera, never its URL (which may hold a password)
-        if not source.live:
-            source = RealtimeSource(source, stop=stop)  # files play at their own frame rate
         return source
 
     def _sinks(self, stack: ExitStack, folder: Path, ids: EventIds) -> list[Sink]:
@@ -148,17 +146,19 @@ class ThreadCameraRunner:
         from vidwatch.sinks.snapshots import SnapshotSink
 
         config = self.camera.config
+        layout = record_layout(config)
         sinks: list[Sink] = [stack.enter_context(LogSink())]
         if self.main is not None:
             from vidwatch.serve.mainstream import MainStreamMedia
 
-            sinks.append(stack.enter_context(MainStreamMedia(self.camera, self.main, folder, self.outbox, ids)))
+            sinks.append(stack.enter_context(MainStreamMedia(self.camera, layout, self.main, folder, self.outbox,
+                                                             ids)))
         else:
-            sinks.append(stack.enter_context(SnapshotSink(folder, config)))
-            sinks.append(stack.enter_context(ClipSink(folder, config)))
+            sinks.append(stack.enter_context(SnapshotSink(folder, layout, config.outputs)))
+            sinks.append(stack.enter_context(ClipSink(folder, layout, config.outputs)))
         if config.hooks.enabled:
             sinks.append(ArmedOnly(stack.enter_context(HookSink(config.hooks)), self.state))
-        sinks.append(FeedSink(self.state, self.outbox, ids, config.thresholds()))
+        sinks.append(FeedSink(self.state, self.outbox, ids))
         return [counted(s, self.state) for s in sinks]
 
     def _pipeline(self, source: Source, stop: threading.Event) -> RunStats:
@@ -171,6 +171,7 @@ class ThreadCameraRunner:
 
         with ExitStack() as stack:
             sinks = self._sinks(stack, self.folder, ids)
-            return run_pipeline(source, self.camera.config, sinks, stop=stop, on_frame=on_frame,
-                                label_events=True)
+            # files play at their own frame rate, as a camera would deliver them
+            return run_source(source, self.camera.config, sinks, stop=stop, on_frame=on_frame, label_events=True,
+                              realtime=True)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vidwatch.errors import UserError
+from vidwatch.pipeline import record_layout
 from vidwatch.serve.camera import LIVE, CameraState
 from vidwatch.serve.live import LiveJpeg
 from vidwatch.serve.messages import EventMessage, MediaMessage, Message
@@ -53,8 +54,7 @@ class Service:
         armed = self.store.armed(names)
         serve = site.serve
         self.states = {n: CameraState(n, serve.history, armed=armed[n]) for n in names}
-        self.lives = {n: LiveJpeg(self.states[n], serve.live_width,
-                                  {k: tuple(r.detectors or ()) for k, r in site.cameras[n].config.events.items()})
+        self.lives = {n: LiveJpeg(self.states[n], serve.live_width, record_layout(site.cameras[n].config).feeds)
                       for n in names}
         self.runners: dict[str, CameraRunner] = {
             n: ThreadCameraRunner(site.cameras[n], self.states[n], self.outbox, self.data) for n in names}

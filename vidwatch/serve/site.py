@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from vidwatch.config import DEFAULT_DETECTORS, SECTIONS, Config, build_config, parse_override
+from vidwatch.config import SECTIONS, Config, build_config, parse_override
+from vidwatch.detectors import default_detectors
 from vidwatch.errors import ConfigError
 from vidwatch.params import build, param
 
@@ -163,7 +164,7 @@ def _camera_document(name: str, entry: Any, site: dict[str, Any]) -> tuple[str, 
                           f"rtsp://...) or null; got {record!r}")
     document = {k: copy.deepcopy(v) for k, v in site.items() if k in SECTIONS}
     if "detectors" in entry and "detectors" not in document:  # merged into the set that runs without one
-        document["detectors"] = {n: {} for n in DEFAULT_DETECTORS}
+        document["detectors"] = {n: {} for n in default_detectors()}
     for section in SECTIONS:
         if section in entry and section != "source":  # a camera's `source` is what it reads (see above)
             document[section] = _merge(document.get(section, {}), entry[section])
