@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from .serve_env import SPEED, Api, CameraStreams, HttpStream, make_camera_clip, site_yaml
+from .serve_env import MOSQUITTO, SPEED, Api, Broker, CameraStreams, HttpStream, Subscriber, make_camera_clip, site_yaml
 from .stream_server import FFMPEG, free_port
 from .vidwatch_process import VidwatchProcess
 
@@ -123,3 +123,34 @@ def test_record_source_films_the_main_stream_matched_in_time(tmp_path: Path) -> 
     square = _square_column(cv2.cvtColor(snapshot, cv2.COLOR_BGR2GRAY), 2 * 100 + 6)
     assert square is not None
     assert 2 * x - 3 * 2 * SPEED <= square <= 2 * (x + w) + 3 * 2 * SPEED, (square, event["box"])
+
+
+@pytest.mark.skipif(not MOSQUITTO, reason="needs mosquitto (a Debian package; .ci/run installs it)")
+def test_a_broker_that_comes_late_gets_every_state_and_detection_never_waited(tmp_path: Path) -> None:
+    stream = HttpStream(make_camera_clip(tmp_path / "cam.avi")).start()
+    broker = Broker(tmp_path)  # not started yet: the broker is down when vidwatch starts
+    port = free_port()
+    config = site_yaml(tmp_path / "site.yaml", {"cam": {"source": stream.url}}, port=port, data=tmp_path / "data",
+                       mqtt_port=broker.port, extra={"mqtt": {"reconnect_max": 1.0}})
+    service = VidwatchProcess("serve", "-c", str(config))
+    api = Api(f"http://127.0.0.1:{port}")
+    subscriber = None
+    try:
+        service.wait_for(r"\[cam\] end   motion", timeout=20)  # detecting and recording without the broker
+        assert "vidwatch_mqtt_connected 0.0" in api.request("/metrics")[1].decode()
+        broker.start()
+        subscriber = Subscriber(broker.port, ["vw/#", "homeassistant/#"])
+        subscriber.wait_for(lambda t, p: t == "vw/availability" and p == b"online", 15, "availability online")
+        subscriber.wait_for(lambda t, p: t == "vw/cam/motion" and p in (b"ON", b"OFF"), 10, "the motion state")
+        subscriber.wait_for(lambda t, p: t == "homeassistant/binary_sensor/vw_cam_motion/config", 10, "discovery")
+        subscriber.wait_for(lambda t, p: t == "vw/events", 15, "an event after the broker came")
+        assert api.json("/api/cameras")[0]["state"] == "live"
+    finally:
+        service.signal(signal.SIGTERM)
+        code = service.finish(timeout=30)
+        if subscriber is not None:
+            subscriber.close()
+        broker.stop()
+        stream.kill()
+    assert code == 0, service.log
+    assert "MQTT: connected" in service.log
