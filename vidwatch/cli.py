@@ -83,6 +83,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from vidwatch.serve.service import serve
+    from vidwatch.serve.site import load_site
+
+    site = load_site(args.config, args.set)
+    with _stop_on_signals() as stop:
+        return serve(site, stop)
+
+
 def cmd_timelapse(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
     from vidwatch.timelapse import parse_interval, run_timelapse
@@ -256,6 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="process up to N sources at once in parallel processes (0: one per CPU); "
                           "events are still reported in source order")
     run.set_defaults(func=cmd_run)
+
+    srv = sub.add_parser("serve", help="watch many cameras as a service: web page, API, events in SQLite, "
+                         "MQTT, metrics (needs the serve extra)")
+    srv.add_argument("-c", "--config", required=True, metavar="SITE.yaml",
+                     help="site config: cameras, serve, mqtt, and run's sections as every camera's defaults")
+    srv.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override one site config key, e.g. --set serve.port=8081 (repeatable)")
+    srv.set_defaults(func=cmd_serve)
 
     tl = sub.add_parser("timelapse", help="keep only the frames that differ enough from the last kept one")
     tl.add_argument("source", metavar="SOURCE", help="camera, stream, video file or image folder")
