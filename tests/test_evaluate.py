@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import pytest
 
 from vidwatch.errors import UserError
-from vidwatch.evaluate import Metrics, evaluate, load_truth, match_spans, score_spans, truth_from_data
+from vidwatch.evaluate import (
+    Metrics,
+    Truth,
+    across_kinds,
+    evaluate,
+    load_truth,
+    match_spans,
+    score_spans,
+    table_rows,
+    truth_from_data,
+)
 
 
 @dataclass
@@ -76,11 +86,71 @@ def test_kinds_are_scored_separately_and_unlabelled_kinds_ignored() -> None:
     assert (result["scene_change"].matched, result["scene_change"].false_events) == (1, 1)
 
 
-def test_truth_without_kinds_scores_every_event_and_ignore_ranges_drop_detections() -> None:
-    truth = truth_from_data({"events": [], "ignore": [[0, 1]]})
-    result = evaluate([Ev("scene_change", 1, 1), Ev("motion", 5, 9)], truth, 20, tolerance=0)
-    assert list(result) == ["any"]
-    assert result["any"].false_events == 1
+def test_plain_events_are_motion_and_a_file_without_kinds_labels_motion_and_scene_change() -> None:
+    truth = truth_from_data({"events": [[10, 20]], "ignore": [[0, 1]]})
+    assert truth.scored_kinds == ("motion", "scene_change") and truth.spans("motion") == [(10, 20)]
+    events = [Ev("scene_change", 1, 1), Ev("scene_change", 50, 50), Ev("motion", 12, 30), Ev("lighting", 60, 60)]
+    result = evaluate(events, truth, 100, tolerance=0)
+    assert list(result) == ["motion", "scene_change"]  # lighting is not labelled here: not scored
+    assert (result["motion"].matched, result["motion"].false_events) == (1, 0)
+    # the cut inside the don't-care span is dropped; the one at 50 is false: this clip has no cuts
+    assert (result["scene_change"].truth, result["scene_change"].false_events) == (0, 1)
+
+
+def test_a_truth_built_without_kinds_scores_every_event() -> None:
+    result = evaluate([Ev("scene_change", 1, 1), Ev("motion", 5, 9)], Truth((), ()), 20, tolerance=0)
+    assert list(result) == ["any"] and result["any"].false_events == 2
+
+
+def test_typed_events_in_both_forms() -> None:
+    truth = truth_from_data({"events": [[5, 9], [40, 40, "scene_change"],
+                                        {"kind": "lighting", "start": 60, "end": 61}]})
+    assert truth.kinds == ("motion", "scene_change", "lighting")
+    assert truth.scored_kinds == ("motion", "scene_change", "lighting")
+    result = evaluate([Ev("lighting", 62, 62), Ev("scene_change", 41, 41)], truth, 100, tolerance=1)
+    assert result["lighting"].matched == 1 and result["scene_change"].matched == 1
+    assert result["motion"].missed == 1
+    # "kind" still names the kind of untyped events, and the only kinds scored
+    cuts = truth_from_data({"events": [[98, 98], [154, 154, "scene_change"]], "kind": "scene_change"})
+    assert cuts.kinds == ("scene_change", "scene_change") and cuts.scored_kinds == ("scene_change",)
+
+
+def test_typed_ignore_spans_excuse_one_kind_only() -> None:
+    # a slow pan: a scene change during it is allowed (not required), motion is still false
+    truth = truth_from_data({"events": [], "ignore": [[100, 199, "scene_change"]]})
+    events = [Ev("scene_change", 120, 125), Ev("motion", 110, 150)]
+    result = evaluate(events, truth, 300, tolerance=0, fps=10.0)
+    assert result["scene_change"].detected == 0 and result["scene_change"].false_seconds == 0.0
+    assert result["motion"].false_events == 1
+    assert result["motion"].false_seconds == pytest.approx(4.1)  # frames 110..150
+
+
+def test_split_early_and_false_seconds_by_hand() -> None:
+    # 40 s at 10 fps; truth motion 50..99 and 200..249; tolerance 2 widens them to 48..101, 198..251
+    truth = truth_from_data({"events": [[50, 99], [200, 249]]})
+    events = [Ev("motion", 20, 60), Ev("motion", 70, 120), Ev("motion", 300, 310)]
+    m = evaluate(events, truth, 400, tolerance=2, fps=10.0, early=2.0)["motion"]
+    # 20..60 is matched first (maximum matching keeps it); it opened 3 s before the truth: early.
+    # 70..120 lies on the same truth event: false and split; 300..310 is false, not split.
+    assert (m.matched, m.missed, m.false_events, m.split, m.early) == (1, 1, 2, 1, 1)
+    # outside the widened truth: 20..47 (28 frames) + 102..120 (19) + 300..310 (11) = 58 frames
+    assert m.false_seconds == pytest.approx(5.8)
+    assert m.seconds == pytest.approx(40.0) and m.false_share == pytest.approx(5.8 / 40)
+    # a later early threshold makes the same hit on time; seconds alone give the frame rate
+    late = evaluate(events, truth, 400, tolerance=2, seconds=40.0, early=3.5)["motion"]
+    assert late.early == 0 and late.false_seconds == pytest.approx(5.8)
+
+
+def test_false_seconds_skip_ignored_frames_and_totals_count_clip_time_once() -> None:
+    truth = truth_from_data({"events": [[10, 19]], "ignore": [[30, 39, "motion"]]})
+    # 25..44 is false; its frames 30..39 are don't-care, 25..29 and 40..44 (10 frames) are not
+    by_kind = evaluate([Ev("motion", 12, 18), Ev("motion", 25, 44)], truth, 100, tolerance=2, fps=10.0)
+    assert by_kind["motion"].false_seconds == pytest.approx(1.0)
+    both = across_kinds(by_kind)
+    assert both.seconds == pytest.approx(10.0) and both.false_events == 1
+    rows = table_rows([("a", by_kind), ("b", by_kind)])
+    overall = next(m for clip, kind, m in rows if (clip, kind) == ("TOTAL", "all"))
+    assert overall.seconds == pytest.approx(20.0) and overall.false_share == pytest.approx(2.0 / 20)
 
 
 def test_labelled_kinds_extend_the_scored_kinds() -> None:
@@ -96,6 +166,18 @@ def test_bad_truth_files_name_the_problem(tmp_path) -> None:
         load_truth(bad)
     bad.write_text(json.dumps({"events": [[1, 2]], "kinds": ["motion", "motion"]}))
     with pytest.raises(UserError, match="one kind name per event"):
+        load_truth(bad)
+    bad.write_text(json.dumps({"events": [[1, 2, 3]]}))
+    with pytest.raises(UserError, match=r"events\[0\].*kind"):
+        load_truth(bad)
+    bad.write_text(json.dumps({"events": [{"start": 1, "end": 2, "kind": "motion", "stop": 3}]}))
+    with pytest.raises(UserError, match=r"events\[0\]"):
+        load_truth(bad)
+    bad.write_text(json.dumps({"events": [[1, 2, "lighting"]], "kinds": ["motion"]}))
+    with pytest.raises(UserError, match="typed 'lighting'"):
+        load_truth(bad)
+    bad.write_text(json.dumps({"events": [], "ignore": [[4, 3]]}))
+    with pytest.raises(UserError, match=r"ignore\[0\]"):
         load_truth(bad)
     with pytest.raises(UserError, match="not found"):
         load_truth(tmp_path / "missing.json")

@@ -1,12 +1,17 @@
 """Ground truth: load truth files, match detected events to them, and count how well they agree.
 
-A truth file is JSON ``{"events": [[start_frame, end_frame], ...]}`` with inclusive, 0-based frames.
-Optional keys: ``"kind": "motion"`` (every event is of that kind) or ``"kinds": [...]`` (one per
-event); ``"labelled_kinds": [...]`` (the kinds the file labels completely, when that is more than
-the kinds of its events: a clip with motion and no scene changes); ``"ignore": [[start, end], ...]``
-(don't-care stretches: a detected event lying wholly inside one is neither a hit nor a false event).
-Other keys are ignored. When a file names kinds, only those
-kinds are scored; without kinds every detected event is scored against every truth event.
+A truth file is JSON ``{"events": [...]}`` with inclusive, 0-based frames. Each event is
+``[start, end]`` (a ``motion`` event), ``[start, end, kind]`` or ``{"kind": ..., "start": ...,
+"end": ...}``. Optional keys: ``"kind": "scene_change"`` (the kind of every untyped event) or
+``"kinds": [...]`` (one per event); ``"labelled_kinds": [...]`` (the kinds the file labels
+completely); ``"ignore": [...]`` (don't-care stretches, ``[start, end]`` for every kind or typed like
+events for one kind: a detected event of that kind lying wholly inside one is neither a hit nor a
+false event). Other keys are ignored.
+
+Which kinds are scored: ``labelled_kinds`` when given, else the kinds named by ``kind`` / ``kinds``;
+a file that names no kinds labels ``motion`` and ``scene_change`` (the kinds that raise alarms, so a
+cut reported on a clip without cuts is a false event). Typed events add their kind. A kind that is
+labelled but has no events on a clip is scored with its false events only.
 
 The match rule: a detected event matches a truth event of the same kind when their frame ranges
 overlap after widening the truth event by ``tolerance`` frames on each side; each truth event and each
@@ -17,8 +22,8 @@ the order of events). Unmatched detections are false events, unmatched truth eve
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +34,11 @@ from vidwatch.params import param
 
 Span = tuple[int, int]
 ANY = "any"
-"""The kind label of a truth file that names no kinds: every detected event is scored."""
+"""The kind label of a truth built without kinds (tuning's quiet footage): every detected event is scored."""
+DEFAULT_KIND = "motion"
+"""The kind of an event given as a plain ``[start, end]``."""
+ALARM_KINDS = ("motion", "scene_change")
+"""What a truth file that names no kinds labels: the kinds that raise alarms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,9 @@ class EvalParams:
 
     tolerance: int = param(3, "frames a detected event may miss a truth event by and still match it",
                            min=0, max=100000)
+    early: float = param(2.0, "seconds a matched event may open before its truth event and still count as "
+                              "on time; earlier hits were opened by something else (a nuisance) and are "
+                              "counted as early", min=0, max=86400)
 
 
 DEFAULT_TOLERANCE: int = EvalParams().tolerance
@@ -56,10 +68,12 @@ class Truth:
 
     events: tuple[Span, ...]
     kinds: tuple[str | None, ...]
-    """The kind of each event, or None when the file names no kinds."""
+    """The kind of each event, or None (built without kinds: matches every kind)."""
     declared: tuple[str, ...] = ()
-    """Kinds the file names even without events of them (``"kind"`` with an empty event list)."""
+    """Kinds labelled completely even without events of them."""
     ignore: tuple[Span, ...] = ()
+    ignore_kinds: tuple[str | None, ...] = ()
+    """The kind each ignore span applies to (None or missing: every kind)."""
 
     @property
     def scored_kinds(self) -> tuple[str, ...] | None:
@@ -68,26 +82,46 @@ class Truth:
         return named or None
 
     def covers(self, kind: str) -> bool:
-        """Whether events of ``kind`` are labelled here (a file without kinds labels every kind)."""
+        """Whether events of ``kind`` are labelled here (a truth without kinds labels every kind)."""
         kinds = self.scored_kinds
         return kinds is None or kind in kinds
 
     def spans(self, kind: str | None) -> list[Span]:
-        """Truth events of ``kind`` (all of them for None, and all when the file has no kinds)."""
+        """Truth events of ``kind`` (all of them for None, and all when the truth has no kinds)."""
         return [s for s, k in zip(self.events, self.kinds, strict=True) if kind is None or k is None or k == kind]
 
+    def ignored(self, kind: str | None) -> list[Span]:
+        """Don't-care spans that apply to ``kind`` (every span for None)."""
+        kinds = (*self.ignore_kinds, *(None,) * (len(self.ignore) - len(self.ignore_kinds)))
+        return [s for s, k in zip(self.ignore, kinds, strict=False) if kind is None or k is None or k == kind]
 
-def _spans(value: object, where: str) -> tuple[Span, ...]:
+
+def _frame(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _typed_spans(value: object, where: str, what: str) -> tuple[tuple[Span, str | None], ...]:
+    """``[start, end]``, ``[start, end, kind]`` or ``{"kind", "start", "end"}`` items -> (span, kind)."""
     if not isinstance(value, list):
-        raise UserError(f"{where}: expected a list of [start_frame, end_frame] pairs")
-    out: list[Span] = []
+        raise UserError(f"{where}: expected a list of {what}")
+    out: list[tuple[Span, str | None]] = []
     for i, item in enumerate(value):
-        ok = (isinstance(item, (list, tuple)) and len(item) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) for v in item))
-        if not ok or item[0] < 0 or item[1] < item[0]:
-            raise UserError(f"{where}[{i}]: expected [start_frame, end_frame] with 0 <= start <= end, "
-                            f"got {item!r}")
-        out.append((int(item[0]), int(item[1])))
+        kind: object = None
+        if isinstance(item, dict):
+            start, end, kind = item.get("start"), item.get("end"), item.get("kind")
+            unknown = set(item) - {"start", "end", "kind"}
+            ok = not unknown
+        elif isinstance(item, (list, tuple)) and len(item) in (2, 3):
+            start, end = item[0], item[1]
+            kind = item[2] if len(item) == 3 else None
+            ok = True
+        else:
+            ok, start, end = False, None, None
+        ok = ok and _frame(start) and _frame(end) and end >= start  # type: ignore[operator]
+        if not ok or (kind is not None and not (isinstance(kind, str) and kind)):
+            raise UserError(f"{where}[{i}]: expected [start_frame, end_frame], [start_frame, end_frame, kind] or "
+                            f"{{\"kind\": ..., \"start\": ..., \"end\": ...}} with 0 <= start <= end, got {item!r}")
+        out.append(((int(start), int(end)), kind))  # type: ignore[arg-type]
     return tuple(out)
 
 
@@ -95,26 +129,33 @@ def truth_from_data(data: object, where: str = "truth") -> Truth:
     """Validate parsed truth JSON into a :class:`Truth`."""
     if not isinstance(data, dict) or "events" not in data:
         raise UserError(f"{where}: expected a JSON object with \"events\": [[start_frame, end_frame], ...]")
-    events = _spans(data["events"], f"{where}: events")
+    items = _typed_spans(data["events"], f"{where}: events", "events ([start_frame, end_frame] pairs)")
     kind, kinds = data.get("kind"), data.get("kinds")
+    if kind is not None and not (isinstance(kind, str) and kind):
+        raise UserError(f"{where}: \"kind\" must be a kind name such as \"motion\", got {kind!r}")
     if kinds is not None:
-        if not isinstance(kinds, list) or len(kinds) != len(events) or not all(isinstance(k, str) for k in kinds):
-            raise UserError(f"{where}: \"kinds\" must list one kind name per event ({len(events)})")
-        per_event: tuple[str | None, ...] = tuple(kinds)
-    elif kind is not None:
-        if not isinstance(kind, str):
-            raise UserError(f"{where}: \"kind\" must be a kind name such as \"motion\", got {kind!r}")
-        per_event = (kind,) * len(events)
-    else:
-        per_event = (None,) * len(events)
-    declared = (kind,) if isinstance(kind, str) else ()
+        if not isinstance(kinds, list) or len(kinds) != len(items) or not all(isinstance(k, str) for k in kinds):
+            raise UserError(f"{where}: \"kinds\" must list one kind name per event ({len(items)})")
+        for i, ((_, typed), listed) in enumerate(zip(items, kinds, strict=True)):
+            if typed is not None and typed != listed:
+                raise UserError(f"{where}: events[{i}] is typed {typed!r} but \"kinds\" says {listed!r}; "
+                                f"keep one of them")
+    per_event = tuple(typed or (kinds[i] if kinds is not None else kind or DEFAULT_KIND)
+                      for i, (_, typed) in enumerate(items))
     labelled = data.get("labelled_kinds")
     if labelled is not None:
         if not isinstance(labelled, list) or not labelled or not all(isinstance(k, str) for k in labelled):
             raise UserError(f"{where}: \"labelled_kinds\" must be a non-empty list of kind names")
         declared = tuple(labelled)
-    ignore = _spans(data.get("ignore", []), f"{where}: ignore")
-    return Truth(events, per_event, declared, ignore)
+    elif kind is not None:
+        declared = (kind,)
+    elif kinds is not None:
+        declared = tuple(kinds)
+    else:
+        declared = ALARM_KINDS
+    ignore = _typed_spans(data.get("ignore", []), f"{where}: ignore", "don't-care [start_frame, end_frame] spans")
+    return Truth(tuple(s for s, _ in items), per_event, declared, tuple(s for s, _ in ignore),
+                 tuple(k for _, k in ignore))
 
 
 def load_truth(path: str | Path) -> Truth:
@@ -148,6 +189,14 @@ class Metrics:
     detected_frames: int = 0
     overlap_frames: int = 0
     seconds: float = 0.0
+    split: int = 0
+    """False events that lie on a matched truth event: the extra pieces of a fragmented detection."""
+    early: int = 0
+    """Matches whose event opened more than ``early`` seconds before its truth event: something else
+    (a nuisance) opened it, and it happened to be still open when the real thing came."""
+    false_seconds: float = 0.0
+    """Time inside detected events but outside every truth event of their kind (widened by the
+    tolerance) and outside the don't-care spans: how long alarms ran with nothing there."""
 
     def __add__(self, other: Metrics) -> Metrics:
         return Metrics(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -185,6 +234,18 @@ class Metrics:
     @property
     def false_per_hour(self) -> float | None:
         return self.false_events * 3600.0 / self.seconds if self.seconds > 0 else None
+
+    @property
+    def false_share(self) -> float | None:
+        """False seconds as a share of the time watched."""
+        return self.false_seconds / self.seconds if self.seconds > 0 else None
+
+
+def across_kinds(by_kind: Mapping[str, Metrics], kinds: Iterable[str] | None = None) -> Metrics:
+    """One clip's metrics summed over event kinds (all, or ``kinds``): its duration counts once, not per kind."""
+    chosen = [m for k, m in by_kind.items() if kinds is None or k in kinds]
+    total = sum(chosen, Metrics())
+    return replace(total, seconds=max((m.seconds for m in chosen), default=0.0))
 
 
 def match_spans(detected: Sequence[Span], truth: Sequence[Span], tolerance: int = 0) -> list[tuple[int, int]]:
@@ -225,32 +286,55 @@ def _inside(span: Span, ranges: Sequence[Span]) -> bool:
 
 
 def score_spans(detected: Sequence[Span], truth: Sequence[Span], n_frames: int, *, tolerance: int,
-                seconds: float = 0.0) -> Metrics:
-    """Event- and frame-level counts for one kind on one clip of ``n_frames`` frames."""
-    matched = len(match_spans(detected, truth, tolerance))
+                seconds: float = 0.0, fps: float | None = None, early: float | None = None,
+                ignore: Sequence[Span] = ()) -> Metrics:
+    """Event- and frame-level counts for one kind on one clip of ``n_frames`` frames.
+
+    ``fps`` (else ``n_frames / seconds``) turns frames into seconds for the early hits (``early``
+    seconds, default :class:`EvalParams`) and the false seconds; without either they count 0.
+    """
+    if fps is None and seconds > 0:
+        fps = n_frames / seconds
+    if early is None:
+        early = EvalParams().early
+    pairs = match_spans(detected, truth, tolerance)
+    hit_truth = [truth[j] for _, j in pairs]
+    used = {i for i, _ in pairs}
+    split = sum(1 for i, (ds, de) in enumerate(detected) if i not in used
+                and any(ds <= te + tolerance and de >= ts - tolerance for ts, te in hit_truth))
+    early_hits = sum(1 for i, j in pairs if fps and (truth[j][0] - detected[i][0]) / fps > early)
     t_mask, d_mask = _frames(truth, n_frames), _frames(detected, n_frames)
-    return Metrics(len(truth), len(detected), matched, int(t_mask.sum()), int(d_mask.sum()),
-                   int((t_mask & d_mask).sum()), seconds)
+    excused = _frames([(s - tolerance, e + tolerance) for s, e in truth], n_frames) | _frames(ignore, n_frames)
+    false_frames = int((d_mask & ~excused).sum())
+    return Metrics(len(truth), len(detected), len(pairs), int(t_mask.sum()), int(d_mask.sum()),
+                   int((t_mask & d_mask).sum()), seconds, split, early_hits,
+                   false_frames / fps if fps else 0.0)
 
 
 def evaluate(events: Iterable[EventLike], truth: Truth, n_frames: int, *, tolerance: int = DEFAULT_TOLERANCE,
-             seconds: float = 0.0, kind: str | None = None) -> dict[str, Metrics]:
+             seconds: float = 0.0, kind: str | None = None, fps: float | None = None,
+             early: float | None = None) -> dict[str, Metrics]:
     """Compare one clip's detected events with its truth, per scored kind.
 
     Returns kind -> :class:`Metrics` for each kind the truth labels (or for ``kind`` alone when given);
-    a truth file without kinds gives one entry, ``"any"``, scoring every event regardless of kind. Frames
-    are counted over each event's reported span, post-roll included.
+    a truth built without kinds gives one entry, ``"any"``, scoring every event regardless of kind.
+    Frames are counted over each event's reported span, post-roll included. ``seconds`` is the clip's
+    duration; with ``fps`` alone it is ``n_frames / fps``.
     """
-    events = [e for e in events if not _inside((e.start_frame, e.end_frame), truth.ignore)]
+    if seconds <= 0 and fps:
+        seconds = n_frames / fps
+    events = list(events)
     if kind is not None:
         kinds: Sequence[str] = [kind] if truth.covers(kind) else []
     else:
         kinds = truth.scored_kinds or [ANY]
     out: dict[str, Metrics] = {}
     for k in kinds:
-        det = [(e.start_frame, e.end_frame) for e in events if k == ANY or e.kind == k]
-        out[k] = score_spans(sorted(det), truth.spans(None if k == ANY else k), n_frames,
-                             tolerance=tolerance, seconds=seconds)
+        ignore = truth.ignored(None if k == ANY else k)
+        det = [(e.start_frame, e.end_frame) for e in events if (k == ANY or e.kind == k)
+               and not _inside((e.start_frame, e.end_frame), ignore)]
+        out[k] = score_spans(sorted(det), truth.spans(None if k == ANY else k), n_frames, tolerance=tolerance,
+                             seconds=seconds, fps=fps, early=early, ignore=ignore)
     return out
 
 
@@ -274,16 +358,22 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def format_table(rows: Sequence[tuple[str, str, Metrics]]) -> str:
     """(clip, kind, metrics) rows as a fixed-width table; undefined rates print as '-'."""
     width = max([4, *(len(c) for c, _, _ in rows)])
     header = (f"{'clip':<{width}}  {'kind':<12} {'truth':>5} {'found':>5} {'match':>5} {'false':>5} "
-              f"{'recall':>6} {'prec':>6} {'F1':>6} {'frameP':>6} {'frameR':>6}")
+              f"{'recall':>6} {'prec':>6} {'F1':>6} {'frameP':>6} {'frameR':>6} {'split':>5} {'early':>5} "
+              f"{'falseS':>7} {'false%':>6}")
     lines = [header, "-" * len(header)]
     for clip, kind, m in rows:
         lines.append(f"{clip:<{width}}  {kind:<12} {m.truth:>5} {m.detected:>5} {m.matched:>5} "
                      f"{m.false_events:>5} {_rate(m.recall):>6} {_rate(m.precision):>6} {m.f1:>6.3f} "
-                     f"{_rate(m.frame_precision):>6} {_rate(m.frame_recall):>6}")
+                     f"{_rate(m.frame_precision):>6} {_rate(m.frame_recall):>6} {m.split:>5} {m.early:>5} "
+                     f"{m.false_seconds:>7.1f} {_share(m.false_share):>6}")
     return "\n".join(lines)
 
 
@@ -291,15 +381,14 @@ def table_rows(per_clip: Sequence[tuple[str, dict[str, Metrics]]]) -> list[tuple
     """Per-clip, per-kind rows followed by a total per kind and, with several kinds, an overall total."""
     rows: list[tuple[str, str, Metrics]] = []
     totals: dict[str, Metrics] = {}
+    overall = Metrics()
     for clip, by_kind in per_clip:
         for kind, m in by_kind.items():
             rows.append((clip, kind, m))
             totals[kind] = totals.get(kind, Metrics()) + m
+        overall = overall + across_kinds(by_kind)
     for kind, m in totals.items():
         rows.append(("TOTAL", kind, m))
     if len(totals) > 1:
-        overall = Metrics()
-        for m in totals.values():
-            overall = overall + m
         rows.append(("TOTAL", "all", overall))
     return rows
