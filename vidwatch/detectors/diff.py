@@ -58,7 +58,7 @@ class DiffDetector(Detector):
         "between consecutive frames; best for static indoor cameras")
     Params: ClassVar[type[DetectorParams]] = DiffParams
     metric_names: ClassVar[tuple[str, ...]] = ("manhattan", "zero", "raw_zero")
-    runs_by_default: ClassVar[bool] = True
+    runs_by_default: ClassVar[bool] = False  # motion is decided on tracked objects (vidwatch.objects)
 
     def reset(self) -> None:
         self._reference = None

@@ -1,0 +1,255 @@
+"""Regions associated over time into tracks, and what each track's history says about it.
+
+Association is the textbook one: each track predicts where it will be (constant velocity), and the
+optimal one-to-one assignment of tracks to this frame's regions by normalised distance (scipy's
+``linear_sum_assignment``, the Hungarian method) decides who is who; regions nobody claims start new
+tracks, tracks nobody claims coast a little and then end.
+
+What a track is comes from its history, measured in the object's own size and in seconds, so the same
+numbers hold at any resolution and frame rate:
+
+- ``travel``: its net displacement over the evidence window, in object sizes (√area). A person
+  crossing a picture travels many sizes; a swaying branch, a flag or rippling water goes back and forth
+  and stays within a fraction of a size of where it was.
+- ``straightness``: that net displacement over the length of the path (sampled a few times a second,
+  so pixel jitter does not count as path); near 1 for a walk, low for oscillation.
+- ``light``: the share of its observations that looked like light (texture kept, or soft edges).
+- ``core``: the median size of the change itself, source pixels²: a flake's is little more than the
+  blur's footprint, a person's most of their silhouette (see ``Appearance.core``).
+- ``step``: how far it moves per frame relative to its size: things near the lens (a flake, an insect)
+  cross their own size each frame; people and cars do not.
+
+A track's ``evidence`` is the largest travel it has shown while it was old enough, straight enough,
+big enough, plausible and not light. It never decreases, so a person who walked in and then stands
+still (a loiterer) keeps counting for as long as the track lives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from vidwatch.objects.regions import Region
+
+UNMATCHED = 1e6
+"""Cost of a track-region pair that the gate rules out."""
+DESCRIBE_EVERY = 0.15
+"""Seconds between a track's appearance measurements: they are votes, a few a second are plenty."""
+PATH_SAMPLE = 0.2
+"""Seconds between the positions summed into a track's path length (jitter below this is not path)."""
+AREA_RATIO = 4.0
+"""A region more than this many times larger or smaller than a track's usual area is not that track."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A track's region on one frame; ``light`` and ``core`` are None where they were not measured."""
+
+    index: int
+    time: float
+    x: float
+    y: float
+    box: tuple[int, int, int, int]
+    area: int
+    light: bool | None = None
+    core: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingRules:
+    """What the tracker needs to know, in seconds, object sizes and source pixels (see ObjectParams)."""
+
+    window: float
+    min_age: float
+    min_straightness: float
+    min_core: float
+    max_step: float
+    max_missed: float
+    coast: float
+    gate: float
+    max_light: float
+
+
+Describe = Callable[["Track", Region], tuple[bool | None, float | None]]
+"""Measures (light, core) for a region that continues a track; called only for tracks worth it."""
+
+
+class Track:
+    """One region followed from frame to frame."""
+
+    def __init__(self, track_id: int, first: Observation) -> None:
+        self.id = track_id
+        self.history: deque[Observation] = deque([first])
+        self.born = first.time
+        self.born_index = first.index
+        self.velocity = (0.0, 0.0)
+        """Analysis pixels per second, smoothed."""
+        self.last_seen = first.time
+        self.missed = 0
+        self.region: Region | None = None
+        """This frame's region of the track, or None when it was not seen."""
+        self.described = -1e9
+        """When its appearance was last measured."""
+        self.confirmed_at: float | None = None
+        """When its evidence first reached the threshold (set by the object stage)."""
+        self.evidence = 0.0
+        self.travel = 0.0
+        self.straightness = 0.0
+        self.light_share = 0.0
+        self.core = 0.0
+        self.step = 0.0
+        self._votes = 0
+        self._areas: deque[int] = deque([first.area], maxlen=32)
+        self._usual_area = float(first.area)
+
+    @property
+    def last(self) -> Observation:
+        return self.history[-1]
+
+    @property
+    def usual_area(self) -> float:
+        """Median region area over the last frames (kept up to date by :meth:`add`)."""
+        return self._usual_area
+
+    @property
+    def size(self) -> float:
+        """√area (analysis pixels): the unit travel is measured in."""
+        return math.sqrt(self.usual_area)
+
+    def age(self, time: float) -> float:
+        return time - self.born
+
+    def predict(self, time: float) -> tuple[float, float]:
+        dt = time - self.last.time
+        return self.last.x + self.velocity[0] * dt, self.last.y + self.velocity[1] * dt
+
+    def add(self, obs: Observation, window: float) -> None:
+        last = self.last
+        dt = obs.time - last.time
+        if dt > 0:
+            vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
+            k = 0.5 if len(self.history) > 1 else 1.0
+            self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
+                             self.velocity[1] + k * (vy - self.velocity[1]))
+        self.history.append(obs)
+        self._areas.append(obs.area)
+        self._usual_area = float(np.median(self._areas))
+        while self.history[0].time < obs.time - window - 1e-9:
+            self.history.popleft()
+        self.missed = 0
+        self.last_seen = obs.time
+
+    def is_light(self, rules: TrackingRules) -> bool:
+        """Whether enough of its observations looked like light to call the whole track light."""
+        return self.light_share > rules.max_light and self._votes >= 3
+
+    def judge(self, rules: TrackingRules) -> None:
+        """Update travel, straightness, light share, core size, step and the evidence from the history."""
+        history = self.history
+        first, last = history[0], history[-1]
+        size = max(self.size, 1.0)
+        net = math.hypot(last.x - first.x, last.y - first.y)
+        path, anchor = 0.0, first
+        for obs in history:
+            if obs.time - anchor.time >= PATH_SAMPLE - 1e-9:
+                path += math.hypot(obs.x - anchor.x, obs.y - anchor.y)
+                anchor = obs
+        path += math.hypot(last.x - anchor.x, last.y - anchor.y)
+        self.travel = net / size
+        self.straightness = net / path if path > 1e-6 else 1.0
+        votes = [o.light for o in history if o.light is not None]
+        self._votes = len(votes)
+        self.light_share = sum(votes) / len(votes) if votes else 0.0
+        cores = sorted(o.core for o in history if o.core is not None)
+        self.core = cores[len(cores) // 2] if cores else 0.0
+        self.step = net / max(last.index - first.index, 1) / size
+        if self.is_light(rules):
+            self.evidence = 0.0  # light after all: whatever it showed before does not count
+        elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
+              and len(votes) >= 3 and self.core >= rules.min_core and self.step <= rules.max_step):
+            self.evidence = max(self.evidence, self.travel)
+
+
+class Tracker:
+    """Associates each frame's regions with the tracks alive so far."""
+
+    def __init__(self, rules: TrackingRules) -> None:
+        self.rules = rules
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        self.tracks = []
+
+    def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
+        """Whether an unseen track is kept: briefly, longer for a confirmed thing, and never once its
+        predicted position has left the picture (it walked out; nothing is hiding it)."""
+        limit = self.rules.coast if track.confirmed_at is not None else self.rules.max_missed
+        if time - track.last_seen > limit + 1e-9 and track.missed > 2:
+            return False
+        x, y = track.predict(time)
+        height, width = shape
+        return -track.size <= x <= width + track.size and -track.size <= y <= height + track.size
+
+    def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
+        cost = np.full((len(self.tracks), len(regions)), UNMATCHED)
+        for i, track in enumerate(self.tracks):
+            px, py = track.predict(time)
+            usual = max(track.usual_area, 1.0)
+            # a track unseen for a while may have drifted off its prediction: search wider
+            reach = self.rules.gate * (1.0 + time - track.last_seen)
+            for j, region in enumerate(regions):
+                ratio = region.area / usual
+                if not 1.0 / AREA_RATIO <= ratio <= AREA_RATIO:
+                    continue
+                scale = max(math.sqrt(usual), math.sqrt(region.area), 2.0)
+                distance = math.hypot(region.centre[0] - px, region.centre[1] - py) / scale
+                if distance <= reach:
+                    cost[i, j] = distance + 0.1 * abs(math.log(ratio))
+        return cost
+
+    def update(self, index: int, time: float, regions: Sequence[Region], describe: Describe,
+               shape: tuple[int, int]) -> list[Track]:
+        """Continue tracks with ``regions``, start new ones, end lost ones; returns the tracks seen now.
+
+        ``describe`` is asked for (light, core) of each region that continues a track old enough to
+        matter (half the minimum age), so costly measurements are made only where they can count.
+        """
+        rules = self.rules
+        seen: list[Track] = []
+        claimed: set[int] = set()
+        if self.tracks and regions:
+            cost = self._costs(time, regions)
+            rows, cols = linear_sum_assignment(cost)
+            for i, j in zip(rows, cols, strict=True):
+                if cost[i, j] >= UNMATCHED:
+                    continue
+                track, region = self.tracks[i], regions[j]
+                light, core = None, None
+                if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
+                    light, core = describe(track, region)
+                    track.described = time
+                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core),
+                          rules.window)
+                track.judge(rules)
+                track.region = region
+                claimed.add(int(j))
+                seen.append(track)
+        for track in self.tracks:
+            if track.last_seen < time:
+                track.missed += 1
+                track.region = None
+        self.tracks = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
+        for j, region in enumerate(regions):
+            if j not in claimed:
+                track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
+                track.region = region
+                self._next_id += 1
+                self.tracks.append(track)
+                seen.append(track)
+        return seen
