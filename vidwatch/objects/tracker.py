@@ -32,8 +32,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from vidwatch.objects.regions import Region
 
 UNMATCHED = 1e6
@@ -197,21 +195,44 @@ class Tracker:
         return -track.size <= x <= width + track.size and -track.size <= y <= height + track.size
 
     def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
-        cost = np.full((len(self.tracks), len(regions)), UNMATCHED)
-        for i, track in enumerate(self.tracks):
-            px, py = track.predict(time)
-            usual = max(track.usual_area, 1.0)
-            # a track unseen for a while may have drifted off its prediction: search wider
-            reach = self.rules.gate * (1.0 + time - track.last_seen)
-            for j, region in enumerate(regions):
-                ratio = region.area / usual
-                if not 1.0 / AREA_RATIO <= ratio <= AREA_RATIO:
-                    continue
-                scale = max(math.sqrt(usual), math.sqrt(region.area), 2.0)
-                distance = math.hypot(region.centre[0] - px, region.centre[1] - py) / scale
-                if distance <= reach:
-                    cost[i, j] = distance + 0.1 * abs(math.log(ratio))
-        return cost
+        """Normalised distance from each track's prediction to each region (UNMATCHED where gated out)."""
+        tracks = self.tracks
+        predicted = np.array([t.predict(time) for t in tracks], np.float64).reshape(-1, 2)
+        usual = np.maximum(np.array([t.usual_area for t in tracks], np.float64), 1.0)[:, None]
+        # a track unseen for a while may have drifted off its prediction: search wider
+        reach = self.rules.gate * (1.0 + time - np.array([t.last_seen for t in tracks]))[:, None]
+        centres = np.array([r.centre for r in regions], np.float64).reshape(-1, 2)
+        areas = np.array([r.area for r in regions], np.float64)[None, :]
+        ratio = areas / usual
+        scale = np.maximum(np.sqrt(np.maximum(usual, areas)), 2.0)
+        distance = np.hypot(centres[None, :, 0] - predicted[:, None, 0],
+                            centres[None, :, 1] - predicted[:, None, 1]) / scale
+        cost = distance + 0.1 * np.abs(np.log(ratio))
+        allowed = (distance <= reach) & (ratio >= 1.0 / AREA_RATIO) & (ratio <= AREA_RATIO)
+        return np.where(allowed, cost, UNMATCHED)
+
+    @staticmethod
+    def _assign(cost: np.ndarray) -> list[tuple[int, int]]:
+        """The cheapest one-to-one pairs among the allowed ones.
+
+        Where a track has one allowed region that no other track may take (the usual case) the pair
+        is certain; only the rest, where tracks compete, goes to the optimal assignment (imported on
+        first need: most scenes never pay for loading it).
+        """
+        allowed = cost < UNMATCHED
+        per_row, per_col = allowed.sum(axis=1), allowed.sum(axis=0)
+        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(allowed), strict=True)
+                 if per_row[i] == 1 and per_col[j] == 1]
+        rows = np.array(sorted(set(np.flatnonzero(per_row).tolist()) - {i for i, _ in pairs}), int)
+        cols = np.array(sorted(set(np.flatnonzero(per_col).tolist()) - {j for _, j in pairs}), int)
+        if rows.size and cols.size:
+            from scipy.optimize import linear_sum_assignment
+
+            sub = cost[np.ix_(rows, cols)]
+            for a, b in zip(*linear_sum_assignment(sub), strict=True):
+                if sub[a, b] < UNMATCHED:
+                    pairs.append((int(rows[a]), int(cols[b])))
+        return pairs
 
     def update(self, index: int, time: float, regions: Sequence[Region], describe: Describe,
                shape: tuple[int, int]) -> list[Track]:
@@ -224,11 +245,7 @@ class Tracker:
         seen: list[Track] = []
         claimed: set[int] = set()
         if self.tracks and regions:
-            cost = self._costs(time, regions)
-            rows, cols = linear_sum_assignment(cost)
-            for i, j in zip(rows, cols, strict=True):
-                if cost[i, j] >= UNMATCHED:
-                    continue
+            for i, j in self._assign(self._costs(time, regions)):
                 track, region = self.tracks[i], regions[j]
                 light, core = None, None
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
@@ -236,7 +253,8 @@ class Tracker:
                     track.described = time
                 track.add(Observation(index, time, *region.centre, region.box, region.area, light, core),
                           rules.window)
-                track.judge(rules)
+                if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
+                    track.judge(rules)
                 track.region = region
                 claimed.add(int(j))
                 seen.append(track)
