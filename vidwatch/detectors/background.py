@@ -114,7 +114,7 @@ class BackgroundDetector(Detector):
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         reference = cv2.subtract(x, change) if blobs.count else None  # gain·μ + offset, before the blur
-        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference)
+        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference)
 
     def guide(self, hints: LearningHints | None) -> None:  # type: ignore[override]
         """Learn from the last scored frame: μ += r·(x − μ) and σ² += r·(residual² − σ²).

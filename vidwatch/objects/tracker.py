@@ -40,6 +40,8 @@ DESCRIBE_EVERY = 0.15
 """Seconds between a track's appearance measurements: they are votes, a few a second are plenty."""
 PATH_SAMPLE = 0.2
 """Seconds between the positions summed into a track's path length (jitter below this is not path)."""
+EDGE = 2
+"""Analysis pixels from the picture's border within which a region touches it."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
 
@@ -185,14 +187,17 @@ class Tracker:
         self.tracks = []
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
-        """Whether an unseen track is kept: briefly, longer for a confirmed thing, and never once its
-        predicted position has left the picture (it walked out; nothing is hiding it)."""
+        """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
+        has left the picture (last seen at the border, heading out: nothing is hiding it)."""
         limit = self.rules.coast if track.confirmed_at is not None else self.rules.max_missed
         if time - track.last_seen > limit + 1e-9 and track.missed > 2:
             return False
-        x, y = track.predict(time)
         height, width = shape
-        return -track.size <= x <= width + track.size and -track.size <= y <= height + track.size
+        x, y, w, h = track.last.box
+        vx, vy = track.velocity
+        leaving = ((x <= EDGE and vx < 0) or (x + w >= width - EDGE and vx > 0)
+                   or (y <= EDGE and vy < 0) or (y + h >= height - EDGE and vy > 0))
+        return not leaving
 
     def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
         """Normalised distance from each track's prediction to each region (UNMATCHED where gated out)."""
