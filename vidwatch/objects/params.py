@@ -33,8 +33,9 @@ class ObjectParams:
                             "insect near the lens crosses its own size each frame", min=0.01, max=10.0)
     light_texture: float = param(0.6, "gradient correlation with the background above which a region is "
                                  "light on a surface (texture kept), not a thing", min=-1.0, max=1.0)
-    max_light: float = param(0.3, "share of a track's observations that may look like light before the track "
-                             "counts as light, not a thing (people measure under 0.2)", min=0.0, max=1.0)
+    max_light: float = param(0.25, "share of a track's observations that may look like light (texture kept, soft "
+                             "edges) for it to become a thing; people measure under 0.15. A thing is unmade only "
+                             "when most of them look like light", min=0.0, max=1.0)
     min_sharpness: float = param(0.5, "how abruptly a region's change must stop at its border (about 1 for an "
                                  "edge, less for a soft shadow or a defocused blob); softer regions are light",
                                  min=0.0, max=10.0)

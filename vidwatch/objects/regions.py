@@ -30,6 +30,9 @@ SOBEL_STEP_GAIN = 4.0
 """A 3x3 Sobel filter answers a step of height C with 4·C."""
 RING = 2
 """Pixels around a region in which its border is looked for."""
+LIGHT_GAIN = 4.5
+"""The most light scales a surface's edges by (a shadow to a fifth, a headlight to four and a half
+times): a region whose edges grew or faded more than that is no light on that surface."""
 NOISE_FLOOR = 0.5
 """Lowest noise σ assumed (grey levels): the analysis copy is quantised to whole levels."""
 
@@ -128,6 +131,10 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     b_energy = float(np.sum((bx * bx + by * by)[pixels]))
     cross = float(np.sum((fx * bx + fy * by)[pixels]))
     texture = cross / float(np.sqrt(max(f_energy * b_energy, 1e-9)))
+    if not 1.0 / LIGHT_GAIN**2 <= f_energy / max(b_energy, 1e-9) <= LIGHT_GAIN**2:
+        # parallel but of another strength: no light scales edges that much (a striped thing crossing
+        # the faint trace it left in the model along its own path)
+        texture = min(texture, 0.0)
     delta = np.abs(change)[pixels]
     contrast = float(delta.mean()) if delta.size else 0.0
     dx = cv2.Sobel(change, cv2.CV_32F, 1, 0, ksize=3)

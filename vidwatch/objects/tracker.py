@@ -40,6 +40,8 @@ DESCRIBE_EVERY = 0.15
 """Seconds between a track's appearance measurements: they are votes, a few a second are plenty."""
 PATH_SAMPLE = 0.2
 """Seconds between the positions summed into a track's path length (jitter below this is not path)."""
+LIGHT_MAJORITY = 0.5
+"""Share of light-like observations above which a track is light, even one that counted as a thing."""
 EDGE = 2
 """Analysis pixels from the picture's border within which a region touches it."""
 AREA_RATIO = 4.0
@@ -104,6 +106,7 @@ class Track:
         self.core = 0.0
         self.step = 0.0
         self._votes = 0
+        self._light_votes = 0
         self._areas: deque[int] = deque([first.area], maxlen=32)
         self._usual_area = float(first.area)
 
@@ -145,8 +148,15 @@ class Track:
         self.last_seen = obs.time
 
     def is_light(self, rules: TrackingRules) -> bool:
-        """Whether enough of its observations looked like light to call the whole track light."""
-        return self.light_share > rules.max_light and self._votes >= 3
+        """Whether most of its observations looked like light: then it is light, whatever it showed."""
+        return self.light_share > LIGHT_MAJORITY and self._votes >= 3
+
+    def looks_solid(self, rules: TrackingRules) -> bool:
+        """Whether few enough of its observations looked like light for it to become a thing (stricter
+        than :meth:`is_light`, so a thing is not unmade by the odd light-like look)."""
+        # the share a few more looks could still show (one more light-like look in two): with few looks
+        # a thing is not taken on trust
+        return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= 3
 
     def judge(self, rules: TrackingRules) -> None:
         """Update travel, straightness, light share, core size, step and the evidence from the history."""
@@ -164,6 +174,7 @@ class Track:
         self.straightness = net / path if path > 1e-6 else 1.0
         votes = [o.light for o in history if o.light is not None]
         self._votes = len(votes)
+        self._light_votes = sum(votes)
         self.light_share = sum(votes) / len(votes) if votes else 0.0
         cores = sorted(o.core for o in history if o.core is not None)
         self.core = cores[len(cores) // 2] if cores else 0.0
@@ -171,7 +182,7 @@ class Track:
         if self.is_light(rules):
             self.evidence = 0.0  # light after all: whatever it showed before does not count
         elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
-              and len(votes) >= 3 and self.core >= rules.min_core and self.step <= rules.max_step):
+              and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
             self.evidence = max(self.evidence, self.travel)
 
 
