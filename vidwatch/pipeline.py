@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vidwatch.config import Config
-from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.detectors.base import Score
+from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import EventRule, Gate
 from vidwatch.objects.params import OBJECTS
@@ -80,7 +80,7 @@ class _Collector(Sink):
 
 def foreground_detectors(config: Config) -> tuple[str, ...]:
     """The configured background models whose foreground the object stage tracks (when it runs)."""
-    if not config.objects.enabled:
+    if not config.tracks_objects:
         return ()
     return tuple(name for name, spec in config.detectors.items() if spec.cls.foreground)
 
@@ -97,7 +97,7 @@ def record_layout(config: Config) -> RecordLayout:
     """What every :class:`~vidwatch.record.FrameRecord` of a run with ``config`` will hold."""
     names = used_detectors(config)
     metrics = {name: config.detectors[name].cls.metric_names for name in names}
-    if config.objects.enabled:
+    if config.tracks_objects:
         metrics[OBJECTS] = ObjectStage.metric_names
     return RecordLayout(
         detectors=tuple(metrics),
@@ -129,7 +129,7 @@ class Analyzer:
         # a detector no event kind listens to would only cost time
         self.detectors = {name: config.detectors[name].create() for name in used_detectors(config)}
         self.score = DetectorRunner(self.detectors, parallel=parallel)
-        self.objects = ObjectStage(config.objects, foreground_detectors(config)) if config.objects.enabled else None
+        self.objects = ObjectStage(config.objects, foreground_detectors(config)) if config.tracks_objects else None
         self.gate = build_gate(config, source_name=source_name, label_events=label_events)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]

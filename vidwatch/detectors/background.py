@@ -17,7 +17,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, min_area_pixels, open_size_param, reach_param
 from vidwatch.detectors.base import QUIET, Detector, DetectorParams, LearningHints, Score
 from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
@@ -42,7 +42,7 @@ class BackgroundParams(DetectorParams):
                                    "comparing, so global light changes are not foreground")
     warmup: float = param(1.5, "seconds learnt (at least 2 frames) before the detector scores: no events "
                           "while it learns, after a start, a scene change or a reconnect", min=0.0, max=600.0)
-    min_area: float = param(0.0001, "smallest changed region that counts, as a fraction of the frame", min=0.0, max=1.0)
+    min_area: float = min_area_param(60.0)  # a quarter of objects.min_size's default box
     open_size: int = open_size_param()
     close_size: int = close_size_param()
     reach: int = reach_param(2)
@@ -107,8 +107,9 @@ class BackgroundDetector(Detector):
         limit = cv2.multiply(cv2.max(var, floor * floor), p.k * p.k)
         foreground = cv2.compare(squared, limit, cv2.CMP_GT)  # |residual| > k·max(σ, floor), 0/255
         mask = foreground if frame.valid is None else cv2.bitwise_and(foreground, frame.valid)
-        blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=frame.valid_pixels, previous=self._opened, reach=p.reach)
+        blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size,
+                           min_area=min_area_pixels(p.min_area, frame.scale), valid_pixels=frame.valid_pixels,
+                           previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
         self._pending = (x, squared, foreground)  # learnt in guide(), once the object stage has spoken
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,

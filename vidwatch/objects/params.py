@@ -17,8 +17,9 @@ already took ``min_age`` seconds, so one frame over the threshold is enough)."""
 class ObjectParams:
     """How foreground regions become tracked objects and evidence of motion."""
 
-    enabled: bool = param(True, "track foreground regions and decide motion on things that travel; false "
-                          "leaves motion to the detectors' own scores")
+    enabled: bool = param(True, "track the foreground of the background model (detector type background) and "
+                          "decide motion on things that travel; false, or a config without a background "
+                          "detector, leaves motion to the detectors' own scores")
     threshold: float = param(1.0, "travel, in object sizes, a thing-like track must show before it counts as "
                              "motion", min=0.0, max=100.0)
     min_size: tuple[int, ...] = param((10, 24), "smallest object to find, [width, height] in source pixels "

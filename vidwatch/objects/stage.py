@@ -24,6 +24,7 @@ from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
+
 _GROW = np.ones((3, 3), np.uint8)
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
@@ -53,8 +54,9 @@ class ObjectStage:
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
-            min_core=SILHOUETTE_FILL * width * height, max_step=params.max_step, max_missed=params.max_missed, coast=params.coast,
-            gate=params.gate, max_light=params.max_light))
+            min_core=SILHOUETTE_FILL * width * height, max_step=params.max_step, max_missed=params.max_missed,
+            coast=params.coast, gate=params.gate, max_light=params.max_light,
+            sparse_evidence=2.0 * params.threshold))
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -65,40 +67,62 @@ class ObjectStage:
         width, height = self.params.min_size
         return max(0.25 * width * height / (frame.scale * frame.scale), 4.0)
 
-    def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> ObjectsResult:
-        p = self.params
+    def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
+        """The foreground regions of the background models' masks, and what the frame was compared with."""
         masks = [scores[n].mask for n in self.mask_from if n in scores and scores[n].mask is not None]
         reference = next((scores[n].reference for n in self.mask_from
                           if n in scores and scores[n].reference is not None), None)
-        found = Regions([], None, (0, 0))
-        if masks:
-            mask = masks[0]
-            for extra in masks[1:]:
-                mask = np.maximum(mask, extra)
-            found = find_regions(mask, min_area=self.min_area(frame), max_regions=p.max_regions)
+        if not masks:
+            return Regions([], None, (0, 0)), reference
+        mask = masks[0]
+        for extra in masks[1:]:
+            mask = np.maximum(mask, extra)
+        return find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions), reference
+
+    def _look(self, found: Regions, region: Region, frame: AnalysisFrame,
+              reference: np.ndarray | None) -> tuple[bool | None, float | None]:
+        """(looks like light, core size in source pixels²) of one region; (None, None) when it cannot be told."""
+        if reference is None:
+            return None, None
+        p = self.params
+        inside, origin = found.patch(region, RING + 1, frame.grey.shape)
+        look = appearance(inside, origin, frame.detail, reference, frame.noise)
+        light = look.texture >= p.light_texture or look.sharpness < p.min_sharpness
+        return light, look.core * frame.scale * frame.scale
+
+    def judge_still(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> Score:
+        """The ``objects`` score of a frame judged on its own against a still reference (a time-lapse
+        candidate against the last kept picture), where no path can be followed: a solid region of the
+        smallest size or more counts as a thing there."""
+        found, reference = self._regions(frame, scores)
+        for region in found.regions:
+            light, core = self._look(found, region, frame, reference)
+            if light is False and core is not None and core >= self.tracker.rules.min_core:
+                return Score(self.tracker.rules.sparse_evidence, {"regions": float(len(found.regions))}, None,
+                             region.box)
+        return Score(0.0, {"regions": float(len(found.regions))})
+
+    def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> ObjectsResult:
+        p = self.params
+        found, reference = self._regions(frame, scores)
 
         def describe(track: Track, region: Region) -> tuple[bool | None, float | None]:
-            if reference is None:
-                return None, None
-            inside, origin = found.patch(region, RING + 1, frame.grey.shape)
-            look = appearance(inside, origin, frame.detail, reference, frame.noise)
-            light = look.texture >= p.light_texture or look.sharpness < p.min_sharpness
-            return light, look.core * frame.scale * frame.scale
+            return self._look(found, region, frame, reference)
 
         self.tracker.update(frame.index, frame.time, found.regions, describe, frame.grey.shape)
         live = [t for t in self.tracker.tracks if t.missed == 0]
         for track in live:
             if track.confirmed_at is None and track.evidence >= p.threshold:
                 track.confirmed_at = frame.time
-        # a confirmed thing out of sight for a moment (coasting) is still there
-        present = live + [t for t in self.tracker.tracks if t.missed and t.confirmed_at is not None]
-        best = max(present, key=lambda t: t.evidence, default=None)
+        # a confirmed thing out of sight (coasting) keeps its evidence for when it is seen again, but
+        # counts only while seen: the gate's post-roll and merge gap bridge a short disappearance
+        best = max(live, key=lambda t: t.evidence, default=None)
         value = best.evidence if best is not None else 0.0
         box = best.last.box if best is not None and best.evidence > 0 else None
         since = (best.born_index, best.born) if best is not None and best.evidence > 0 else None
         things = sum(1 for t in live if t.evidence >= p.threshold)
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(found.regions))}
-        shown = tuple(self._describe(t, frame) for t in present
+        shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))
 

@@ -21,7 +21,9 @@ numbers hold at any resolution and frame rate:
 
 A track's ``evidence`` is the largest travel it has shown while it was old enough, straight enough,
 big enough, plausible and not light. It never decreases, so a person who walked in and then stands
-still (a loiterer) keeps counting for as long as the track lives.
+still (a loiterer) keeps counting for as long as the track lives. Where frames are too far apart to
+follow a path (a folder of snapshots, a camera at one frame a second) a solid thing of the smallest
+size or more, seen on two frames, counts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from vidwatch.objects.regions import Region
 
 UNMATCHED = 1e6
@@ -75,6 +78,9 @@ class TrackingRules:
     coast: float
     gate: float
     max_light: float
+    sparse_evidence: float = 2.0
+    """Evidence of a solid thing seen on two frames too far apart to track (above the threshold: it
+    counts, as nothing better can be known of it)."""
 
 
 Describe = Callable[["Track", Region], tuple[bool | None, float | None]]
@@ -151,12 +157,12 @@ class Track:
         """Whether most of its observations looked like light: then it is light, whatever it showed."""
         return self.light_share > LIGHT_MAJORITY and self._votes >= 3
 
-    def looks_solid(self, rules: TrackingRules) -> bool:
-        """Whether few enough of its observations looked like light for it to become a thing (stricter
-        than :meth:`is_light`, so a thing is not unmade by the odd light-like look)."""
+    def looks_solid(self, rules: TrackingRules, looks: int = 3) -> bool:
+        """Whether few enough of its ``looks`` or more observations looked like light for it to become a
+        thing (stricter than :meth:`is_light`, so a thing is not unmade by the odd light-like look)."""
         # the share a few more looks could still show (one more light-like look in two): with few looks
         # a thing is not taken on trust
-        return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= 3
+        return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= looks
 
     def judge(self, rules: TrackingRules) -> None:
         """Update travel, straightness, light share, core size, step and the evidence from the history."""
@@ -181,6 +187,11 @@ class Track:
         self.step = net / max(last.index - first.index, 1) / size
         if self.is_light(rules):
             self.evidence = 0.0  # light after all: whatever it showed before does not count
+        elif last.time - history[-2].time > rules.min_age / 3 if len(history) > 1 else False:
+            # frames too far apart to follow a path (a folder of snapshots, a camera at 1 fps): a solid
+            # thing of the smallest size, seen on two frames, is all such footage can tell
+            if self.looks_solid(rules, looks=2) and self.core >= rules.min_core:
+                self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
         elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
               and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
             self.evidence = max(self.evidence, self.travel)
