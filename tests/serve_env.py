@@ -27,9 +27,10 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 FPS = 10
 LOOP_FRAMES = 40
-MOTION = (14, 27)
-"""Frames of each loop in which a square crosses the scene (the rest is a still, noisy scene)."""
-SPEED = 12
+MOTION = (8, 33)
+"""Frames of each loop in which a square crosses the scene (the rest is a still, noisy scene): 2.6 s, a
+walk long enough for the object stage to see it travel."""
+SPEED = 6
 
 
 def square_x(frame: int) -> int | None:
@@ -38,7 +39,7 @@ def square_x(frame: int) -> int | None:
 
 
 def make_camera_clip(path: Path, *, seed: int = 5, y: int = 100) -> Path:
-    """A 4 s MJPEG clip at 10 fps, 320x240: a still scene, a square crossing it in frames 14-27."""
+    """A 4 s MJPEG clip at 10 fps, 320x240: a still scene, a square crossing it in frames 8-33."""
     if path.exists():
         return path
     base = scene(seed)

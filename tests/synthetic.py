@@ -85,10 +85,10 @@ class ArraySource(Source):
         yield from frames(iter(self._images), self.fps)
 
 
-def run_events(images, *overrides: str, config=None):
+def run_events(images, *overrides: str, config=None, fps: float = 15.0):
     """Run the full pipeline (default config + overrides) on images; returns the events."""
     from vidwatch.config import apply_overrides, load_config
     from vidwatch.pipeline import run_source
 
     config = apply_overrides(config or load_config(None), list(overrides))
-    return run_source(ArraySource(images), config, []).events
+    return run_source(ArraySource(images, fps=fps), config, []).events

@@ -11,7 +11,7 @@ SHAPE = (180, 320)
 
 
 def _clean(mask: np.ndarray, **overrides: object):
-    options = dict(open_size=3, close_size=0, min_area=0.001, valid_pixels=None, previous=None, reach=0)
+    options = dict(open_size=3, close_size=0, min_area=58.0, valid_pixels=None, previous=None, reach=0)
     options.update(overrides)
     return find_blobs(mask, **options)
 
@@ -35,7 +35,7 @@ def test_regions_away_from_the_corner_keep_their_place_and_small_ones_go() -> No
     mask[100:140, 200:230] = 255  # 1200 px: kept, the largest
     mask[20:30, 40:60] = 255  # 200 px: kept
     mask[150:154, 10:14] = 255  # 16 px: under min_area (100 px), dropped
-    blobs = _clean(mask, open_size=0, min_area=100 / mask.size)
+    blobs = _clean(mask, open_size=0, min_area=100)
     assert blobs.count == 2
     assert blobs.largest_box == (200, 100, 30, 40)
     assert blobs.area_fraction == (1200 + 200) / mask.size

@@ -28,10 +28,12 @@ def test_default_yaml_is_exactly_the_builtin_defaults() -> None:
         "vidwatch/presets/default.yaml is stale: regenerate it with `vidwatch config > vidwatch/presets/default.yaml`"
 
 
-def test_defaults_run_all_four_detectors() -> None:
+def test_defaults_track_objects_on_the_background_model() -> None:
     config = load_config(None)
-    assert list(config.detectors) == ["diff", "background", "flow", "histogram", "lighting", "camera"]
-    assert config.events["motion"].detectors == ("diff", "background", "flow")
+    assert list(config.detectors) == ["background", "histogram", "lighting", "camera"]
+    assert config.tracks_objects
+    assert config.events["motion"].detectors == ("objects",)  # motion is decided on tracked things
+    assert config.thresholds()["objects"] == config.objects.threshold
     assert config.events["scene_change"].detectors == ("histogram", "camera")
     assert config.events["lighting"].detectors == ("lighting",)
     assert config.detectors["histogram"].threshold == 0.2
@@ -91,8 +93,9 @@ def test_two_instances_of_one_type(tmp_path: Path) -> None:
         ("analysis:\n  blur: 4\n", "analysis.blur must be odd"),
         ("nonsense: 1\n", "nonsense: unknown section"),
         ("events:\n  motion:\n    fusion: most\n", "events.motion.fusion: expected"),
-        ("events:\n  motion:\n    fusion: 4\n", "4 of 3 detectors can never happen"),
-        ("events:\n  motion:\n    detectors: [diff, sonar]\n", "'sonar' is not a configured detector"),
+        ("events:\n  motion:\n    fusion: 4\n", "4 of 1 detectors can never happen"),
+        ("events:\n  motion:\n    detectors: [background, sonar]\n", "'sonar' is not a configured detector"),
+        ("objects:\n  min_size: [10]\n", "min_size must be [width, height]"),
         ("detectors: [diff]\n", "detectors: expected a mapping"),
         ("analysis: {width: 320\n", "not valid YAML"),
         ("detectors:\n  histogram: {channels: colour}\n", "set analysis.colour: true"),
@@ -114,19 +117,20 @@ def test_missing_config_file() -> None:
 
 
 def test_set_overrides_one_key() -> None:
-    config = load_config(None, ["detectors.diff.threshold=0.05", "events.motion.fusion=2", "analysis.width=160"])
-    assert config.detectors["diff"].threshold == 0.05
-    assert config.events["motion"].fusion == 2
+    config = load_config(None, ["detectors.background.threshold=0.05", "objects.threshold=2", "analysis.width=160"])
+    assert config.detectors["background"].threshold == 0.05
+    assert config.thresholds()["objects"] == 2.0
     assert config.analysis.width == 160
-    assert config.detectors["flow"].threshold == load_config(None).detectors["flow"].threshold
+    assert config.detectors["histogram"].threshold == load_config(None).detectors["histogram"].threshold
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
         ("detectors.sonar.threshold=1", "'detectors.sonar' is not in the configuration"),
-        ("detectors.diff.thresh=1", "detectors.diff.thresh: unknown key"),
-        ("detectors.diff.threshold=abc", "detectors.diff.threshold: expected float"),
+        ("detectors.background.thresh=1", "detectors.background.thresh: unknown key"),
+        ("detectors.background.threshold=abc", "detectors.background.threshold: expected float"),
+        ("objects.min_age=-1", "objects.min_age: -1.0 is out of range"),
         ("nokey", "expected key.path=value"),
     ],
 )
@@ -142,7 +146,7 @@ def test_empty_document_means_defaults() -> None:
 def test_events_update_their_kind_and_keep_the_others(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "events:\n  motion:\n    min_frames: 7\n"))
     assert config.events["motion"].min_frames == 7
-    assert config.events["motion"].fusion == 2  # the kind's own default stays
+    assert config.events["motion"].detectors == ("objects",)  # the kind's own default stays
     assert set(config.events) == {"motion", "scene_change", "lighting"}
 
 
@@ -152,8 +156,15 @@ def test_a_kind_can_be_switched_off(tmp_path: Path) -> None:
 
 
 def test_default_fusion_falls_back_to_all_with_fewer_detectors(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, "detectors:\n  diff: {}\n"))
+    config = load_config(write(tmp_path, "detectors:\n  diff: {}\n"))  # no background model: no objects
+    assert not config.tracks_objects and config.events["motion"].detectors == ("diff",)
     assert config.events["motion"].fusion == "all"
+
+
+def test_without_the_object_stage_motion_is_the_detectors_vote() -> None:
+    config = load_config(None, ["objects.enabled=false"])
+    assert not config.tracks_objects and "objects" not in config.thresholds()
+    assert config.events["motion"].detectors == ("background",)
 
 
 def test_readme_key_reference_is_current() -> None:

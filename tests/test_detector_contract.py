@@ -167,7 +167,8 @@ class Jumps(Sink):
 
 
 def test_the_default_set_is_what_the_registry_declares() -> None:
-    assert default_detectors() == ("diff", "background", "flow", "histogram", "lighting", "camera")
+    # diff and flow stay available; motion is decided on tracked things (the object stage)
+    assert default_detectors() == ("background", "histogram", "lighting", "camera")
     assert tuple(load_config().detectors) == default_detectors()
 
 

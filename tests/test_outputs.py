@@ -107,9 +107,9 @@ def test_scores_csv_has_a_row_per_frame_and_every_metric(run: dict) -> None:
         rows = list(csv.DictReader(f))
         columns = list(rows[0])
     assert columns[:2] == ["frame", "time"]
-    for name in ("diff", "background", "flow", "histogram"):
+    for name in ("background", "histogram", "lighting", "camera", "objects"):
         assert f"{name}.value" in columns and f"{name}.threshold" in columns
-    for metric in ("diff.zero", "diff.manhattan", "background.foreground", "flow.tracks", "histogram.kl"):
+    for metric in ("background.foreground", "histogram.kl", "objects.tracks", "objects.things"):
         assert metric in columns
     kinds = [c for c in columns if c.endswith(".active")]
     assert {"motion.active", "scene_change.active"} <= set(kinds) and columns[-len(kinds):] == kinds
@@ -118,7 +118,8 @@ def test_scores_csv_has_a_row_per_frame_and_every_metric(run: dict) -> None:
     assert float(rows[150]["histogram.value"]) > float(rows[150]["histogram.threshold"]) == 0.2
     assert rows[150]["scene_change.active"] == "1"
     assert rows[100]["motion.active"] == "1" and rows[10]["motion.active"] == "0"
-    assert float(rows[100]["diff.value"]) > 0.002 > float(rows[10]["diff.value"])
+    assert float(rows[100]["objects.value"]) > float(rows[100]["objects.threshold"]) > float(rows[10]["objects.value"])
+    assert rows[100]["objects.things"] == "1" and rows[10]["objects.things"] == "0"
 
 
 def test_annotated_video_has_every_frame_and_event_border(run: dict) -> None:

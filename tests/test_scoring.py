@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 
 from vidwatch.config import build_config
+from vidwatch.detectors import REGISTRY
 from vidwatch.preprocess import Preprocessor
 from vidwatch.scoring import DetectorRunner
 from vidwatch.sources import open_source
 
 
 def test_parallel_scores_equal_sequential_scores(samples):
-    config = build_config(None)
+    config = build_config({"detectors": {name: {} for name in REGISTRY}})  # every detector, not just the defaults
     runners = [DetectorRunner({n: s.create() for n, s in config.detectors.items()}, parallel=p)
                for p in (False, True)]
     preprocess = Preprocessor(config.analysis)

@@ -19,7 +19,7 @@ def site(**sections):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("document", "message"), [
     ({**BASE, "servo": {}}, "servo: unknown section; allowed: analysis, zones, source, detectors, "
-     "events, outputs, hooks, cameras, serve, mqtt"),
+     "objects, events, outputs, hooks, cameras, serve, mqtt"),
     ({"cameras": {}}, "cameras: expected a mapping of name -> camera with at least one camera"),
     ({"cameras": {"front door": {"source": "0"}}}, "cameras.front door: a camera name is 1-64 characters"),
     ({"cameras": {"door": {"source": "0", "zonez": {}}}}, "cameras.door.zonez: unknown key; allowed keys here: "
@@ -72,14 +72,14 @@ def test_cameras_take_the_site_sections_as_defaults_and_override_them_key_by_key
     assert yard.config.detectors["diff"].params.threshold == 0.01  # kept from the site
     assert yard.config.detectors["diff"].params.noise_level == 20  # the camera's own
     assert yard.config.source.rtsp_transport == "udp" and yard.config.source.frame_timeout == 7
-    assert yard.config.events["motion"].min_frames == 5 and door.config.events["motion"].min_frames == 3
+    assert yard.config.events["motion"].min_frames == 5 and door.config.events["motion"].min_frames == 1
     assert list(gate.config.detectors) == ["diff"]  # `background: false` leaves it out for this camera
     assert config.serve.host == "127.0.0.1" and config.serve.token is None and config.mqtt.enabled is False
 
 
 def test_a_camera_that_overrides_detectors_starts_from_the_default_set() -> None:
     camera = site(cameras={"door": {"source": "0", "detectors": {"diff": {"threshold": 0.05}}}}).cameras["door"]
-    assert list(camera.config.detectors) == ["diff", "background", "flow", "histogram", "lighting", "camera"]
+    assert list(camera.config.detectors) == ["background", "histogram", "lighting", "camera", "diff"]
     assert camera.config.detectors["diff"].params.threshold == 0.05
 
 

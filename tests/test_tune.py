@@ -31,7 +31,7 @@ def _separable(seed: int, moving: list[tuple[int, int]], n: int = 300) -> np.nda
 def test_replay_gives_the_pipelines_events(samples) -> None:
     config = load_config()
     rec = record(str(samples / "walk_and_cut.mp4"), config)
-    events = replay(rec, config.events, {n: s.threshold for n, s in config.detectors.items()}, config)
+    events = replay(rec, config.events, config.thresholds(), config)
     def key(e):
         return (e.kind, e.start_frame, e.end_frame, sorted(e.detectors))
     assert sorted(map(key, events)) == sorted(map(key, rec.events))
@@ -60,7 +60,8 @@ def test_tune_finds_the_threshold_that_separates_the_scores() -> None:
 def test_tune_drops_a_detector_that_only_adds_false_events() -> None:
     moving = [(40, 90), (180, 220)]
     noisy = np.random.default_rng(9).uniform(0.0, 1.0, 300)  # fires at random, unrelated to the truth
-    base = build_config({"detectors": {"diff": {"threshold": 0.01}, "background": {"threshold": 0.3}}})
+    base = build_config({"detectors": {"diff": {"threshold": 0.01}, "background": {"threshold": 0.3}},
+                         "objects": {"enabled": False}})  # the two detectors vote on motion themselves
     truth = truth_from_data({"events": [list(m) for m in moving], "kind": "motion"})
     result = tune([Clip(_recording({"diff": _separable(4, moving), "background": noisy}), truth)], base)
     best = result.kinds[0].best

@@ -93,6 +93,11 @@ class Aligner:
         # corners that left the picture after a big shift are not disagreement: count the tracked ones
         return _describe(transform.astype(np.float32), grey.shape, float(inliers.mean()))
 
+    @staticmethod
+    def warp(image: np.ndarray, pose: Alignment) -> np.ndarray:
+        """Another image of the same frame (e.g. before the blur) moved as :meth:`align` moved it."""
+        return _warp(image, pose)
+
     def align(self, grey: np.ndarray) -> tuple[np.ndarray, Alignment]:
         """Returns (frame warped onto the reference, the camera's alignment)."""
         if self._reference is None or self._shape != grey.shape[:2]:
@@ -104,11 +109,7 @@ class Aligner:
             self._last = measured
         # else: keep the last reliable pose (a frame that cannot be measured is not a camera move)
         pose = self._last
-        aligned = grey
-        if pose.displacement >= WARP_FROM:
-            aligned = cv2.warpAffine(grey, pose.transform, (grey.shape[1], grey.shape[0]),
-                                     flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                     borderMode=cv2.BORDER_REPLICATE)
+        aligned = self.warp(grey, pose)
         self._since_refresh += 1
         if (self._since_refresh >= self.refresh_every and measured is not None
                 and measured.agreement >= max(0.6, self.min_agreement)):
@@ -116,6 +117,14 @@ class Aligner:
             # coordinates, so the pose keeps its meaning
             self._set_reference(aligned)
         return aligned, pose
+
+
+def _warp(image: np.ndarray, pose: Alignment) -> np.ndarray:
+    """``image`` moved back onto the reference view, or as it is when the pose is within noise."""
+    if pose.displacement < WARP_FROM:
+        return image
+    return cv2.warpAffine(image, pose.transform, (image.shape[1], image.shape[0]),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _tracking_image(grey: np.ndarray) -> np.ndarray:

@@ -18,10 +18,11 @@ from vidwatch.params import param
 _KERNELS: dict[int, np.ndarray] = {}
 
 
-def min_area_param() -> Any:
-    """The ``min_area`` field shared by every mask-based detector (one home for its default)."""
-    return param(0.001, "smallest changed region that counts, as a fraction of the frame (0.001 = 0.1 %)",
-                 min=0.0, max=1.0)
+def min_area_param(default: float) -> Any:
+    """The ``min_area`` field shared by every mask-based detector: in source pixels², so a distant person
+    is never smaller than the threshold just because the picture is large."""
+    return param(default, "smallest changed region that counts, in source pixels² (full-resolution pixels, "
+                 "whatever the analysis size)", min=0.0)
 
 
 def open_size_param() -> Any:
@@ -38,6 +39,11 @@ def reach_param(default: int) -> Any:
 def close_size_param() -> Any:
     return param(7, "closing kernel (analysis pixels) that joins the fragments of one object; 0/1 = off",
                  min=0, max=31)
+
+
+def min_area_pixels(min_area: float, scale: float) -> float:
+    """A ``min_area`` in source pixels² as analysis pixels (``scale`` source pixels per analysis pixel)."""
+    return min_area / (scale * scale)
 
 
 def disc(size: int) -> np.ndarray:
@@ -80,7 +86,8 @@ def find_blobs(
     previous: np.ndarray | None = None,
     reach: int = 0,
 ) -> Blobs:
-    """Clean ``mask`` (uint8, non-zero = changed) and keep regions of at least ``min_area`` of the frame.
+    """Clean ``mask`` (uint8, non-zero = changed) and keep regions of at least ``min_area`` pixels (of the
+    mask; see :func:`min_area_pixels`).
 
     Opening removes specks; with ``previous`` (last frame's opened mask) and ``reach`` > 0, only
     changes near last frame's changes are kept, since an object persists or travels while rain and
@@ -110,7 +117,7 @@ def find_blobs(
     region = cleaned[top:top + height, left:left + width]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8, ltype=_label_type(region))
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= min_area * total) + 1
+    keep = np.flatnonzero(areas >= min_area) + 1
     if keep.size == 0:
         return Blobs(np.zeros_like(mask), 0.0, raw / total, None, 0, opened)
     if keep.size == count - 1:

@@ -19,7 +19,10 @@ import yaml
 
 from vidwatch.detectors import REGISTRY, Detector, default_detectors, detector_class
 from vidwatch.errors import ConfigError
+from vidwatch.events import MOTION
 from vidwatch.gate import KIND_DEFAULTS, EventRule
+from vidwatch.objects.params import MOTION_RULE as OBJECT_MOTION_RULE
+from vidwatch.objects.params import OBJECTS, ObjectParams
 from vidwatch.params import build, short_repr, to_plain
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.presets import preset_names, preset_path
@@ -29,7 +32,7 @@ from vidwatch.sources import SourceParams
 from vidwatch.yaml_input import MAX_BYTES, YamlSyntaxError, load_yaml
 from vidwatch.zones import ZoneParams
 
-SECTIONS = ("analysis", "zones", "source", "detectors", "events", "outputs", "hooks")
+SECTIONS = ("analysis", "zones", "source", "detectors", "objects", "events", "outputs", "hooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +66,23 @@ class Config:
     zones: ZoneParams = field(default_factory=ZoneParams)
     source: SourceParams = field(default_factory=SourceParams)
     detectors: Mapping[str, DetectorSpec] = field(default_factory=dict)
+    objects: ObjectParams = field(default_factory=ObjectParams)
     events: Mapping[str, EventRule] = field(default_factory=dict)
     outputs: OutputParams = field(default_factory=OutputParams)
     hooks: HookParams = field(default_factory=HookParams)
 
+    @property
+    def tracks_objects(self) -> bool:
+        """Whether the object stage runs: it is enabled and a configured detector models the background
+        (without one it has no foreground to track, and motion is left to the detectors' own scores)."""
+        return self.objects.enabled and any(spec.cls.foreground for spec in self.detectors.values())
+
     def thresholds(self) -> dict[str, float]:
         """Each detector's firing threshold, by detector name."""
-        return {name: spec.threshold for name, spec in self.detectors.items()}
+        out = {name: spec.threshold for name, spec in self.detectors.items()}
+        if self.tracks_objects:
+            out[OBJECTS] = self.objects.threshold
+        return out
 
     def to_plain(self) -> dict[str, Any]:
         """The effective configuration as plain YAML-ready data."""
@@ -78,6 +91,7 @@ class Config:
             "zones": to_plain(self.zones),
             "source": to_plain(self.source),
             "detectors": {n: {"type": s.type, **to_plain(s.params)} for n, s in self.detectors.items()},
+            "objects": to_plain(self.objects),
             "events": {k: to_plain(r) for k, r in self.events.items()},
             "outputs": to_plain(self.outputs),
             "hooks": to_plain(self.hooks),
@@ -104,7 +118,7 @@ def _build_detectors(data: Any) -> dict[str, DetectorSpec]:
     return specs
 
 
-def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str, EventRule]:
+def _build_events(data: Any, detectors: Mapping[str, DetectorSpec], tracks_objects: bool) -> dict[str, EventRule]:
     """Rules for every kind the detectors feed (their defaults), updated by what ``data`` gives.
 
     A kind set to ``false`` is switched off; a kind no detector feeds by default needs its
@@ -124,7 +138,16 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
         if entry is not None and not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping (or false to switch the kind off), got "
                               f"{short_repr(entry)}")
-        rule = build(EventRule, {**KIND_DEFAULTS.get(kind, {}), **(entry or {})}, where)
+        defaults = dict(KIND_DEFAULTS.get(kind, {}))
+        if kind == MOTION:
+            if tracks_objects:  # things that travel decide motion (see vidwatch.objects)
+                defaults.update(OBJECT_MOTION_RULE)
+            elif entry and {**entry, "detectors": tuple(entry.get("detectors") or ())} == \
+                    {**entry, **OBJECT_MOTION_RULE}:
+                # the object rule as `vidwatch config` writes it, with the object stage now off (e.g.
+                # --set objects.enabled=false): motion goes back to its detectors' own vote
+                entry = {k: v for k, v in entry.items() if k not in OBJECT_MOTION_RULE}
+        rule = build(EventRule, {**defaults, **(entry or {})}, where)
         names = rule.detectors
         if names is None:
             names = tuple(n for n, s in detectors.items() if s.default_kind == kind)
@@ -134,7 +157,7 @@ def _build_events(data: Any, detectors: Mapping[str, DetectorSpec]) -> dict[str,
         if "fusion" not in (entry or {}) and not isinstance(rule.fusion, str) and rule.fusion > len(names):
             rule = dataclasses.replace(rule, fusion="all")  # a default k of n with fewer detectors
         for name in names:
-            if name not in detectors:
+            if name not in detectors and not (name == OBJECTS and tracks_objects):
                 raise ConfigError(f"{where}.detectors: '{name}' is not a configured detector; "
                                   f"configured: {', '.join(detectors)}")
         if not isinstance(rule.fusion, str) and rule.fusion > len(names):
@@ -160,12 +183,15 @@ def build_config(data: Any) -> Config:
     for name, spec in detectors.items():
         for problem in spec.cls.needs(spec.params).unmet(spec.params, analysis):
             raise ConfigError(f"detectors.{name}.{problem}")
+    objects = build(ObjectParams, data.get("objects"), "objects")
+    tracks_objects = objects.enabled and any(spec.cls.foreground for spec in detectors.values())
     return Config(
         analysis=analysis,
+        objects=objects,
         zones=build(ZoneParams, data.get("zones"), "zones"),
         source=build(SourceParams, data.get("source"), "source"),
         detectors=detectors,
-        events=_build_events(data.get("events"), detectors),
+        events=_build_events(data.get("events"), detectors, tracks_objects),
         outputs=build(OutputParams, data.get("outputs"), "outputs"),
         hooks=build(HookParams, data.get("hooks"), "hooks"),
     )

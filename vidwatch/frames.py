@@ -69,6 +69,17 @@ class AnalysisFrame:
     cache: dict[object, Any] = field(default_factory=dict, repr=False)
     """Per-frame results several detectors need (e.g. the grey histogram), computed once."""
     noise: float = 0.0
+    sharp: np.ndarray | None = None
+    """``grey`` before the blur (same size, aligned the same), or None when there is no blur: where the
+    exact extent and texture of a change matter more than noise (see :attr:`detail`)."""
+    blur: int = 0
+    """Kernel size of the Gaussian blur that made ``grey`` from ``sharp`` (0: none), so a detector that
+    models the sharp picture can smooth its differences the same way."""
+
+    @property
+    def detail(self) -> np.ndarray:
+        """The analysis picture before the blur (``grey`` itself when there is no blur)."""
+        return self.grey if self.sharp is None else self.sharp
 
     @property
     def valid_pixels(self) -> int:

@@ -17,6 +17,8 @@ from typing import Literal
 from vidwatch.detectors.base import Score
 from vidwatch.events import LIGHTING, MOTION, REBASELINE_KINDS, SCENE_CHANGE, Event
 from vidwatch.frames import AnalysisFrame
+from vidwatch.objects.params import OBJECTS
+from vidwatch.objects.sightings import note_sightings
 from vidwatch.params import param
 from vidwatch.record import FrameRecord, Track
 
@@ -128,6 +130,8 @@ class _KindGate:
         self.event: Event | None = None
         self.last_over_time = 0.0
         self._peak_strength = -1.0
+        self.last_end: tuple[int, float] = (-1, float("-inf"))
+        """Last frame of the latest closed event: the next one may not start before it."""
 
     @property
     def active(self) -> bool:
@@ -148,6 +152,11 @@ class _KindGate:
                 self.run_start = (frame.index, frame.time)
                 if alone and len(fired) < self.needed:  # the event began when that detector went over
                     self.run_start = min(self.thresholds[n].over_since for n in alone)
+                began = [scores[n].since for n in fired if scores[n].since is not None]
+                if began:  # e.g. a tracked thing: the event began when it was first seen
+                    self.run_start = min(self.run_start, *began)
+                if self.run_start[0] <= self.last_end[0]:  # never back into the event before it
+                    self.run_start = (self.last_end[0] + 1, self.last_end[1] + 1e-6)
             self.run += 1
         else:
             self.run = 0
@@ -199,6 +208,7 @@ class _KindGate:
     def _close(self) -> Event:
         event, self.event = self.event, None
         assert event is not None
+        self.last_end = (event.end_frame, event.end_time)
         return event
 
     def flush(self) -> Event | None:
@@ -241,6 +251,10 @@ class Gate:
         started: list[Event] = []
         ended: list[Event] = []
         rebaseline = self._advance(frame, scores, started, ended)
+        if tracks:
+            for gate in self._gates:  # an event of a kind the objects decide keeps the things in it
+                if gate.event is not None and OBJECTS in gate.detectors:
+                    note_sightings(gate.event, tracks, frame.time)
         return FrameRecord(self.source, frame.index, frame.time, scores, applied, over,
                            tuple(self.active_kinds), tuple(started), tuple(ended), tracks, frame, rebaseline)
 

@@ -17,10 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vidwatch.config import Config
+from vidwatch.detectors.base import Score
 from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
+from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import EventRule, Gate
+from vidwatch.objects.params import OBJECTS
+from vidwatch.objects.stage import ObjectStage
 from vidwatch.preprocess import Preprocessor
-from vidwatch.record import RecordLayout
+from vidwatch.record import RecordLayout, Track
 from vidwatch.scoring import DetectorRunner, score_in_parallel, use_one_opencv_thread
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources import RealtimeSource, Source, StreamNotice, open_source
@@ -74,18 +78,30 @@ class _Collector(Sink):
         self.events.append(event)
 
 
+def foreground_detectors(config: Config) -> tuple[str, ...]:
+    """The configured background models whose foreground the object stage tracks (when it runs)."""
+    if not config.tracks_objects:
+        return ()
+    return tuple(name for name, spec in config.detectors.items() if spec.cls.foreground)
+
+
 def used_detectors(config: Config) -> list[str]:
-    """The configured detectors some event kind listens to, in config order (only these run)."""
+    """The configured detectors some event kind or the object stage listens to, in config order (only
+    these run)."""
     used = {name for rule in config.events.values() for name in rule.detectors or ()}
+    used.update(foreground_detectors(config))
     return [name for name in config.detectors if name in used]
 
 
 def record_layout(config: Config) -> RecordLayout:
     """What every :class:`~vidwatch.record.FrameRecord` of a run with ``config`` will hold."""
     names = used_detectors(config)
+    metrics = {name: config.detectors[name].cls.metric_names for name in names}
+    if config.tracks_objects:
+        metrics[OBJECTS] = ObjectStage.metric_names
     return RecordLayout(
-        detectors=tuple(names),
-        metrics={name: config.detectors[name].cls.metric_names for name in names},
+        detectors=tuple(metrics),
+        metrics=metrics,
         kinds=tuple(config.events),
         feeds={kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()},
         decision_lag=max((r.post_roll + r.merge_gap for r in config.events.values()), default=0.0),
@@ -106,28 +122,45 @@ def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
 
 
 class Analyzer:
-    """Per-frame analysis state for one source: preprocessing, detectors and the gate."""
+    """Per-frame analysis state for one source: preprocessing, detectors, the object stage and the gate."""
 
     def __init__(self, config: Config, *, parallel: bool, source_name: str = "", label_events: bool = False) -> None:
         self.preprocess = Preprocessor(config.analysis, config.zones)
         # a detector no event kind listens to would only cost time
         self.detectors = {name: config.detectors[name].create() for name in used_detectors(config)}
         self.score = DetectorRunner(self.detectors, parallel=parallel)
+        self.objects = ObjectStage(config.objects, foreground_detectors(config)) if config.tracks_objects else None
         self.gate = build_gate(config, source_name=source_name, label_events=label_events)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
+
+    def evidence(self, frame: AnalysisFrame) -> tuple[dict[str, Score], tuple[Track, ...]]:
+        """Every detector's score for ``frame``, the object stage's (which tells the background models
+        what their foreground was), and the tracks to show."""
+        scores: dict[str, Score] = self.score(frame)
+        if self.objects is None:
+            return scores, ()
+        found = self.objects.update(frame, scores)
+        scores[OBJECTS] = found.score
+        for name in self.objects.mask_from:
+            self.detectors[name].guide(found.hints)
+        return scores, found.tracks
 
     def rebaseline(self) -> None:
         """Make the motion models re-learn the scene (after a cut, a moved camera or a reconnect)."""
         self.preprocess.reset()
         for detector in self._rebaselined:
             detector.reset()
+        if self.objects is not None:
+            self.objects.reset()
 
     def restart(self) -> None:
         """Forget every model and partial run (after a reconnect): nothing before it is compared with after."""
         self.preprocess.reset()
         for detector in self.detectors.values():
             detector.reset()
+        if self.objects is not None:
+            self.objects.reset()
         self.gate.clear_runs()
 
 
@@ -195,7 +228,8 @@ def run_source(
                     _stream_notice(frame, stats.frames, analyzer, out)
                     continue
                 analysis = analyzer.preprocess(frame)
-                record = gate.update(analysis, analyzer.score(analysis))
+                scores, tracks = analyzer.evidence(analysis)
+                record = gate.update(analysis, scores, tracks)
                 if record.rebaseline:
                     analyzer.rebaseline()
                 out.frame(record)

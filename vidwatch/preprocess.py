@@ -70,8 +70,9 @@ class Preprocessor:
             return width, height
         return target, max(1, round(height * target / width))
 
-    def reduce(self, frame: SourceFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        """The small grey (blurred, normalised) and colour copies of ``frame``.
+    def reduce(self, frame: SourceFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The small grey (blurred, normalised), the same before the blur (None without a blur), and the
+        colour copy of ``frame``.
 
         Depends on nothing but the frame and the parameters. (Running it on the decode-ahead
         thread instead was measured slower on two cores: that thread feeds the decoder, and every
@@ -91,11 +92,12 @@ class Preprocessor:
             if self.params.colour:  # a luma-only reader still has the colour, converted on request
                 bgr = frame.bgr()
                 colour = downscale(bgr, size) if bgr.shape[:2] != size[::-1] else bgr
-        if self.params.blur > 1:
-            grey = cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
         if self.params.normalize == "percentile":
             grey = normalize_exposure(grey)
-        return grey, colour
+        sharp = None
+        if self.params.blur > 1:
+            sharp, grey = grey, cv2.GaussianBlur(grey, (self.params.blur, self.params.blur), 0)
+        return grey, sharp, colour
 
     def __call__(self, frame: SourceFrame) -> AnalysisFrame:
         height, width = frame.image.shape[:2]
@@ -107,17 +109,19 @@ class Preprocessor:
                 self._zone_mask = zone_mask(self.zones, self._size, self._full)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-        grey, colour = self.reduce(frame)
+        grey, sharp, colour = self.reduce(frame)
         valid = self._zone_mask
         alignment = None
         if self.aligner is not None:
             grey, alignment = self.aligner.align(grey)
+            if sharp is not None:
+                sharp = self.aligner.warp(sharp, alignment)
             border = border_mask(grey.shape, alignment)
             if border is not None:
                 valid = border if valid is None else cv2.bitwise_and(valid, border)
         noise = self.noise.update(grey, valid)
         analysis = AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour, valid=valid,
-                                 noise=noise)
+                                 noise=noise, sharp=sharp, blur=self.params.blur if self.params.blur > 1 else 0)
         if alignment is not None:
             analysis.offset = alignment.offset
             analysis.displacement = alignment.displacement

@@ -49,6 +49,9 @@ class Recording:
     index: np.ndarray
     time: np.ndarray
     scores: dict[str, np.ndarray]
+    since: dict[str, np.ndarray] = field(default_factory=dict)
+    """For scores that carry one (the object stage's), the frame their evidence began on, -1 for none:
+    replays open events where the pipeline opened them."""
     scale: float = 1.0
     fps: float | None = None
     events: list[Event] = field(default_factory=list)
@@ -70,9 +73,16 @@ class Recording:
         if self._steps is None:
             names = list(self.scores)
             columns = [self.scores[n].tolist() for n in names]
+            began = {n: self.since[n].tolist() for n in names if n in self.since}
+            time_of = dict(zip(self.index.tolist(), self.time.tolist(), strict=True))
+
+            def score(name: str, value: float, k: int) -> Score:
+                first = began[name][k] if name in began else -1
+                return Score(value, since=(first, time_of.get(first, 0.0)) if first >= 0 else None)
+
             self._steps = [
                 (_ReplayFrame(int(i), float(t), self.scale),
-                 {n: Score(col[k]) for n, col in zip(names, columns, strict=True)})
+                 {n: score(n, col[k], k) for n, col in zip(names, columns, strict=True)})
                 for k, (i, t) in enumerate(zip(self.index.tolist(), self.time.tolist(), strict=True))
             ]
         return self._steps
@@ -87,6 +97,7 @@ class _ScoreRecorder(Sink):
         self.index: list[int] = []
         self.time: list[float] = []
         self.values: dict[str, list[float]] = {}
+        self.since: dict[str, list[int]] = {}
         self.scale = 1.0
 
     def frame(self, record: FrameRecord) -> None:
@@ -95,6 +106,9 @@ class _ScoreRecorder(Sink):
         self.scale = record.frame.scale
         for name, score in record.scores.items():
             self.values.setdefault(name, []).append(float(score.value))
+            if score.since is not None or name in self.since:
+                column = self.since.setdefault(name, [-1] * (len(self.values[name]) - 1))
+                column.append(score.since[0] if score.since is not None else -1)
 
 
 def record(spec: str, config: Config) -> Recording:
@@ -107,6 +121,7 @@ def record(spec: str, config: Config) -> Recording:
         index=np.asarray(recorder.index, dtype=np.int64),
         time=np.asarray(recorder.time, dtype=np.float64),
         scores={n: np.asarray(v, dtype=np.float64) for n, v in recorder.values.items()},
+        since={n: np.asarray(v, dtype=np.int64) for n, v in recorder.since.items()},
         scale=recorder.scale,
         fps=stats.source_fps,
         events=stats.events,

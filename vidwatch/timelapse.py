@@ -34,7 +34,9 @@ from vidwatch.config import Config
 from vidwatch.detectors.base import Detector
 from vidwatch.errors import UserError
 from vidwatch.frames import SourceFrame
-from vidwatch.pipeline import build_gate, open_for_run, record_layout
+from vidwatch.objects.params import OBJECTS
+from vidwatch.objects.stage import ObjectStage
+from vidwatch.pipeline import build_gate, foreground_detectors, open_for_run, record_layout
 from vidwatch.preprocess import Preprocessor
 from vidwatch.record import FrameRecord
 from vidwatch.scoring import use_one_opencv_thread
@@ -60,6 +62,11 @@ class TimelapseResult:
     files: list[Path] | None = None
 
 
+PRIME_STEPS = 10_000
+"""Most (one-second) steps a detector is fed the kept frame before it is ready; they are timed before
+the kept frame, so the detector's clock never runs ahead of the candidates'."""
+
+
 class ChangeJudge:
     """Decides whether a candidate differs enough from the reference (the last kept frame)."""
 
@@ -69,16 +76,22 @@ class ChangeJudge:
         self.gate = build_gate(config)
         self.layout = record_layout(config)
         self._primed: dict[str, Detector] = {}
+        # things are judged on the pair too: a solid region of the smallest size, not light, counts
+        self.objects = ObjectStage(config.objects, foreground_detectors(config)) if config.tracks_objects else None
 
     def set_reference(self, frame: SourceFrame) -> None:
         analysis = self.preprocess(frame)
         self._primed = {}
         for name, spec in self.config.detectors.items():
-            detector = spec.create()
-            # feed the kept frame as a still scene, its clock running, until the model has learnt it
-            for step in range(1, 10_000):
-                detector.update(dataclasses.replace(analysis, time=analysis.time + step))
-                if step >= 2 and detector.ready_at(analysis.time + step):
+            params = spec.params
+            if getattr(params, "reach", 0):  # a pair has no run of frames to persist over
+                params = dataclasses.replace(params, reach=0)
+            detector = spec.cls(params)
+            # feed the kept frame as a still scene, its clock running up to the kept frame's own time,
+            # until the model has learnt it: every later candidate then meets a model that is ready
+            for step in range(1, PRIME_STEPS):
+                detector.update(dataclasses.replace(analysis, time=analysis.time - PRIME_STEPS + step))
+                if step >= 2 and detector.ready_at(analysis.time - PRIME_STEPS + step):
                     break
             self._primed[name] = detector
 
@@ -86,6 +99,8 @@ class ChangeJudge:
         """The gate's verdict on ``frame`` against the reference, judged on its own."""
         analysis = self.preprocess(frame)
         scores = {name: copy.deepcopy(d).update(analysis) for name, d in self._primed.items()}
+        if self.objects is not None:
+            scores[OBJECTS] = self.objects.judge_still(analysis, scores)
         return self.gate.judge(analysis, scores)
 
     def changed(self, record: FrameRecord) -> list[str]:

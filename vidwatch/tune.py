@@ -33,6 +33,7 @@ from vidwatch.errors import UserError
 from vidwatch.evaluate import DEFAULT_TOLERANCE, Metrics, Truth, _rate, evaluate
 from vidwatch.events import REBASELINE_KINDS
 from vidwatch.gate import EventRule, required_over
+from vidwatch.objects.params import OBJECTS
 from vidwatch.recording import Recording, replay
 
 log = logging.getLogger(__name__)
@@ -279,8 +280,11 @@ def tuned_config(base: Config, chosen: Mapping[str, Candidate]) -> Config:
         rule = plain["events"][kind]
         rule["detectors"], rule["fusion"], rule["min_frames"] = list(c.detectors), c.fusion, c.min_frames
         for name, value in c.threshold_map().items():
-            plain["detectors"][name]["threshold"] = value
+            section = plain["objects"] if name == OBJECTS else plain["detectors"][name]
+            section["threshold"] = value
     used = {n for r in plain["events"].values() for n in r["detectors"]}
+    if OBJECTS in used:  # the object stage tracks the background models' foreground: they stay
+        used.update(n for n, spec in base.detectors.items() if spec.cls.foreground)
     plain["detectors"] = {n: d for n, d in plain["detectors"].items() if n in used}
     return build_config(plain)
 

@@ -17,8 +17,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
-from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, min_area_pixels, open_size_param, reach_param
+from vidwatch.detectors.base import QUIET, Detector, DetectorParams, LearningHints, Score
 from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
@@ -42,7 +42,7 @@ class BackgroundParams(DetectorParams):
                                    "comparing, so global light changes are not foreground")
     warmup: float = param(1.5, "seconds learnt (at least 2 frames) before the detector scores: no events "
                           "while it learns, after a start, a scene change or a reconnect", min=0.0, max=600.0)
-    min_area: float = min_area_param()
+    min_area: float = min_area_param(60.0)  # a quarter of objects.min_size's default box
     open_size: int = open_size_param()
     close_size: int = close_size_param()
     reach: int = reach_param(2)
@@ -59,6 +59,7 @@ class BackgroundDetector(Detector):
     Params: ClassVar[type[DetectorParams]] = BackgroundParams
     metric_names: ClassVar[tuple[str, ...]] = ("foreground", "raw_foreground", "gain", "offset")
     runs_by_default: ClassVar[bool] = True
+    foreground: ClassVar[bool] = True
 
     def reset(self) -> None:
         self._mean: np.ndarray | None = None
@@ -66,6 +67,7 @@ class BackgroundDetector(Detector):
         self._seen = 0
         self._started = 0.0
         self._opened: np.ndarray | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def ready_at(self, time: float) -> bool:
         """Whether the warm-up is over by ``time``."""
@@ -86,7 +88,11 @@ class BackgroundDetector(Detector):
 
     def update(self, frame: AnalysisFrame) -> Score:
         p = self.params
-        x = frame.grey.astype(np.float32)
+        self.guide(None)  # a frame nobody gave hints for still teaches the model
+        # the model is kept of the picture before the blur, and the blur is applied to the difference
+        # instead (blurring is linear: the same foreground), so what it says it was compared with is
+        # exact to the pixel: a small bright flake's change stays small
+        x = frame.detail.astype(np.float32)
         if not self.ready_at(frame.time) or self._mean is None or self._mean.shape != x.shape:
             self._learn_initial(x, frame.time)
             return QUIET
@@ -94,26 +100,53 @@ class BackgroundDetector(Detector):
         gain, offset = light_fit(x, mean) if p.compensate_light else (1.0, 0.0)
         # OpenCV's fused array operations rather than numpy expressions: each numpy step allocates
         # a fresh frame-sized array, and together they cost several times the arithmetic
-        residual = cv2.addWeighted(x, 1.0, mean, -gain, -offset)  # x - (gain·μ + offset)
+        change = cv2.addWeighted(x, 1.0, mean, -gain, -offset)  # x - (gain·μ + offset)
+        residual = cv2.GaussianBlur(change, (frame.blur, frame.blur), 0) if frame.blur > 1 else change
         squared = cv2.multiply(residual, residual)
         floor = float(max(p.sigma_floor, frame.noise))
         limit = cv2.multiply(cv2.max(var, floor * floor), p.k * p.k)
         foreground = cv2.compare(squared, limit, cv2.CMP_GT)  # |residual| > k·max(σ, floor), 0/255
         mask = foreground if frame.valid is None else cv2.bitwise_and(foreground, frame.valid)
-        blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=frame.valid_pixels, previous=self._opened, reach=p.reach)
+        blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size,
+                           min_area=min_area_pixels(p.min_area, frame.scale), valid_pixels=frame.valid_pixels,
+                           previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
+        self._pending = (x, squared, foreground)  # learnt in guide(), once the object stage has spoken
+        metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
+                   "offset": offset}
+        reference = cv2.subtract(x, change) if blobs.count else None  # gain·μ + offset, before the blur
+        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference)
 
-        # learn: μ += r·(x − μ) and σ² += r·(residual² − σ²), r slower where the frame is foreground
+    def guide(self, hints: LearningHints | None) -> None:  # type: ignore[override]
+        """Learn from the last scored frame: μ += r·(x − μ) and σ² += r·(residual² − σ²).
+
+        r is the learning rate on background pixels, slower on foreground (a thing that stops stays
+        visible for a while), zero on pixels of tracked things (``hints.hold``), and the background's
+        own rate on foreground the object stage found to be no thing (``hints.free``: light, clutter
+        that never travels). There only μ follows at that rate; σ keeps the slow one, so a passing
+        shadow does not make the model less sensitive where it fell.
+        """
+        if self._pending is None or self._mean is None or self._var is None:
+            return
+        p = self.params
+        x, squared, foreground = self._pending
+        self._pending = None
+        mean, var = self._mean, self._var
         background = cv2.bitwise_not(foreground)
         slow = p.learning_rate * p.foreground_rate
+        if hints is not None and hints.hold is not None:
+            background = cv2.bitwise_and(background, cv2.bitwise_not(hints.hold))
+            foreground = cv2.bitwise_and(foreground, cv2.bitwise_not(hints.hold))
+        if hints is not None and hints.free is not None:
+            cv2.accumulateWeighted(x, mean, p.learning_rate, mask=hints.free)
+            cv2.accumulateWeighted(squared, var, slow, mask=hints.free)
+            keep = cv2.bitwise_not(hints.free)
+            background = cv2.bitwise_and(background, keep)
+            foreground = cv2.bitwise_and(foreground, keep)
         cv2.accumulateWeighted(x, mean, p.learning_rate, mask=background)
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, p.learning_rate, mask=background)
         cv2.accumulateWeighted(squared, var, slow, mask=foreground)
-        metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
-                   "offset": offset}
-        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box)
 
 
 def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 6) -> tuple[float, float]:

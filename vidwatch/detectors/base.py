@@ -40,6 +40,12 @@ class Score:
     metrics: dict[str, float] = field(default_factory=dict)
     mask: np.ndarray | None = None
     box: tuple[int, int, int, int] | None = None
+    since: tuple[int, float] | None = None
+    """(frame, seconds) at which the evidence this score stands for began — a tracked thing's first
+    sighting — so an event opened on it starts there rather than when the evidence was complete."""
+    reference: np.ndarray | None = None
+    """What the frame's :attr:`~vidwatch.frames.AnalysisFrame.detail` was compared with (a background
+    model's mean, mapped to the frame's light), so later stages can test what each region is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,21 @@ class DetectorParams:
     sustained: float = param(0.0, "seconds this detector alone must stay over its threshold to open an event "
                              "even when the rule's fusion wants more detectors (0 = never alone)",
                              min=0.0, max=3600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LearningHints:
+    """What the object stage learnt about a frame's foreground, for detectors that model the background.
+
+    A model cannot tell a person who stopped from a shadow; the object stage can. Pixels under ``hold``
+    belong to things being tracked: keep them out of the model for now (a loiterer stays visible).
+    Pixels under ``free`` are foreground that is no thing — light on a surface (a shadow, a headlight),
+    a ghost, clutter that never travels: learn them as background rather than at the slow foreground
+    rate, so they do not stay foreground for long. uint8 masks, 0/255, or None.
+    """
+
+    hold: np.ndarray | None = None
+    free: np.ndarray | None = None
 
 
 QUIET = Score(0.0)
@@ -104,6 +125,9 @@ class Detector:
     """The metrics its scores report, in this order (a warming-up score may report none)."""
     runs_by_default: ClassVar[bool] = False
     """Part of the configuration that runs without ``-c``."""
+    foreground: ClassVar[bool] = False
+    """Its mask is a background model's foreground, with the ``reference`` it was compared with: the
+    object stage tracks its regions and tells it what they are through :meth:`guide`."""
 
     def __init__(self, params: DetectorParams) -> None:
         self.params: Any = params
@@ -122,6 +146,10 @@ class Detector:
         Detectors without a warm-up are ready once they have a frame to compare with.
         """
         return True
+
+    def guide(self, hints: LearningHints) -> None:
+        """What the object stage made of the last scored frame's foreground (see :class:`LearningHints`);
+        only detectors with ``foreground`` use it."""
 
     @classmethod
     def needs(cls, params: DetectorParams) -> AnalysisNeeds:

@@ -19,7 +19,7 @@ from typing import ClassVar, Literal
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, open_size_param, reach_param
+from vidwatch.blobs import close_size_param, find_blobs, min_area_param, min_area_pixels, open_size_param, reach_param
 from vidwatch.detectors.base import QUIET, Detector, DetectorParams, Score
 from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
@@ -42,7 +42,7 @@ class DiffParams(DetectorParams):
                                  min=0.0001, max=1.0)
     reference: Literal["previous", "first"] = param(
         "previous", "compare with the previous frame, or with the first frame after a reset")
-    min_area: float = min_area_param()
+    min_area: float = min_area_param(60.0)
     open_size: int = open_size_param()
     close_size: int = close_size_param()
     reach: int = reach_param(0)  # a difference mask always shares last frame's positions
@@ -58,7 +58,7 @@ class DiffDetector(Detector):
         "between consecutive frames; best for static indoor cameras")
     Params: ClassVar[type[DetectorParams]] = DiffParams
     metric_names: ClassVar[tuple[str, ...]] = ("manhattan", "zero", "raw_zero")
-    runs_by_default: ClassVar[bool] = True
+    runs_by_default: ClassVar[bool] = False  # motion is decided on tracked objects (vidwatch.objects)
 
     def reset(self) -> None:
         self._reference = None
@@ -83,8 +83,9 @@ class DiffDetector(Detector):
         _, changed = cv2.threshold(delta, level, 255, cv2.THRESH_BINARY)
         if p.max_activity < 1.0:
             changed = self._drop_busy_pixels(changed)
-        blobs = find_blobs(changed, open_size=p.open_size, close_size=p.close_size, min_area=p.min_area,
-                           valid_pixels=valid_pixels, previous=self._opened, reach=p.reach)
+        blobs = find_blobs(changed, open_size=p.open_size, close_size=p.close_size,
+                           min_area=min_area_pixels(p.min_area, frame.scale), valid_pixels=valid_pixels,
+                           previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
         value = blobs.area_fraction if self.params.norm == "zero" else manhattan
         metrics = {"manhattan": manhattan, "zero": blobs.area_fraction, "raw_zero": blobs.raw_fraction}

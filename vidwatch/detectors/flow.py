@@ -84,7 +84,7 @@ class FlowDetector(Detector):
         "camera shake and back-and-forth motion (foliage, water); best for outdoor cameras")
     Params: ClassVar[type[DetectorParams]] = FlowParams
     metric_names: ClassVar[tuple[str, ...]] = ("tracks", "moving")
-    runs_by_default: ClassVar[bool] = True
+    runs_by_default: ClassVar[bool] = False  # motion is decided on tracked objects (vidwatch.objects)
 
     def __init__(self, params: FlowParams) -> None:
         super().__init__(params)

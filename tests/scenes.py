@@ -1,0 +1,219 @@
+"""Outdoor-like synthetic scenes with known truth, for the object stage's tests.
+
+Each builder returns grey frames (uint8) of a textured ground (paving, grass-like noise texture, a few
+flat areas) with one nuisance or target drawn on it, so a test knows exactly what is there and when.
+Sizes are those of a real camera (640x480), so small targets are small in source pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+WIDTH, HEIGHT = 640, 480
+FPS = 10.0
+
+
+def ground(seed: int = 0, *, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """A textured ground: grass-like fine texture, paving slabs, a few flat areas (float32, 0..255)."""
+    rng = np.random.default_rng(seed)
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 1.2)
+    image = 110 + 25 * fine / fine.std()
+    for _ in range(40):  # slabs and kerbs: edges to track and to keep under shadows
+        x, y = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 40))
+        w, h = (int(v) for v in rng.integers(20, 90, size=2))
+        image[y:y + h, x:x + w] += float(rng.uniform(-40, 40))
+    for _ in range(3):  # flat areas (a wall, a smooth road)
+        x, y = int(rng.integers(0, width - 120)), int(rng.integers(0, height - 80))
+        image[y:y + 80, x:x + 120] = float(rng.uniform(70, 170))
+    return np.clip(image, 0, 255).astype(np.float32)
+
+
+def person(width: int, height: int, *, shade: float = 45.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A person-like figure (head, body, legs) of ``width`` x ``height`` px: (image, alpha)."""
+    rng = np.random.default_rng(seed)
+    alpha = np.zeros((height, width), np.float32)
+    head = max(width // 3, 1)
+    cv2.ellipse(alpha, (width // 2, head), (head, head), 0, 0, 360, 1.0, -1)
+    cv2.rectangle(alpha, (width // 6, 2 * head), (width - 1 - width // 6, int(height * 0.6)), 1.0, -1)
+    cv2.rectangle(alpha, (width // 6, int(height * 0.6)), (width // 2 - 1, height - 1), 1.0, -1)
+    cv2.rectangle(alpha, (width // 2 + 1, int(height * 0.6)), (width - 1 - width // 6, height - 1), 1.0, -1)
+    image = np.full((height, width), shade, np.float32) + rng.normal(0, 6, (height, width)).astype(np.float32)
+    image[: int(height * 0.6)] += 25  # a lighter coat over dark trousers
+    return image, cv2.GaussianBlur(alpha, (3, 3), 0)
+
+
+def paste(frame: np.ndarray, sprite: tuple[np.ndarray, np.ndarray], x: float, y: float) -> None:
+    """Alpha-blend a sprite with its top-left corner at (x, y), clipped at the borders."""
+    image, alpha = sprite
+    h, w = alpha.shape
+    ix, iy = int(round(x)), int(round(y))
+    x0, y0, x1, y1 = max(ix, 0), max(iy, 0), min(ix + w, frame.shape[1]), min(iy + h, frame.shape[0])
+    if x0 >= x1 or y0 >= y1:
+        return
+    a = alpha[y0 - iy:y1 - iy, x0 - ix:x1 - ix]
+    frame[y0:y1, x0:x1] = frame[y0:y1, x0:x1] * (1 - a) + image[y0 - iy:y1 - iy, x0 - ix:x1 - ix] * a
+
+
+def finish(frame: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    return np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+
+
+def walker(n: int, *, size: tuple[int, int], speed: float, start: int, y: float, seed: int = 1,
+           noise: float = 3.0, gain: float = 1.0, stand: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """A person of ``size`` walking left to right at ``speed`` px/frame from frame ``start``; with
+    ``stand`` = (frame, frames) it stops there for that long (a loiterer)."""
+    base = ground(seed)
+    sprite = person(*size, seed=seed)
+    rng = np.random.default_rng(seed + 50)
+    frames = []
+    for i in range(n):
+        frame = base.copy()
+        steps = i - start
+        if stand is not None and steps > stand[0] - start:
+            steps = max(stand[0] - start, steps - stand[1])
+        if i >= start:
+            paste(frame, sprite, -size[0] + speed * steps, y)
+        frames.append(finish(frame * gain, rng, noise))
+    return frames
+
+
+def visible_frames(n: int, *, size: tuple[int, int], speed: float, start: int,
+                   stand: tuple[int, int] | None = None) -> tuple[int, int]:
+    """First and last frame in which the :func:`walker` figure is at least partly in view."""
+    seen = []
+    for i in range(start, n):
+        steps = i - start
+        if stand is not None and steps > stand[0] - start:
+            steps = max(stand[0] - start, steps - stand[1])
+        x = -size[0] + speed * steps
+        if x + size[0] > 0 and x < WIDTH:
+            seen.append(i)
+    return seen[0], seen[-1]
+
+
+def swaying_foliage(n: int, *, seed: int = 2, amplitude: float = 5.0, period: float = 2.0) -> list[np.ndarray]:
+    """A leafy crown (bright and dark blobs) swaying about its base, with leaf flutter."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    w, h = 200, 160
+    leaves = np.full((h, w), 60.0, np.float32)
+    for _ in range(700):
+        c = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.ellipse(leaves, c, (int(rng.integers(2, 7)), int(rng.integers(1, 4))), float(rng.uniform(0, 180)),
+                    0, 360, float(rng.uniform(70, 200)), -1)
+    crown = np.zeros((h, w), np.float32)
+    cv2.ellipse(crown, (w // 2, h // 2), (w // 2 - 4, h // 2 - 4), 0, 0, 360, 1.0, -1)
+    crown = cv2.GaussianBlur(crown, (0, 0), 3)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    bend = ((h - yy) / h) ** 1.5
+    phase = cv2.GaussianBlur(rng.uniform(0, 2 * math.pi, (h, w)).astype(np.float32), (0, 0), 4) * 12
+    frames = []
+    for i in range(n):
+        t = i / FPS
+        sway = amplitude * math.sin(2 * math.pi * t / period) * (0.8 + 0.3 * math.sin(t / 1.7))
+        flutter = 0.8 * np.sin(2 * math.pi * t / 0.9 + phase)
+        mx, my = xx - sway * bend - flutter, yy - 0.3 * flutter
+        tex = cv2.remap(leaves, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        a = cv2.remap(crown, mx, my, cv2.INTER_LINEAR)
+        frame = base.copy()
+        roi = frame[200:200 + h, 80:80 + w]
+        roi[:] = roi * (1 - a) + tex * a
+        frames.append(finish(frame, rng, 3.0))
+    return frames
+
+
+def drifting_shadow(n: int, *, seed: int = 3, depth: float = 0.45, radius: float = 90.0,
+                    speed: float = 2.5) -> list[np.ndarray]:
+    """A soft cloud shadow (multiplicative, Gaussian edge) drifting across the ground."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    frames = []
+    for i in range(n):
+        cx, cy = -radius + speed * i, HEIGHT * 0.5 + 0.3 * i
+        shade = 1.0 - depth * np.exp(-(((xx - cx) / radius) ** 2 + ((yy - cy) / (0.7 * radius)) ** 2))
+        frames.append(finish(base * shade, rng, 3.0))
+    return frames
+
+
+def headlight_sweeps(n: int, *, seed: int = 4, sweeps: tuple[float, ...] = (3.0, 12.0),
+                     seconds: float = 3.0) -> list[np.ndarray]:
+    """Night (30 % light, noisy): a car's headlight cone sweeps across the ground."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed) * 0.3
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    ax, ay = WIDTH * 0.5, HEIGHT * 1.05
+    theta = np.arctan2(xx - ax, -(yy - ay))
+    reach = np.clip(1 - np.hypot(xx - ax, yy - ay) / (HEIGHT * 0.95), 0, 1)
+    frames = []
+    for i in range(n):
+        t = i / FPS
+        frame = base.copy()
+        for start in sweeps:
+            if start <= t <= start + seconds:
+                angle = math.radians(-60 + 120 * (t - start) / seconds)
+                cone = cv2.GaussianBlur((np.exp(-((theta - angle) / 0.22) ** 2) * reach).astype(np.float32),
+                                        (0, 0), 6)
+                frame = frame * (1 + 2.0 * cone) + 20 * cone
+        frames.append(finish(frame, rng, 6.0))
+    return frames
+
+
+def snow(n: int, *, seed: int = 5, flakes: int = 300, near_lens_every: float = 2.0,
+         walker_size: tuple[int, int] | None = None, walker_start: int = 0) -> list[np.ndarray]:
+    """Flakes 1-3 px across drifting down, a large defocused flake near the lens now and then, and
+    optionally a person walking through."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    state = np.column_stack([rng.uniform(0, WIDTH, flakes), rng.uniform(0, HEIGHT, flakes),
+                             rng.uniform(0.5, 1.5, flakes), rng.uniform(1.0, 3.0, flakes),
+                             rng.uniform(0, 2 * math.pi, flakes)])
+    sprite = person(*walker_size, seed=seed) if walker_size else None
+    near: list[list[float]] = []
+    frames = []
+    for i in range(n):
+        t = i / FPS
+        frame = base.copy()
+        if sprite is not None and i >= walker_start:
+            paste(frame, sprite, -walker_size[0] + 3.0 * (i - walker_start), HEIGHT * 0.55)
+        state[:, 1] += state[:, 3]
+        state[:, 0] += 0.6 * np.sin(1.3 * t + state[:, 4])
+        wrapped = state[:, 1] > HEIGHT
+        state[wrapped, 1] = 0
+        state[wrapped, 0] = rng.uniform(0, WIDTH, int(wrapped.sum()))
+        layer = np.zeros((HEIGHT, WIDTH), np.float32)
+        for x, y, r, _, _ in state:
+            cv2.circle(layer, (int(x), int(y)), int(round(r)), 1.0, -1, cv2.LINE_AA)
+        if rng.random() < 1.0 / (near_lens_every * FPS):
+            near.append([rng.uniform(0, WIDTH), -60.0, rng.uniform(30, 50)])
+        blur = np.zeros((HEIGHT, WIDTH), np.float32)
+        for flake in near:
+            flake[1] += 1.2 * flake[2]  # near the lens: a flake crosses more than its size each frame
+            cv2.circle(blur, (int(flake[0]), int(flake[1])), int(flake[2]), 1.0, -1)
+        near[:] = [f for f in near if f[1] < HEIGHT + 80]
+        layer = np.maximum(cv2.GaussianBlur(layer, (0, 0), 0.8), 0.7 * cv2.GaussianBlur(blur, (0, 0), 12))
+        frames.append(finish(frame * (1 - layer) + 235 * layer, rng, 3.0))
+    return frames
+
+
+def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndarray]:
+    """A small dark bird crossing the picture in 3 frames, and a large blurred insect near the lens
+    crossing in 3 frames, over and over."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    frames = []
+    for i in range(n):
+        frame = base.copy()
+        k = i % every
+        if k < 3:
+            cv2.ellipse(frame, (int(WIDTH * (0.15 + 0.35 * k)), int(HEIGHT * 0.3) + 8 * k), (9, 4), 0, 0, 360,
+                        35.0, -1)
+        if every // 2 <= k < every // 2 + 3:
+            blob = np.zeros((HEIGHT, WIDTH), np.float32)
+            cv2.circle(blob, (int(WIDTH * (0.85 - 0.35 * (k - every // 2))), int(HEIGHT * 0.6)), 45, 1.0, -1)
+            frame = frame * (1 - 0.7 * cv2.GaussianBlur(blob, (0, 0), 12))
+        frames.append(finish(frame, rng, 3.0))
+    return frames

@@ -1,0 +1,89 @@
+"""The object stage on scenes with known truth: things that travel are motion, however small; what
+sways in place, light on a surface, snow and things near the lens are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidwatch.events import MOTION
+
+from . import scenes
+from .synthetic import run_events
+
+FPS = scenes.FPS
+
+
+def motion(images) -> list[tuple[int, int]]:
+    return [(e.start_frame, e.end_frame) for e in run_events(images, fps=FPS) if e.kind == MOTION]
+
+
+def overlaps(event: tuple[int, int], truth: tuple[int, int]) -> bool:
+    return event[0] <= truth[1] and event[1] >= truth[0]
+
+
+def test_a_small_slow_person_is_found() -> None:
+    # 10x25 px in a 640x480 picture (0.08 % of it) at 1 px/frame: too small for a share-of-frame
+    # threshold and too slow for a per-frame speed one
+    size, speed, start = (10, 25), 1.0, 20
+    images = scenes.walker(260, size=size, speed=speed, start=start, y=300)
+    truth = scenes.visible_frames(260, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+
+
+def test_a_small_person_is_found_at_night() -> None:
+    size, speed, start = (12, 30), 1.2, 20
+    images = scenes.walker(240, size=size, speed=speed, start=start, y=300, gain=0.35, noise=7.0, seed=7)
+    truth = scenes.visible_frames(240, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+
+
+def test_foliage_swaying_in_place_is_not_motion() -> None:
+    assert motion(scenes.swaying_foliage(300)) == []
+
+
+def test_a_soft_shadow_drifting_over_texture_is_not_motion() -> None:
+    assert motion(scenes.drifting_shadow(300)) == []
+
+
+def test_a_headlight_cone_sweeping_at_night_is_not_motion() -> None:
+    assert motion(scenes.headlight_sweeps(200)) == []
+
+
+def test_snow_is_not_motion() -> None:
+    assert motion(scenes.snow(200)) == []
+
+
+def test_a_person_in_snow_is_one_event_that_ends_with_them() -> None:
+    size, start = (24, 60), 30
+    images = scenes.snow(260, walker_size=size, walker_start=start, seed=8)
+    truth = scenes.visible_frames(260, size=size, speed=3.0, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+    assert events[0][1] <= truth[1] + 3 * FPS  # not held open by the snow after the person left
+
+
+def test_birds_and_insects_crossing_in_three_frames_are_not_motion() -> None:
+    assert motion(scenes.birds_and_insects(240)) == []
+
+
+def test_a_loiterer_who_stands_still_is_one_event() -> None:
+    size, speed, start, stand = (20, 50), 2.0, 10, (100, 150)  # stands 15 s in mid-picture
+    images = scenes.walker(400, size=size, speed=speed, start=start, y=250, stand=stand, seed=9)
+    truth = scenes.visible_frames(400, size=size, speed=speed, start=start, stand=stand)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+    assert events[0][0] <= stand[0] and events[0][1] >= stand[0] + stand[1]
+
+
+@pytest.mark.parametrize("fps", [5.0, 30.0])
+def test_travel_is_measured_in_seconds_and_sizes_not_frames(fps: float) -> None:
+    # the same walk filmed at another frame rate: the same one event
+    frames_per_second = fps / FPS
+    n = int(200 * frames_per_second)
+    size, speed, start = (16, 40), 2.0 / frames_per_second, int(20 * frames_per_second)
+    images = scenes.walker(n, size=size, speed=speed, start=start, y=280, seed=10)
+    truth = scenes.visible_frames(n, size=size, speed=speed, start=start)
+    events = [(e.start_frame, e.end_frame) for e in run_events(images, fps=fps) if e.kind == MOTION]
+    assert len(events) == 1 and overlaps(events[0], truth), events

@@ -1,0 +1,300 @@
+"""Regions associated over time into tracks, and what each track's history says about it.
+
+Association is the textbook one: each track predicts where it will be (constant velocity), and the
+optimal one-to-one assignment of tracks to this frame's regions by normalised distance (scipy's
+``linear_sum_assignment``, the Hungarian method) decides who is who; regions nobody claims start new
+tracks, tracks nobody claims coast a little and then end.
+
+What a track is comes from its history, measured in the object's own size and in seconds, so the same
+numbers hold at any resolution and frame rate:
+
+- ``travel``: its net displacement over the evidence window, in object sizes (√area). A person
+  crossing a picture travels many sizes; a swaying branch, a flag or rippling water goes back and forth
+  and stays within a fraction of a size of where it was.
+- ``straightness``: that net displacement over the length of the path (sampled a few times a second,
+  so pixel jitter does not count as path); near 1 for a walk, low for oscillation.
+- ``light``: the share of its observations that looked like light (texture kept, or soft edges).
+- ``core``: the median size of the change itself, source pixels²: a flake's is little more than the
+  blur's footprint, a person's most of their silhouette (see ``Appearance.core``).
+- ``step``: how far it moves per frame relative to its size: things near the lens (a flake, an insect)
+  cross their own size each frame; people and cars do not.
+
+A track's ``evidence`` is the largest travel it has shown while it was old enough, straight enough,
+big enough, plausible and not light. It never decreases, so a person who walked in and then stands
+still (a loiterer) keeps counting for as long as the track lives. Where frames are too far apart to
+follow a path (a folder of snapshots, a camera at one frame a second) a solid thing of the smallest
+size or more, seen on two frames, counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidwatch.objects.regions import Region
+
+UNMATCHED = 1e6
+"""Cost of a track-region pair that the gate rules out."""
+DESCRIBE_EVERY = 0.15
+"""Seconds between a track's appearance measurements: they are votes, a few a second are plenty."""
+PATH_SAMPLE = 0.2
+"""Seconds between the positions summed into a track's path length (jitter below this is not path)."""
+LIGHT_MAJORITY = 0.5
+"""Share of light-like observations above which a track is light, even one that counted as a thing."""
+EDGE = 2
+"""Analysis pixels from the picture's border within which a region touches it."""
+AREA_RATIO = 4.0
+"""A region more than this many times larger or smaller than a track's usual area is not that track."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A track's region on one frame; ``light`` and ``core`` are None where they were not measured."""
+
+    index: int
+    time: float
+    x: float
+    y: float
+    box: tuple[int, int, int, int]
+    area: int
+    light: bool | None = None
+    core: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingRules:
+    """What the tracker needs to know, in seconds, object sizes and source pixels (see ObjectParams)."""
+
+    window: float
+    min_age: float
+    min_straightness: float
+    min_core: float
+    max_step: float
+    max_missed: float
+    coast: float
+    gate: float
+    max_light: float
+    sparse_evidence: float = 2.0
+    """Evidence of a solid thing seen on two frames too far apart to track (above the threshold: it
+    counts, as nothing better can be known of it)."""
+
+
+Describe = Callable[["Track", Region], tuple[bool | None, float | None]]
+"""Measures (light, core) for a region that continues a track; called only for tracks worth it."""
+
+
+class Track:
+    """One region followed from frame to frame."""
+
+    def __init__(self, track_id: int, first: Observation) -> None:
+        self.id = track_id
+        self.history: deque[Observation] = deque([first])
+        self.born = first.time
+        self.born_index = first.index
+        self.velocity = (0.0, 0.0)
+        """Analysis pixels per second, smoothed."""
+        self.last_seen = first.time
+        self.missed = 0
+        self.region: Region | None = None
+        """This frame's region of the track, or None when it was not seen."""
+        self.described = -1e9
+        """When its appearance was last measured."""
+        self.confirmed_at: float | None = None
+        """When its evidence first reached the threshold (set by the object stage)."""
+        self.evidence = 0.0
+        self.travel = 0.0
+        self.straightness = 0.0
+        self.light_share = 0.0
+        self.core = 0.0
+        self.step = 0.0
+        self._votes = 0
+        self._light_votes = 0
+        self._areas: deque[int] = deque([first.area], maxlen=32)
+        self._usual_area = float(first.area)
+
+    @property
+    def last(self) -> Observation:
+        return self.history[-1]
+
+    @property
+    def usual_area(self) -> float:
+        """Median region area over the last frames (kept up to date by :meth:`add`)."""
+        return self._usual_area
+
+    @property
+    def size(self) -> float:
+        """√area (analysis pixels): the unit travel is measured in."""
+        return math.sqrt(self.usual_area)
+
+    def age(self, time: float) -> float:
+        return time - self.born
+
+    def predict(self, time: float) -> tuple[float, float]:
+        dt = time - self.last.time
+        return self.last.x + self.velocity[0] * dt, self.last.y + self.velocity[1] * dt
+
+    def add(self, obs: Observation, window: float) -> None:
+        last = self.last
+        dt = obs.time - last.time
+        if dt > 0:
+            vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
+            k = 0.5 if len(self.history) > 1 else 1.0
+            self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
+                             self.velocity[1] + k * (vy - self.velocity[1]))
+        self.history.append(obs)
+        self._areas.append(obs.area)
+        self._usual_area = float(np.median(self._areas))
+        while self.history[0].time < obs.time - window - 1e-9:
+            self.history.popleft()
+        self.missed = 0
+        self.last_seen = obs.time
+
+    def is_light(self, rules: TrackingRules) -> bool:
+        """Whether most of its observations looked like light: then it is light, whatever it showed."""
+        return self.light_share > LIGHT_MAJORITY and self._votes >= 3
+
+    def looks_solid(self, rules: TrackingRules, looks: int = 3) -> bool:
+        """Whether few enough of its ``looks`` or more observations looked like light for it to become a
+        thing (stricter than :meth:`is_light`, so a thing is not unmade by the odd light-like look)."""
+        # the share a few more looks could still show (one more light-like look in two): with few looks
+        # a thing is not taken on trust
+        return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= looks
+
+    def judge(self, rules: TrackingRules) -> None:
+        """Update travel, straightness, light share, core size, step and the evidence from the history."""
+        history = self.history
+        first, last = history[0], history[-1]
+        size = max(self.size, 1.0)
+        net = math.hypot(last.x - first.x, last.y - first.y)
+        path, anchor = 0.0, first
+        for obs in history:
+            if obs.time - anchor.time >= PATH_SAMPLE - 1e-9:
+                path += math.hypot(obs.x - anchor.x, obs.y - anchor.y)
+                anchor = obs
+        path += math.hypot(last.x - anchor.x, last.y - anchor.y)
+        self.travel = net / size
+        self.straightness = net / path if path > 1e-6 else 1.0
+        votes = [o.light for o in history if o.light is not None]
+        self._votes = len(votes)
+        self._light_votes = sum(votes)
+        self.light_share = sum(votes) / len(votes) if votes else 0.0
+        cores = sorted(o.core for o in history if o.core is not None)
+        self.core = cores[len(cores) // 2] if cores else 0.0
+        self.step = net / max(last.index - first.index, 1) / size
+        if self.is_light(rules):
+            self.evidence = 0.0  # light after all: whatever it showed before does not count
+        elif last.time - history[-2].time > rules.min_age / 3 if len(history) > 1 else False:
+            # frames too far apart to follow a path (a folder of snapshots, a camera at 1 fps): a solid
+            # thing of the smallest size, seen on two frames, is all such footage can tell
+            if self.looks_solid(rules, looks=2) and self.core >= rules.min_core:
+                self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
+        elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
+              and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
+            self.evidence = max(self.evidence, self.travel)
+
+
+class Tracker:
+    """Associates each frame's regions with the tracks alive so far."""
+
+    def __init__(self, rules: TrackingRules) -> None:
+        self.rules = rules
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        self.tracks = []
+
+    def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
+        """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
+        has left the picture (last seen at the border, heading out: nothing is hiding it)."""
+        limit = self.rules.coast if track.confirmed_at is not None else self.rules.max_missed
+        if time - track.last_seen > limit + 1e-9 and track.missed > 2:
+            return False
+        height, width = shape
+        x, y, w, h = track.last.box
+        vx, vy = track.velocity
+        leaving = ((x <= EDGE and vx < 0) or (x + w >= width - EDGE and vx > 0)
+                   or (y <= EDGE and vy < 0) or (y + h >= height - EDGE and vy > 0))
+        return not leaving
+
+    def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
+        """Normalised distance from each track's prediction to each region (UNMATCHED where gated out)."""
+        tracks = self.tracks
+        predicted = np.array([t.predict(time) for t in tracks], np.float64).reshape(-1, 2)
+        usual = np.maximum(np.array([t.usual_area for t in tracks], np.float64), 1.0)[:, None]
+        # a track unseen for a while may have drifted off its prediction: search wider
+        reach = self.rules.gate * (1.0 + time - np.array([t.last_seen for t in tracks]))[:, None]
+        centres = np.array([r.centre for r in regions], np.float64).reshape(-1, 2)
+        areas = np.array([r.area for r in regions], np.float64)[None, :]
+        ratio = areas / usual
+        scale = np.maximum(np.sqrt(np.maximum(usual, areas)), 2.0)
+        distance = np.hypot(centres[None, :, 0] - predicted[:, None, 0],
+                            centres[None, :, 1] - predicted[:, None, 1]) / scale
+        cost = distance + 0.1 * np.abs(np.log(ratio))
+        allowed = (distance <= reach) & (ratio >= 1.0 / AREA_RATIO) & (ratio <= AREA_RATIO)
+        return np.where(allowed, cost, UNMATCHED)
+
+    @staticmethod
+    def _assign(cost: np.ndarray) -> list[tuple[int, int]]:
+        """The cheapest one-to-one pairs among the allowed ones.
+
+        Where a track has one allowed region that no other track may take (the usual case) the pair
+        is certain; only the rest, where tracks compete, goes to the optimal assignment (imported on
+        first need: most scenes never pay for loading it).
+        """
+        allowed = cost < UNMATCHED
+        per_row, per_col = allowed.sum(axis=1), allowed.sum(axis=0)
+        pairs = [(int(i), int(j)) for i, j in zip(*np.nonzero(allowed), strict=True)
+                 if per_row[i] == 1 and per_col[j] == 1]
+        rows = np.array(sorted(set(np.flatnonzero(per_row).tolist()) - {i for i, _ in pairs}), int)
+        cols = np.array(sorted(set(np.flatnonzero(per_col).tolist()) - {j for _, j in pairs}), int)
+        if rows.size and cols.size:
+            from scipy.optimize import linear_sum_assignment
+
+            sub = cost[np.ix_(rows, cols)]
+            for a, b in zip(*linear_sum_assignment(sub), strict=True):
+                if sub[a, b] < UNMATCHED:
+                    pairs.append((int(rows[a]), int(cols[b])))
+        return pairs
+
+    def update(self, index: int, time: float, regions: Sequence[Region], describe: Describe,
+               shape: tuple[int, int]) -> list[Track]:
+        """Continue tracks with ``regions``, start new ones, end lost ones; returns the tracks seen now.
+
+        ``describe`` is asked for (light, core) of each region that continues a track old enough to
+        matter (half the minimum age), so costly measurements are made only where they can count.
+        """
+        rules = self.rules
+        seen: list[Track] = []
+        claimed: set[int] = set()
+        if self.tracks and regions:
+            for i, j in self._assign(self._costs(time, regions)):
+                track, region = self.tracks[i], regions[j]
+                light, core = None, None
+                if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
+                    light, core = describe(track, region)
+                    track.described = time
+                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core),
+                          rules.window)
+                if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
+                    track.judge(rules)
+                track.region = region
+                claimed.add(int(j))
+                seen.append(track)
+        for track in self.tracks:
+            if track.last_seen < time:
+                track.missed += 1
+                track.region = None
+        self.tracks = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
+        for j, region in enumerate(regions):
+            if j not in claimed:
+                track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
+                track.region = region
+                self._next_id += 1
+                self.tracks.append(track)
+                seen.append(track)
+        return seen
