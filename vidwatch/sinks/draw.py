@@ -15,7 +15,7 @@ import numpy as np
 
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
-from vidwatch.record import FrameRecord
+from vidwatch.record import FrameRecord, Track
 
 Box = tuple[int, int, int, int]
 
@@ -24,6 +24,8 @@ LIGHT_RED = (90, 90, 255)
 YELLOW = (0, 220, 255)
 GREEN = (80, 200, 80)
 WHITE = (255, 255, 255)
+GREY = (160, 160, 160)
+LIGHT_BLUE = (230, 180, 90)
 
 
 def union_mask(scores: Mapping[str, Score], names: Iterable[str]) -> np.ndarray | None:
@@ -116,11 +118,23 @@ def score_text(name: str, score: Score, threshold: float) -> str:
     return f"{name} {score.value:.3g}/{threshold:g}"
 
 
+def draw_tracks(image: np.ndarray, tracks: Sequence[Track], thickness: int) -> None:
+    """Tracked objects on a full-resolution picture: a confirmed thing boxed in red with the path it
+    took, a track still being judged in thin grey, light (a shadow, a headlight) in thin blue."""
+    for track in tracks:
+        colour = RED if track.thing else LIGHT_BLUE if track.light else GREY
+        width = thickness + 1 if track.thing else 1
+        draw_box(image, track.box, colour, width)
+        if track.thing and len(track.path) > 1:
+            points = np.round(np.array(track.path, np.float32)).astype(np.int32).reshape(-1, 1, 2)
+            cv2.polylines(image, [points], False, colour, width, cv2.LINE_AA)
+
+
 def draw_record(record: FrameRecord) -> np.ndarray:
     """A copy of the frame's full-resolution picture with the gate's verdict drawn on it.
 
     The outline of the change mask (union of the detectors' masks) in green, each detector's box in
-    yellow, a caption with every score against the threshold the gate applied (red when over) and,
+    yellow, the tracked objects (see :func:`draw_tracks`), a caption with every score against the threshold the gate applied (red when over) and,
     while an event is open, a red border with the open kinds named at the bottom.
     """
     frame, scores = record.frame, record.scores
@@ -132,6 +146,7 @@ def draw_record(record: FrameRecord) -> np.ndarray:
     for score in scores.values():
         if score.box is not None:
             draw_box(image, frame.to_full(score.box), YELLOW, thickness)
+    draw_tracks(image, record.tracks, thickness)
     tokens = [(f"frame {record.index}", WHITE), (f"t={record.time:.2f}s", WHITE)]
     for i, (name, score) in enumerate(scores.items()):
         text = score_text(name, score, record.thresholds.get(name, 0.0))
