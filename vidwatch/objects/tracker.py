@@ -1,8 +1,8 @@
 """Regions associated over time into tracks, and what each track's history says about it.
 
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
-optimal one-to-one assignment of tracks to this frame's regions by normalised distance (scipy's
-``linear_sum_assignment``, the Hungarian method) decides who is who; regions nobody claims start new
+optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
+Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start new
 tracks, tracks nobody claims coast a little and then end.
 
 What a track is comes from its history, measured in the object's own size and in seconds, so the same
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vidwatch.objects.assignment import min_cost_assignment
 from vidwatch.objects.regions import Region
 
 UNMATCHED = 1e6
@@ -243,8 +244,7 @@ class Tracker:
         """The cheapest one-to-one pairs among the allowed ones.
 
         Where a track has one allowed region that no other track may take (the usual case) the pair
-        is certain; only the rest, where tracks compete, goes to the optimal assignment (imported on
-        first need: most scenes never pay for loading it).
+        is certain; only the rest, where tracks compete, goes to the optimal assignment.
         """
         allowed = cost < UNMATCHED
         per_row, per_col = allowed.sum(axis=1), allowed.sum(axis=0)
@@ -253,10 +253,8 @@ class Tracker:
         rows = np.array(sorted(set(np.flatnonzero(per_row).tolist()) - {i for i, _ in pairs}), int)
         cols = np.array(sorted(set(np.flatnonzero(per_col).tolist()) - {j for _, j in pairs}), int)
         if rows.size and cols.size:
-            from scipy.optimize import linear_sum_assignment
-
             sub = cost[np.ix_(rows, cols)]
-            for a, b in zip(*linear_sum_assignment(sub), strict=True):
+            for a, b in min_cost_assignment(sub):
                 if sub[a, b] < UNMATCHED:
                     pairs.append((int(rows[a]), int(cols[b])))
         return pairs
