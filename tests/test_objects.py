@@ -87,3 +87,24 @@ def test_travel_is_measured_in_seconds_and_sizes_not_frames(fps: float) -> None:
     truth = scenes.visible_frames(n, size=size, speed=speed, start=start)
     events = [(e.start_frame, e.end_frame) for e in run_events(images, fps=fps) if e.kind == MOTION]
     assert len(events) == 1 and overlaps(events[0], truth), events
+
+
+def test_a_picture_too_large_for_min_size_at_the_analysis_width_is_named(caplog) -> None:
+    import logging
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from vidwatch.objects.params import ObjectParams
+    from vidwatch.objects.stage import ObjectStage
+
+    stage = ObjectStage(ObjectParams(), ("background",))
+    small = SimpleNamespace(grey=np.zeros((240, 320), np.uint8), scale=2.4)  # 768 px wide: fine
+    large = SimpleNamespace(grey=np.zeros((180, 320), np.uint8), scale=6.0)  # 1920 px wide: too coarse
+    with caplog.at_level(logging.WARNING, logger="vidwatch.objects.stage"):
+        stage._check_scale(small)
+        assert caplog.records == []
+        stage._check_scale(large)
+        stage._check_scale(large)  # said once
+    assert len(caplog.records) == 1
+    assert "analysis.width: 576" in caplog.records[0].getMessage()

@@ -11,6 +11,8 @@ the tracks themselves for events and outputs.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -24,6 +26,11 @@ from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
+
+log = logging.getLogger(__name__)
+
+NARROWEST = 3
+"""Analysis pixels the narrow side of the smallest object needs to survive the masks' opening (3 px)."""
 
 _GROW = np.ones((3, 3), np.uint8)
 SILHOUETTE_FILL = 0.4
@@ -51,6 +58,7 @@ class ObjectStage:
     def __init__(self, params: ObjectParams, mask_from: tuple[str, ...]) -> None:
         self.params = params
         self.mask_from = mask_from
+        self._scale_checked = 0.0
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
@@ -60,6 +68,24 @@ class ObjectStage:
 
     def reset(self) -> None:
         self.tracker.reset()
+
+    def _check_scale(self, frame: AnalysisFrame) -> None:
+        """Say once when the analysis copy is too coarse for ``min_size``: on a large picture analysed at
+        the default width a distant person is a couple of pixels wide and is lost, and the user should
+        know which ``analysis.width`` finds it (at the cost of analysis time)."""
+        if self._scale_checked == frame.scale:
+            return
+        self._scale_checked = frame.scale
+        narrow = min(self.params.min_size)
+        if narrow / frame.scale >= NARROWEST:
+            return
+        source_width = frame.grey.shape[1] * frame.scale
+        needed = 32 * math.ceil(source_width * NARROWEST / narrow / 32)
+        found = math.ceil(NARROWEST * frame.scale)
+        log.warning("objects.min_size %s px is %.1f analysis px wide at this source's scale (%.0f px wide, "
+                    "analysed at %d): things narrower than about %d px are lost; set analysis.width: %d to find "
+                    "them (analysis costs about %.0fx more)", list(self.params.min_size), narrow / frame.scale,
+                    source_width, frame.grey.shape[1], found, needed, (needed / frame.grey.shape[1]) ** 2)
 
     def min_area(self, frame: AnalysisFrame) -> float:
         """The smallest region tracked, analysis pixels: a quarter of ``min_size``'s box, since the analysis
@@ -104,6 +130,7 @@ class ObjectStage:
 
     def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> ObjectsResult:
         p = self.params
+        self._check_scale(frame)
         found, reference = self._regions(frame, scores)
 
         def describe(track: Track, region: Region) -> tuple[bool | None, float | None]:
