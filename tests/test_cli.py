@@ -49,6 +49,10 @@ def test_events_file_has_the_documented_fields(tmp_path: Path) -> None:
     assert event["detectors"] == ["objects"]  # motion is decided on tracked things
     (track,) = event["tracks"]  # the one thing that crossed: its path, box, speed and size
     assert track["path"][0][1] < track["path"][-1][1] and track["speed"] > 0 and track["size"][0] > 0
+    times = [point[0] for point in track["path"]]
+    assert track["path"][-1][0] == track["last_time"]
+    assert len(times) >= (times[-1] - times[0]) / 0.5  # sampled about every half second, not just its ends
+    assert all(0.4 <= b - a <= 0.55 for a, b in zip(times[:-2], times[1:-1]))
     x, y, w, h = event["box"]
     assert 0 <= x < 320 and 0 < w <= 320 and 0 < h <= 240
 

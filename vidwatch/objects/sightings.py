@@ -32,16 +32,23 @@ def note_sightings(event: Event, tracks: Sequence[Track], time: float) -> None:
         if entry is None:
             entry = {"id": track.id, "first_time": round(time, 3), "path": [centre]}
             kept.append(entry)
+        else:
+            _extend(entry["path"], centre)
         path = entry["path"]
-        if time - path[-1][0] >= PATH_STEP - 1e-9:
-            path.append(centre)
-            if len(path) > MAX_POINTS:
-                del path[1:-1:2]
-        elif len(path) > 1:
-            path[-1] = centre  # the latest position, until the next half second is reached
         first = path[0]
         span = centre[0] - first[0]
         entry["last_time"] = round(time, 3)
         entry["box"] = [int(x), int(y), int(w), int(h)]
         entry["size"] = [int(w), int(h)]
         entry["speed"] = round(math.hypot(centre[1] - first[1], centre[2] - first[2]) / span, 1) if span > 0 else 0.0
+
+
+def _extend(path: list[list[float]], centre: list[float]) -> None:
+    """Add a position to a path whose last point is always the latest one: that point is kept as a
+    sample (the new position goes after it) once it lies a step after the sample before it."""
+    if len(path) == 1 or centre[0] - path[-2][0] >= PATH_STEP - 1e-9:
+        path.append(centre)
+        if len(path) > MAX_POINTS:
+            del path[1:-1:2]
+    else:
+        path[-1] = centre
