@@ -31,6 +31,15 @@ def test_a_small_slow_person_is_found() -> None:
     assert len(events) == 1 and overlaps(events[0], truth), events
 
 
+def test_a_person_strolling_under_a_size_per_window_is_found() -> None:
+    # 14x34 px at 0.4 px/frame (4 px/s): under one size per 4 s window, two sizes over three windows
+    size, speed, start = (14, 34), 0.4, 20
+    images = scenes.walker(260, size=size, speed=speed, start=start, y=300, seed=3)
+    truth = scenes.visible_frames(260, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+
+
 def test_a_small_person_is_found_at_night() -> None:
     size, speed, start = (12, 30), 1.2, 20
     images = scenes.walker(240, size=size, speed=speed, start=start, y=300, gain=0.35, noise=7.0, seed=7)
@@ -108,3 +117,19 @@ def test_a_picture_too_large_for_min_size_at_the_analysis_width_is_named(caplog)
         stage._check_scale(large)  # said once
     assert len(caplog.records) == 1
     assert "analysis.width: 576" in caplog.records[0].getMessage()
+
+
+def test_a_track_missed_for_a_few_frames_is_not_taken_for_sparse_footage() -> None:
+    from vidwatch.objects.tracker import Observation, Track, TrackingRules
+
+    rules = TrackingRules(window=4.0, min_age=1.0, min_straightness=0.6, min_core=10.0, max_step=0.5,
+                          max_missed=0.5, coast=2.0, gate=1.0, max_light=0.25, sparse_evidence=2.0)
+
+    def seen(index: int) -> Observation:  # a solid region, hardly moving, at 10 fps
+        return Observation(index, index / 10, 50.0 + 0.05 * index, 50.0, (45, 40, 10, 20), 200, False, 400.0)
+
+    track = Track(1, seen(0))
+    for index in [*range(1, 6), 12]:  # seen for half a second, then again after a gap of 0.7 s
+        track.add(seen(index), rules.window)
+        track.judge(rules)
+    assert track.evidence < 1.0  # still where it was: no evidence, as on footage that is truly sparse

@@ -50,6 +50,13 @@ EDGE = 2
 """Analysis pixels from the picture's border within which a region touches it."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
+LONG_WINDOWS = 3
+"""A long-lived track's travel is also measured over this many evidence windows, from positions kept
+once a second: a person strolling at a fifth of their size a second (far off, or walking toward the
+camera) covers less than one size in a window but several in three, while swaying and flickering
+things stay where they were however long they are watched."""
+MILESTONE_EVERY = 1.0
+"""Seconds between the positions kept for the long measurement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +123,8 @@ class Track:
         self._light_votes = 0
         self._areas: deque[int] = deque([first.area], maxlen=32)
         self._usual_area = float(first.area)
+        self._milestones: deque[tuple[float, float, float]] = deque([(first.time, first.x, first.y)])
+        """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
 
     @property
     def last(self) -> Observation:
@@ -151,6 +160,11 @@ class Track:
         self._usual_area = float(np.median(self._areas))
         while self.history[0].time < obs.time - window - 1e-9:
             self.history.popleft()
+        milestones = self._milestones
+        if obs.time - milestones[-1][0] >= MILESTONE_EVERY - 1e-9:
+            milestones.append((obs.time, obs.x, obs.y))
+            while milestones[0][0] < obs.time - LONG_WINDOWS * window - 1e-9:
+                milestones.popleft()
         self.missed = 0
         self.last_seen = obs.time
 
@@ -164,6 +178,20 @@ class Track:
         # the share a few more looks could still show (one more light-like look in two): with few looks
         # a thing is not taken on trust
         return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= looks
+
+    def _long_travel(self, last: Observation, size: float, rules: TrackingRules) -> float:
+        """Net travel in sizes since the oldest kept milestone, if the path there was straight enough
+        (0 otherwise, or while the track is younger than two windows)."""
+        milestones = self._milestones
+        start = milestones[0]
+        if last.time - start[0] < 2 * rules.window - 1e-9:
+            return 0.0
+        net = math.hypot(last.x - start[1], last.y - start[2])
+        path = sum(math.hypot(b[1] - a[1], b[2] - a[2]) for a, b in zip(milestones, list(milestones)[1:]))
+        path += math.hypot(last.x - milestones[-1][1], last.y - milestones[-1][2])
+        if path <= 1e-6 or net / path < rules.min_straightness:
+            return 0.0
+        return net / size
 
     def judge(self, rules: TrackingRules) -> None:
         """Update travel, straightness, light share, core size, step and the evidence from the history."""
@@ -179,6 +207,9 @@ class Track:
         path += math.hypot(last.x - anchor.x, last.y - anchor.y)
         self.travel = net / size
         self.straightness = net / path if path > 1e-6 else 1.0
+        long_travel = self._long_travel(last, size, rules)
+        if long_travel > self.travel:
+            self.travel = long_travel
         votes = [o.light for o in history if o.light is not None]
         self._votes = len(votes)
         self._light_votes = sum(votes)
@@ -188,7 +219,8 @@ class Track:
         self.step = net / max(last.index - first.index, 1) / size
         if self.is_light(rules):
             self.evidence = 0.0  # light after all: whatever it showed before does not count
-        elif last.time - history[-2].time > rules.min_age / 3 if len(history) > 1 else False:
+        elif len(history) > 1 and last.index - history[-2].index == 1 and \
+                last.time - history[-2].time > rules.min_age / 3:
             # frames too far apart to follow a path (a folder of snapshots, a camera at 1 fps): a solid
             # thing of the smallest size, seen on two frames, is all such footage can tell
             if self.looks_solid(rules, looks=2) and self.core >= rules.min_core:
