@@ -183,10 +183,12 @@ def threshold_key(config: Config, name: str) -> str:
 
 
 class KindReplays:
-    """One kind's candidates replayed on single clips, each (candidate, clip) once, shared by every fold.
+    """One kind's candidates replayed on single clips, shared by every fold.
 
     The replay keeps the base config's rules of the re-baselining kinds (other than this one), so the
-    recorded resets still hold; events of other kinds do not count for this one.
+    recorded resets still hold; events of other kinds do not count for this one. The gate's decisions
+    depend on a fixed threshold only through which frames are over it, so candidates whose thresholds
+    put the same frames over (thresholds in one gap of the scores) share one replay.
     """
 
     def __init__(self, kind: str, clips: Sequence[Clip], base: Config, *, tolerance: int) -> None:
@@ -199,7 +201,12 @@ class KindReplays:
         self.clips = clips
         self.covering = [i for i, c in enumerate(clips) if c.labels.covers(kind)]
         """Indices of the clips whose truth labels this kind."""
-        self._cache: dict[tuple[Candidate, int], Metrics] = {}
+        self.learning = {n for n, spec in base.detectors.items() if getattr(spec.params, "adaptive", 0) > 0}
+        """Scores whose threshold follows their own baseline: over-ness is not a function of the fixed value alone."""
+        self._context_names = tuple(dict.fromkeys(n for r in self.context.values() for n in r.detectors or ()))
+        self._cache: dict[tuple[Any, ...], Metrics] = {}
+        self._over: dict[tuple[int, str, float], bytes] = {}
+        self.candidates: set[tuple[Candidate, int]] = set()
 
     def event_rule(self, c: Candidate) -> EventRule:
         return EventRule(c.detectors, c.fusion, c.min_frames, self.rule.post_roll, self.rule.merge_gap)
@@ -208,17 +215,32 @@ class KindReplays:
         names = tuple(self.rule.detectors or ())
         return Candidate(names, tuple(self.thresholds[n] for n in names), self.rule.fusion, self.rule.min_frames)
 
+    def _frames_over(self, i: int, name: str, threshold: float) -> Any:
+        """What the gate's decision depends on for one score: the frames over a fixed threshold (packed), or
+        the threshold itself where the score learns an adaptive threshold."""
+        scores = self.clips[i].recording.scores.get(name)
+        if name in self.learning or scores is None:
+            return threshold
+        key = (i, name, threshold)
+        hit = self._over.get(key)
+        if hit is None:
+            hit = self._over[key] = np.packbits(scores > threshold).tobytes()
+        return hit
+
     def on(self, c: Candidate, i: int) -> Metrics:
         """The kind's metrics of candidate ``c`` on clip ``i``."""
-        hit = self._cache.get((c, i))
+        self.candidates.add((c, i))
+        thresholds = {**self.thresholds, **c.threshold_map()}
+        names = (*c.detectors, *(n for n in self._context_names if n not in c.detectors))
+        key = (i, c.detectors, c.fusion, c.min_frames, *(self._frames_over(i, n, thresholds[n]) for n in names))
+        hit = self._cache.get(key)
         if hit is None:
             clip = self.clips[i]
             rec = clip.recording
-            events = replay(rec, {**self.context, self.kind: self.event_rule(c)},
-                            {**self.thresholds, **c.threshold_map()}, self.base)
+            events = replay(rec, {**self.context, self.kind: self.event_rule(c)}, thresholds, self.base)
             hit = evaluate(events, clip.labels, rec.n_frames, tolerance=self.tolerance, seconds=rec.seconds,
                            fps=rec.fps, kind=self.kind)[self.kind]
-            self._cache[(c, i)] = hit
+            self._cache[key] = hit
         return hit
 
     def total(self, c: Candidate, indices: Iterable[int]) -> Metrics:
@@ -232,6 +254,7 @@ class KindReplays:
 
     @property
     def replays(self) -> int:
+        """Replays of the gate it took (fewer than the settings scored: equal patterns share one)."""
         return len(self._cache)
 
 

@@ -1,0 +1,136 @@
+"""Tuning from quiet footage: raise to the budget, then measure what is still seen by injecting people.
+
+Injection must put each figure exactly where its truth says (else the sensitivity report measures
+something else), and the size the report calls found must be found by the written config on new
+footage of the same kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidwatch.config import Config, apply_overrides, load_config
+from vidwatch.inject import InjectParams, Segment, Walk, busiest_start, found, inject, plan_walk
+from vidwatch.pipeline import run_source
+from vidwatch.tune import threshold_key
+from vidwatch.tuning import Request, run_tune, write_config
+
+from .tuning_scenes import FPS, ground, scene, write_clip
+
+
+def _segment(images: list[np.ndarray], fps: float = FPS) -> Segment:
+    return Segment("synthetic", 0, tuple(images), tuple(i / fps for i in range(len(images))), fps)
+
+
+def _textured(n: int, colour: bool = False) -> list[np.ndarray]:
+    rng = np.random.default_rng(3)
+    base = ground(3)
+    frames = [np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+    return [np.dstack([f, f // 2, 255 - f]) for f in frames] if colour else frames
+
+
+def _check_placement(before: list[np.ndarray], after: list[np.ndarray], walk: Walk, placement) -> None:
+    for i, (old, new) in enumerate(zip(before, after, strict=True)):
+        changed = new != old
+        if changed.ndim == 3:
+            changed = changed.any(axis=2)
+        ys, xs = np.nonzero(changed)
+        if not walk.visible(i):
+            assert i not in placement.boxes and ys.size == 0, f"frame {i} changed outside the walk"
+            continue
+        x, y, w, h = placement.boxes[i]
+        # every changed pixel is inside the box the truth gives, and the box is tight
+        assert (xs.min(), ys.min(), xs.max(), ys.max()) == (x, y, x + w - 1, y + h - 1), f"frame {i}"
+        # and the box is where the walk puts the figure, at its size
+        assert abs(x - walk.left(i)) <= 1 and abs(y - walk.y) <= 1, f"frame {i}: {x, y} vs {walk.left(i), walk.y}"
+        assert abs(w - walk.width) <= 1 and abs(h - walk.height) <= 1
+        # a figure shows: it differs from what was behind it by about the contrast asked for
+        assert np.abs(new.astype(float) - old.astype(float))[changed].max() >= 25
+    assert placement.span == (walk.first, walk.first + walk.frames - 1)
+
+
+def test_injection_places_objects_where_the_truth_says() -> None:
+    for colour in (False, True):
+        before = _textured(40, colour)
+        walk = Walk(12, 30, 1.5, first=10, frames=25, x0=50.3, y=100.0)
+        after, placement = inject(_segment(before), walk, contrast=40.0)
+        _check_placement(before, after, walk, placement)
+        assert all(a is b for a, b in zip(before[:10], after[:10], strict=True))  # untouched frames are shared
+
+
+def test_a_planned_walk_crosses_the_given_point_inside_the_picture() -> None:
+    segment = _segment(_textured(60))
+    walk = plan_walk(segment, 12, 30, 2.0, lead=20, centre=(60.0, 200.0))
+    width, height = segment.size
+    assert walk.first == 20 and walk.frames == 40
+    middle = walk.left(walk.first + walk.frames // 2) + walk.width / 2
+    assert abs(middle - 60.0) <= 3 or walk.x0 == 1.0  # centred on the point, unless the edge is in the way
+    assert 1 <= walk.x0 and walk.left(walk.first + walk.frames - 1) + walk.width <= width - 1
+    assert 1 <= walk.y and walk.y + walk.height <= height - 1
+    fast = plan_walk(segment, 12, 30, 50.0, lead=20, centre=(160.0, 120.0))  # too fast for the picture
+    assert fast.left(fast.first + fast.frames - 1) + fast.width <= width - 1
+
+
+def test_the_busiest_stretch_is_where_the_scores_are_high_after_the_lead() -> None:
+    scores = {"a": np.zeros(100), "b": np.zeros(100)}
+    scores["b"][60:70] = 1.0
+    start = busiest_start(scores, {"a": 0.5, "b": 0.5}, frames=30, lead=10)
+    assert start + 10 <= 60 and 70 <= start + 30
+
+
+def _sensitive(config: Config) -> Config:
+    """Every motion threshold at a tenth: a config that fires on rain (whatever decides motion)."""
+    ths = config.thresholds()
+    return apply_overrides(config, [f"{threshold_key(config, n)}={ths[n] / 10:.6g}"
+                                    for n in config.events["motion"].detectors or ()])
+
+
+def test_quiet_tuning_keeps_a_walker_of_the_reported_size_detectable(tmp_path) -> None:
+    frames, _ = scene(80, seed=7, drops=120)
+    quiet = write_clip(tmp_path / "rain.mp4", frames)
+    base = _sensitive(load_config())
+    params = InjectParams(speeds=(1.0,), heights=(10, 15, 20, 30, 40), segment=6.0, lead=2.0)
+    outcome = run_tune(Request([str(quiet)], [None], base, 3, inject=params))
+    result = outcome.result
+    assert result.mode == "quiet" and result.changed
+    assert outcome.check is not None and outcome.check.by_kind["motion"].false_events == 0  # when run
+    report = outcome.sensitivity
+    assert report is not None and [r.label for r in report.results] == ["base", "tuned"]
+    (at_1,) = report.results[-1].speeds
+    assert at_1.smallest_found is not None, report.format()
+    assert f"{at_1.smallest_found[0]}x{at_1.smallest_found[1]} px object at 1 px/frame is found" in report.format()
+    written = tmp_path / "tuned.yaml"
+    write_config(written, result.config, "# tuned for the test\n")
+    tuned = load_config(written)
+    assert tuned == result.config
+    # new rain, a person of the reported size on a path of its own, encoded and read back as a user's file
+    rain, _ = scene(80, seed=8, drops=120)
+    width, height = at_1.smallest_found
+    walk = Walk(width, height, 1.0, first=20, frames=60, x0=40.0, y=150.0)
+    images, placement = inject(_segment(rain), walk, contrast=params.contrast)
+    clip = write_clip(tmp_path / "walker.mp4", images)
+    events = [e for e in run_source(str(clip), tuned, []).events if e.kind == "motion"]
+    first, last = placement.span
+    assert any(e.start_frame <= last and e.end_frame >= first for e in events), [(e.start_frame, e.end_frame)
+                                                                                 for e in events]
+    # and that event is the walker's: the same rain without it stays quiet
+    assert not [e for e in run_source(str(write_clip(tmp_path / "rain8.mp4", rain)), tuned, []).events
+                if e.kind == "motion"]
+
+
+def test_a_figure_is_found_only_by_a_motion_event_of_its_own() -> None:
+    from vidwatch.events import Event
+    from vidwatch.inject import Placement
+
+    def event(kind: str, start: int, end: int) -> Event:
+        return Event(kind, start, start / FPS, end, end / FPS)
+
+    placement = Placement((40, 80))
+    assert found([event("motion", 50, 90)], placement, [], 3)
+    assert found([event("motion", 83, 95)], placement, [], 3)  # within the tolerance after it
+    assert not found([event("motion", 84, 95)], placement, [], 3)
+    assert not found([event("motion", 5, 36)], placement, [], 3)
+    assert not found([event("scene_change", 50, 50)], placement, [], 3)
+    # the footage makes that event without any figure: it says nothing about the figure
+    assert not found([event("motion", 30, 90)], placement, [event("motion", 28, 60)], 3)
+    assert found([event("motion", 30, 90)], placement, [event("motion", 2, 20)], 3)
