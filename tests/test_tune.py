@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidwatch.config import build_config, load_config
+from vidwatch.config import SECTIONS, load_config
+from vidwatch.config import build_config as _build
 from vidwatch.evaluate import truth_from_data
 from vidwatch.recording import Recording, record, replay
 from vidwatch.tune import Clip, TuneParams, _round_up, tune
@@ -19,6 +20,11 @@ FPS = 10.0
 MOTION_ONLY = {"scene_change": False, "lighting": False}
 EXACT = {"min_frames": 1, "post_roll": 0, "merge_gap": 0}
 """No post-roll or merging: every run of frames over threshold is its own event."""
+
+
+def build_config(data: dict) -> object:
+    """A config of exactly the detectors given: no object stage (its score is not in these recordings)."""
+    return _build({"objects": {"enabled": False}, **data} if "objects" in SECTIONS else data)
 
 
 def _recording(values: dict[str, np.ndarray], name: str = "synthetic") -> Recording:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidwatch.config import Config, apply_overrides, load_config
+from vidwatch.config import Config, apply_overrides, build_config, load_config
 from vidwatch.inject import InjectParams, Segment, Walk, busiest_start, found, inject, plan_walk
 from vidwatch.pipeline import run_source
 from vidwatch.tune import threshold_key
@@ -78,17 +78,25 @@ def test_the_busiest_stretch_is_where_the_scores_are_high_after_the_lead() -> No
     assert start + 10 <= 60 and 70 <= start + 30
 
 
-def _sensitive(config: Config) -> Config:
-    """Every motion threshold at a tenth: a config that fires on rain (whatever decides motion)."""
+def _sensitive() -> Config:
+    """A config that fires on rain: motion decided by two of the pixel detectors (diff, background, flow),
+    each threshold at a tenth of its default (an object stage, where there is one, sees through rain)."""
+    plain = load_config().to_plain()
+    pixel = ("diff", "background", "flow")
+    for name in pixel:
+        plain["detectors"].setdefault(name, {"type": name})
+    if "objects" in plain:
+        plain["objects"]["enabled"] = False
+    plain["events"]["motion"].update(detectors=list(pixel), fusion=2, min_frames=3)
+    config = build_config(plain)
     ths = config.thresholds()
-    return apply_overrides(config, [f"{threshold_key(config, n)}={ths[n] / 10:.6g}"
-                                    for n in config.events["motion"].detectors or ()])
+    return apply_overrides(config, [f"{threshold_key(config, n)}={ths[n] / 10:.6g}" for n in pixel])
 
 
 def test_quiet_tuning_keeps_a_walker_of_the_reported_size_detectable(tmp_path) -> None:
     frames, _ = scene(80, seed=7, drops=120)
     quiet = write_clip(tmp_path / "rain.mp4", frames)
-    base = _sensitive(load_config())
+    base = _sensitive()
     params = InjectParams(speeds=(1.0,), heights=(10, 15, 20, 30, 40), segment=6.0, lead=2.0)
     outcome = run_tune(Request([str(quiet)], [None], base, 3, inject=params))
     result = outcome.result
