@@ -101,9 +101,10 @@ class SegmentSource(Source):
 
 
 def busiest_start(scores: Mapping[str, np.ndarray], thresholds: Mapping[str, float], frames: int,
-                  lead: int) -> int:
+                  lead: int, avoid: np.ndarray | None = None) -> int:
     """The first frame of the ``frames``-long window whose part after ``lead`` frames has the scores
-    highest relative to their thresholds (capped at 4x, so one spike does not decide)."""
+    highest relative to their thresholds (capped at 4x, so one spike does not decide); windows with a
+    frame marked in ``avoid`` only when every window has one."""
     columns = [np.minimum(np.asarray(v, float) / thresholds[n], 4.0) for n, v in scores.items()
                if thresholds.get(n, 0) > 0 and len(v)]
     if not columns:
@@ -115,7 +116,12 @@ def busiest_start(scores: Mapping[str, np.ndarray], thresholds: Mapping[str, flo
     body = frames - lead
     sums = np.convolve(ratio, np.ones(body), mode="valid")  # sums[i] = ratio[i:i+body]
     starts = np.arange(0, n - frames + 1)
-    return int(starts[np.argmax(sums[starts + lead])])
+    value = sums[starts + lead]
+    if avoid is not None and avoid.any():
+        blocked = np.convolve(avoid.astype(float), np.ones(frames), mode="valid")[starts] > 0
+        if not blocked.all():
+            value = np.where(blocked, -np.inf, value)
+    return int(starts[np.argmax(value)])
 
 
 def load_segment(spec: str, config: Config, start: int, frames: int, *, max_bytes: int | None = None) -> Segment:

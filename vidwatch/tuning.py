@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from vidwatch.config import Config, render_yaml
 from vidwatch.errors import UserError
 from vidwatch.evaluate import Metrics, Truth, _rate, across_kinds, evaluate
@@ -177,7 +179,7 @@ def _quiet_enough(check: RunCheck, budget: float) -> bool:
 
 def _sensitivity(request: Request, clips: Sequence[Clip], tuned: Config) -> SensitivityReport:
     """Walk figures through the quiet clip where the base config made the most false events per hour (the
-    longest of equals), in its busiest stretch."""
+    longest of equals), in its busiest stretch (one without base events where there is one)."""
     rates = [(len(c.recording.events) / max(c.recording.seconds, 1e-9), c.recording.seconds, i)
              for i, c in enumerate(clips)]
     chosen = max(rates)[2]
@@ -186,7 +188,12 @@ def _sensitivity(request: Request, clips: Sequence[Clip], tuned: Config) -> Sens
     fps = rec.fps or (len(rec.index) / rec.seconds if rec.seconds else 25.0)
     frames = max(min(len(rec.index), round(p.segment * fps)), 2)
     lead = min(round(p.lead * fps), frames - 1)
-    start = busiest_start(rec.scores, request.base.thresholds(), frames, lead)
+    # where the base config is silent, if anywhere: there what each config finds can be told apart
+    busy = np.zeros(len(rec.index), bool)
+    position = {int(f): k for k, f in enumerate(rec.index)}
+    for event in rec.events:
+        busy[position.get(event.start_frame, 0):position.get(event.end_frame, len(busy) - 1) + 1] = True
+    start = busiest_start(rec.scores, request.base.thresholds(), frames, lead, avoid=busy)
     first = int(rec.index[start]) if len(rec.index) else 0
     segment = load_segment(request.sources[chosen], request.base, first, frames, max_bytes=int(p.memory_mb * 1e6))
     return measure(segment, {"base": request.base, "tuned": tuned}, p)
