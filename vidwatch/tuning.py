@@ -81,6 +81,9 @@ class Outcome:
     sensitivity: SensitivityReport | None = None
     rounds: int = 1
     record_seconds: float = 0.0
+    """Wall time of the first recording of every clip."""
+    video_seconds: float = 0.0
+    """How long the clips last together."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -146,7 +149,8 @@ def run_tune(request: Request) -> Outcome:
     clips = [Clip(rec, truth) for rec, truth in zip(recordings, request.truths, strict=True)]
     result = tune(clips, request.base, tolerance=request.tolerance, max_false_per_hour=request.max_false_per_hour,
                   params=request.params, force=request.force)
-    outcome = Outcome(result, result, record_seconds=record_seconds)
+    outcome = Outcome(result, result, record_seconds=record_seconds,
+                      video_seconds=sum(r.seconds for r in recordings))
     if result.changed:
         outcome.check = run_check(request.sources, clips, result.config, request.tolerance)
         if result.mode == "truth" and result.train_total is not None \
@@ -269,7 +273,8 @@ def format_outcome(outcome: Outcome, request: Request) -> str:
     """What was chosen, what it reached (trained, cross-validated, run) and what it can still see."""
     result = outcome.result
     n = len(request.sources)
-    lines: list[str] = []
+    lines = [f"recorded {n} clip{'s' if n != 1 else ''} ({outcome.video_seconds:.1f} s of video) in "
+             f"{outcome.record_seconds:.1f} s"]
     if result.mode == "quiet":
         budget = request.max_false_per_hour or 0.0
         lines.append(f"quiet footage ({n} clip{'s' if n != 1 else ''}, no truth event): thresholds raised only where "
