@@ -554,8 +554,7 @@ class TuneResult:
     """Frames where the tuned scene_change/lighting rules start events the base ones do not, or the reverse:
     the motion figures there were replayed with the base config's model resets (close, not exact)."""
     refused: str | None = None
-    """Why this config should not be written (its cross-validated score is worse than the base's, or it
-    could not be checked), or None."""
+    """Why this config should not be written (its cross-validated score is worse than the base's), or None."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -624,9 +623,9 @@ def _tune_kind(replays: KindReplays, folds: Sequence[Sequence[int]], fixed: Mapp
     """Fit every level on all clips and in every fold; choose the level by its cross-validated score.
 
     A kind without truth events (quiet footage, or clips that label it with none) is raised to its
-    false-event budget: nothing of it is there to miss, on held-out clips either. Without
-    cross-validation (fewer than two clips label the kind) a fit that changes something cannot be
-    checked: the base is kept unless ``force``.
+    false-event budget: nothing of it is there to miss, on held-out clips either. When fewer than two
+    clips have events of the kind, no held-out clip can show that a fit finds them elsewhere: a fit
+    that changes something is *unchecked*, and the base is kept unless ``force``.
     """
     covering = replays.covering
     scores: list[LevelScore] = []

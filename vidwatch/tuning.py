@@ -293,6 +293,10 @@ def format_outcome(outcome: Outcome, request: Request) -> str:
                  f"budget, for a kind no clip has an event of)")
     for kind in result.kinds:
         lines.extend(_truth_kind(kind))
+    if result.drift:
+        lines.append(f"(the tuned scene_change/lighting rules start events on {result.drift} frame(s) where the base's "
+                     f"do not, or the reverse: motion there was replayed with the base's model resets; the figures "
+                     f"'when run' are exact)")
     if result.base_total is not None and result.train_total is not None:
         run = f", {outcome.check.total.f1:.3f} when run" if outcome.check is not None else ""
         lines.append(f"all kinds: base F1 {result.base_total.f1:.3f}; tuned F1 {result.train_total.f1:.3f} on the "
