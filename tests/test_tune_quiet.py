@@ -8,9 +8,20 @@ footage of the same kind.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from vidwatch.config import Config, apply_overrides, build_config, load_config
-from vidwatch.inject import InjectParams, Segment, Walk, busiest_start, found, inject, plan_walk
+from vidwatch.inject import (
+    InjectParams,
+    Segment,
+    SpeedResult,
+    Walk,
+    _found_range,
+    busiest_start,
+    found,
+    inject,
+    plan_walk,
+)
 from vidwatch.pipeline import run_source
 from vidwatch.tune import threshold_key
 from vidwatch.tuning import Request, run_tune, write_config
@@ -142,3 +153,28 @@ def test_a_figure_is_found_only_by_a_motion_event_of_its_own() -> None:
     # the footage makes that event without any figure: it says nothing about the figure
     assert not found([event("motion", 30, 90)], placement, [event("motion", 28, 60)], 3)
     assert found([event("motion", 30, 90)], placement, [event("motion", 2, 20)], 3)
+
+
+@pytest.mark.parametrize(("found_from", "found_to"), [(4, 11), (0, 11), (3, 6), (0, 0), (11, 11), (None, None)])
+def test_the_range_of_sizes_found_is_bracketed_with_few_runs(found_from, found_to) -> None:
+    # bigger easier (a pixel detector), a band (motion judged in the object's own sizes), one size, none
+    ladder = [(round(0.4 * h), h) for h in (10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 160)]
+    calls: list[tuple[int, int]] = []
+
+    def finds(size: tuple[int, int]) -> bool:
+        calls.append(size)
+        return found_from is not None and found_from <= ladder.index(size) <= found_to
+
+    result = SpeedResult(1.0)
+    _found_range(ladder, finds, result)
+    if found_from is None:
+        assert result.smallest_found is None and "none found" in result.describe()
+        assert len(calls) == len(ladder)
+        return
+    assert result.smallest_found == ladder[found_from] and result.largest_found == ladder[found_to]
+    assert result.largest_missed == (ladder[found_from - 1] if found_from > 0 else None)
+    assert result.smallest_missed_above == (ladder[found_to + 1] if found_to < len(ladder) - 1 else None)
+    assert len(calls) == len(set(calls)) <= 10  # no size run twice, far fewer than trying them all twice
+    sentence = result.sentence()
+    assert f"{ladder[found_from][0]}x{ladder[found_from][1]} px object at 1 px/frame is found" in sentence
+    assert ("larger ones are not found" in sentence) == (found_to < len(ladder) - 1)

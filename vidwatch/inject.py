@@ -6,9 +6,11 @@ raised thresholds bite), person-like figures of several sizes are pasted into co
 straight paths at several speeds, in source pixels, and the real pipeline runs on each copy. A figure
 is *found* when a motion event overlaps the frames it is visible in and that event is not one the
 footage makes without it, on each of two paths (through the busiest point, and a body height below
-it the other way): a size found on one lucky path only is not promised. Per speed, a bisection over a
-ladder of sizes finds the smallest figure found (bigger figures are assumed no harder to find), so
-the number of runs stays small: up to 2 x (2 + log2(len(heights))) per speed and config.
+it the other way): a size found on one lucky path only is not promised. Per speed, the sizes found
+are taken to form one range (too small is lost in noise; too big for its speed may be lost where
+motion is judged in the object's own sizes): after a first size found, bisections find the smallest
+and the largest, so the number of runs stays small, about 2 x (1 + 2 log2(len(heights))) per speed
+and config (more when nothing is found: every size is tried once).
 """
 
 from __future__ import annotations
@@ -350,30 +352,42 @@ def found(events: Sequence[Event], placement: Placement, clean: Sequence[Event],
 
 @dataclass(slots=True)
 class SpeedResult:
-    """At one speed: the smallest figure found and the next smaller one, which was not."""
+    """At one speed: the range of sizes found, and the sizes next to it that were not.
+
+    Found sizes are taken to form one range: too small is lost in the noise; too big for its speed can
+    be lost too where motion is judged in the object's own sizes (a big thing crawling barely moves).
+    """
 
     speed: float
     smallest_found: tuple[int, int] | None = None
     largest_missed: tuple[int, int] | None = None
+    """The next size below the smallest found (None: the smallest tried was found)."""
+    largest_found: tuple[int, int] | None = None
+    smallest_missed_above: tuple[int, int] | None = None
+    """The next size above the largest found (None: the largest tried was found)."""
     tried: dict[tuple[int, int], bool] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.smallest_found is None:
-            return f"none found up to {_size(self.largest_missed)}"
-        if self.largest_missed is None:
-            return f"{_size(self.smallest_found)} (all tried)"
-        return f"{_size(self.smallest_found)} ({_size(self.largest_missed)} missed)"
+            return f"none found ({_size(min(self.tried))} to {_size(max(self.tried))})" if self.tried else "-"
+        text = _size(self.smallest_found)
+        if self.smallest_missed_above is not None:
+            text += f" to {_size(self.largest_found)}"
+        missed = [_size(m) for m in (self.largest_missed, self.smallest_missed_above) if m is not None]
+        return text + (f" ({', '.join(missed)} missed)" if missed else " (all tried)")
 
     def sentence(self) -> str:
         v = f"{self.speed:g} px/frame"
         if self.smallest_found is None:
-            return f"no object up to {_size(self.largest_missed)} px at {v} is found"
+            return f"no object from {_size(min(self.tried))} to {_size(max(self.tried))} px at {v} is found"
         width = self.smallest_found[0]
         article = "an" if width in (11, 18) or str(width).startswith("8") else "a"  # an 8x20, an 11x28
-        found_text = f"{article} {_size(self.smallest_found)} px object at {v} is found"
-        if self.largest_missed is None:
-            return found_text + " (the smallest tried)"
-        return found_text + f"; {_size(self.largest_missed)} px is not"
+        text = f"{article} {_size(self.smallest_found)} px object at {v} is found"
+        text += " (the smallest tried)" if self.largest_missed is None else f"; {_size(self.largest_missed)} px is not"
+        if self.smallest_missed_above is not None:
+            text += (f"; up to {_size(self.largest_found)} px, larger ones are not found either "
+                     f"({_size(self.smallest_missed_above)} px: too slow for its size)")
+        return text
 
 
 def _size(size: tuple[int, int] | None) -> str:
@@ -481,7 +495,7 @@ def measure(segment: Segment, configs: Mapping[str, Config], params: InjectParam
         speeds = []
         for speed in params.speeds if not anyway else ():
             result = SpeedResult(speed)
-            _smallest(ladder, lambda size, c=config, k=clean, v=speed: runs.finds(c, k, size, v), result)
+            _found_range(ladder, lambda size, c=config, k=clean, v=speed: runs.finds(c, k, size, v), result)
             log.debug("%s at %g px/frame: %s", label, speed, result.tried)
             speeds.append(result)
         sens = Sensitivity(label, speeds or [SpeedResult(v) for v in params.speeds],
@@ -492,25 +506,39 @@ def measure(segment: Segment, configs: Mapping[str, Config], params: InjectParam
                              tuple(params.speeds))
 
 
-def _smallest(ladder: Sequence[tuple[int, int]], finds: Callable[[tuple[int, int]], bool],
-              result: SpeedResult) -> None:
-    """Bisection for the smallest size found, assuming bigger is never harder."""
+def _found_range(ladder: Sequence[tuple[int, int]], finds: Callable[[tuple[int, int]], bool],
+                 result: SpeedResult) -> None:
+    """The range of sizes found: a first size found (probing the middle of the ladder, its ends, then
+    outwards), then bisections down to the smallest found and up to the largest, taking the sizes found to
+    be one range."""
 
-    def attempt(size: tuple[int, int]) -> bool:
-        result.tried[size] = finds(size)
-        return result.tried[size]
+    def attempt(i: int) -> bool:
+        if ladder[i] not in result.tried:
+            result.tried[ladder[i]] = finds(ladder[i])
+        return result.tried[ladder[i]]
 
-    if not attempt(ladder[-1]):
-        result.largest_missed = ladder[-1]
+    n = len(ladder)
+    middle = (n - 1) // 2
+    # the middle, then both ends (a range found often reaches one), then outwards from the middle
+    order = list(dict.fromkeys([middle, 0, n - 1, *sorted(range(n), key=lambda i: (abs(i - middle), i))]))
+    first = next((i for i in order if attempt(i)), None)
+    if first is None:
         return
-    if attempt(ladder[0]):
-        result.smallest_found = ladder[0]
-        return
-    lo, hi = 0, len(ladder) - 1  # lo missed, hi found
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if attempt(ladder[mid]):
-            hi = mid
-        else:
-            lo = mid
-    result.smallest_found, result.largest_missed = ladder[hi], ladder[lo]
+    lo, hi = -1, first  # the smallest found lies in (lo, hi]
+    if attempt(0):
+        hi = 0
+    else:
+        lo = 0
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if attempt(mid) else (mid, hi)
+    result.smallest_found, result.largest_missed = ladder[hi], (ladder[lo] if lo >= 0 else None)
+    lo, hi = first, n  # the largest found lies in [lo, hi)
+    if attempt(n - 1):
+        lo = n - 1
+    else:
+        hi = n - 1
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if attempt(mid) else (lo, mid)
+    result.largest_found, result.smallest_missed_above = ladder[lo], (ladder[hi] if hi < n else None)
