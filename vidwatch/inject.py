@@ -372,7 +372,8 @@ class SpeedResult:
             return f"none found ({_size(min(self.tried))} to {_size(max(self.tried))})" if self.tried else "-"
         text = _size(self.smallest_found)
         if self.smallest_missed_above is not None:
-            text += f" to {_size(self.largest_found)}"
+            text = f"only {text}" if self.largest_found == self.smallest_found else \
+                f"{text} to {_size(self.largest_found)}"
         missed = [_size(m) for m in (self.largest_missed, self.smallest_missed_above) if m is not None]
         return text + (f" ({', '.join(missed)} missed)" if missed else " (all tried)")
 
@@ -383,10 +384,15 @@ class SpeedResult:
         width = self.smallest_found[0]
         article = "an" if width in (11, 18) or str(width).startswith("8") else "a"  # an 8x20, an 11x28
         text = f"{article} {_size(self.smallest_found)} px object at {v} is found"
-        text += " (the smallest tried)" if self.largest_missed is None else f"; {_size(self.largest_missed)} px is not"
-        if self.smallest_missed_above is not None:
-            text += (f"; up to {_size(self.largest_found)} px, larger ones are not found either "
-                     f"({_size(self.smallest_missed_above)} px: too slow for its size)")
+        above = self.smallest_missed_above
+        if self.largest_missed is None:
+            text += " (the smallest tried)"
+            if above is not None:
+                text += f"; {_size(above)} px and larger are not (too slow for their size)"
+        else:
+            text += f"; {_size(self.largest_missed)} px is not"
+            if above is not None:
+                text += f", nor {_size(above)} px and larger (too slow for their size)"
         return text
 
 
