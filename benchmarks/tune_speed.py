@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -31,8 +33,10 @@ def _part(rec: Recording, k: int, n: int) -> Recording:
     """The k-th of n equal stretches of a recording (frames renumbered from 0)."""
     size = len(rec.index) // n
     sl = slice(k * size, (k + 1) * size)
-    return Recording(f"{rec.name}[{k + 1}/{n}]", rec.index[sl] - rec.index[sl][0], rec.time[sl] - rec.time[sl][0],
-                     {name: v[sl] for name, v in rec.scores.items()}, rec.scale, rec.fps)
+    first = rec.index[sl][0]
+    since = {name: np.where(v[sl] >= first, v[sl] - first, -1) for name, v in rec.since.items()}
+    return Recording(f"{rec.name}[{k + 1}/{n}]", rec.index[sl] - first, rec.time[sl] - rec.time[sl][0],
+                     {name: v[sl] for name, v in rec.scores.items()}, since=since, scale=rec.scale, fps=rec.fps)
 
 
 def truth_part(truth: Truth, rec: Recording, k: int, n: int) -> Truth:

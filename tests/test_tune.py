@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidwatch.config import SECTIONS, load_config
 from vidwatch.config import build_config as _build
+from vidwatch.config import load_config
 from vidwatch.evaluate import truth_from_data
 from vidwatch.recording import Recording, record, replay
 from vidwatch.tune import Clip, TuneParams, _round_up, tune
@@ -23,8 +23,9 @@ EXACT = {"min_frames": 1, "post_roll": 0, "merge_gap": 0}
 
 
 def build_config(data: dict) -> object:
-    """A config of exactly the detectors given: no object stage (its score is not in these recordings)."""
-    return _build({"objects": {"enabled": False}, **data} if "objects" in SECTIONS else data)
+    """A config of exactly the detectors given, voting on motion themselves: no object stage (its score is
+    not in these recordings)."""
+    return _build({"objects": {"enabled": False}, **data})
 
 
 def _recording(values: dict[str, np.ndarray], name: str = "synthetic") -> Recording:
@@ -234,3 +235,20 @@ def test_a_score_outside_detectors_is_tuned_where_its_section_keeps_it() -> None
     assert plain["things"] == {"threshold": 2.5, "min_age": 1.0} and plain["detectors"]["diff"]["threshold"] == 0.2
     with pytest.raises(ValueError, match="no threshold"):
         set_threshold(plain, "nothing", 1.0)
+
+
+def test_the_object_stages_score_is_raised_like_any_other_and_written_in_its_own_section() -> None:
+    # the defaults decide motion on the object stage's score, whose threshold is `objects.threshold`
+    base = load_config()
+    assert base.events["motion"].detectors == ("objects",)
+    rng = np.random.default_rng(11)
+    n = 600
+    scores = {name: rng.uniform(0.0, 0.2, n) * value for name, value in base.thresholds().items()}
+    scores["objects"][300:310] = np.linspace(0.5, 1.6, 10)  # a nuisance that travels 1.6 of its sizes
+    result = tune([Clip(_recording(scores))], base)
+    tuned = result.config
+    assert tuned.objects.threshold == _round_up(_round_up(1.6) * (1 + TuneParams().margin))
+    assert tuned.events["motion"] == base.events["motion"]
+    assert set(tuned.detectors) == set(base.detectors)  # the background model stays: the stage tracks its foreground
+    assert {n: t for n, t in tuned.thresholds().items() if n != "objects"} == \
+        {n: t for n, t in base.thresholds().items() if n != "objects"}

@@ -96,8 +96,7 @@ def _sensitive() -> Config:
     pixel = ("diff", "background", "flow")
     for name in pixel:
         plain["detectors"].setdefault(name, {"type": name})
-    if "objects" in plain:
-        plain["objects"]["enabled"] = False
+    plain["objects"]["enabled"] = False
     plain["events"]["motion"].update(detectors=list(pixel), fusion=2, min_frames=3)
     config = build_config(plain)
     ths = config.thresholds()
