@@ -77,7 +77,7 @@ def changes(base: Config, tuned: Config) -> str:
         if base.events.get(kind) != rule:
             out.append(f"events.{kind}: {list(rule.detectors or ())}, fusion {rule.fusion}, "
                        f"min_frames {rule.min_frames}")
-    return "; ".join(out) or "nothing (the defaults kept)"
+    return "; ".join(out) or "nothing (the base kept)"
 
 
 def scenario(name: str, train: Sequence[Path], truths: Sequence[Path], held_out: Sequence[Path],

@@ -74,6 +74,19 @@ MUTANTS = (
     Mutant("tune-kinds-ignored", "tune scores every kind against every truth event (a plain [start, end] counts "
            "as a scene change too)", "vidwatch/tune.py",
            "labels.spans(self.kind)", "labels.spans(None)", ("tests/test_tune.py",), count=2),
+    Mutant("tune-scores-any-kind", "tune scores each kind's settings against truth events of every kind (a walker's "
+           "[start, end] can be found as a scene change)", "vidwatch/tune.py",
+           "hit = evaluate(events, clip.labels, rec.n_frames",
+           "hit = evaluate(events, Truth(clip.labels.events, (None,) * len(clip.labels.events)), rec.n_frames",
+           ("tests/test_tune.py", "tests/test_tune_holdout.py")),
+    Mutant("tune-objects-threshold-lost", "tune cannot write a threshold outside `detectors` (the object stage's)",
+           "vidwatch/tune.py",
+           '    elif isinstance(plain.get(name), dict) and "threshold" in plain[name]:', "    elif False:",
+           ("tests/test_tune.py",)),
+    Mutant("tune-foreground-dropped", "the tuned config keeps only detectors an event rule names, not the background "
+           "model the object stage tracks", "vidwatch/tune.py",
+           "    used = set(used_detectors(built))", "    used = {n for r in built.events.values() for n in r.detectors or ()}",
+           ("tests/test_tune.py",)),
     Mutant("tune-training-decides", "tune chooses the fitting level by its training F1, not the cross-validated one",
            "vidwatch/tune.py",
            "        pick = max(scores, key=LevelScore.cv_key)", "        pick = max(scores, key=lambda s: s.fit.key())",

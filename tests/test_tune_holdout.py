@@ -3,6 +3,8 @@
 The clips are the situation of the report that asked for it: tuning on a slow walker, quiet noise and
 camera jitter, each with a plain truth file, then scoring on a walker in rain, two walkers and a
 walker under jitter. Event F1 is summed over the held-out clips, as ``vidwatch eval`` prints it.
+A second walker is among the training clips: with one clip of walkers, no fit can be cross-validated
+and tune keeps the base whatever it would fit, so the test would not show how it fits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .tuning_scenes import scene, write_clip
 
 TRAIN = {
     "slow_walker": dict(n=140, seed=1, walkers=[(15, 1.0, 90, (40, 100))]),
+    "walker": dict(n=140, seed=9, walkers=[(10, 2.0, 100, (24, 60))]),
     "quiet_noise": dict(n=100, seed=2, noise=5.0),
     "jitter": dict(n=100, seed=3, jitter=1.5),
 }
@@ -55,7 +58,7 @@ def test_tuned_on_some_clips_is_never_worse_than_the_defaults_on_others(clips, t
     train = [clips[n] for n in TRAIN]
     code = main(["-q", "tune", *map(str, train), "--truth", *(str(p.with_suffix(".json")) for p in train),
                  "-o", str(tuned_path)])
-    assert code == 0, capsys.readouterr().err
+    assert code == 0, capsys.readouterr().err  # written: not refused as worse on held-out training clips
     tuned, default = load_config(tuned_path), load_config()
     held_out = [clips[n] for n in HELD_OUT]
     assert _f1_over(held_out, tuned).f1 >= _f1_over(held_out, default).f1
