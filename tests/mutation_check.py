@@ -85,7 +85,8 @@ MUTANTS = (
            ("tests/test_tune.py",)),
     Mutant("tune-foreground-dropped", "the tuned config keeps only detectors an event rule names, not the background "
            "model the object stage tracks", "vidwatch/tune.py",
-           "    used = set(used_detectors(built))", "    used = {n for r in built.events.values() for n in r.detectors or ()}",
+           "    used = set(used_detectors(built))",
+           "    used = {n for r in built.events.values() for n in r.detectors or ()}",
            ("tests/test_tune.py",)),
     Mutant("tune-training-decides", "tune chooses the fitting level by its training F1, not the cross-validated one",
            "vidwatch/tune.py",
