@@ -136,6 +136,40 @@ def test_quiet_tuning_keeps_a_walker_of_the_reported_size_detectable(tmp_path) -
                 if e.kind == "motion"]
 
 
+def test_quiet_tuning_of_the_defaults_silences_a_swinging_branch_and_keeps_the_reported_walker(tmp_path) -> None:
+    # the defaults decide motion on tracked things; a clump of leaves swinging slowly enough travels straight
+    # for seconds, and they report it. Raised to silence, the written config must still find a walker of the
+    # size the report calls found, on new footage with the branch in it, and only the walker.
+    sway = (30.0, 8.0)
+    quiet = write_clip(tmp_path / "branch.mp4", scene(160, seed=7, sway=sway)[0])
+    base = load_config()
+    speed = 2.0
+    params = InjectParams(speeds=(speed,), heights=(15, 20, 30, 40, 50, 60), segment=8.0, lead=2.0)
+    outcome = run_tune(Request([str(quiet)], [None], base, 3, inject=params))
+    result = outcome.result
+    motion = next(k for k in outcome.first.kinds if k.kind == "motion")
+    assert motion.base.fit.metrics.false_events > 0  # the base fires on the branch
+    assert result.changed and result.config.objects.threshold > base.objects.threshold
+    assert outcome.check is not None and outcome.check.by_kind["motion"].false_events == 0  # when run
+    (found_at,) = outcome.sensitivity.results[-1].speeds
+    assert found_at.smallest_found is not None, outcome.sensitivity.format()
+    written = tmp_path / "tuned.yaml"
+    write_config(written, result.config, "# tuned for the test\n")
+    tuned = load_config(written)
+    frames, _ = scene(160, seed=8, sway=sway)  # another ground, the same branch
+    width, height = found_at.smallest_found
+    walk = Walk(width, height, speed, first=30, frames=120, x0=20.0, y=150.0)
+    images, placement = inject(_segment(frames), walk, contrast=params.contrast)
+    events = [e for e in run_source(str(write_clip(tmp_path / "walker.mp4", images)), tuned, []).events
+              if e.kind == "motion"]
+    first, last = placement.span
+    assert any(e.start_frame <= last and e.end_frame >= first for e in events), [(e.start_frame, e.end_frame)
+                                                                                 for e in events]
+    branch_only = write_clip(tmp_path / "branch8.mp4", frames)
+    assert not [e for e in run_source(str(branch_only), tuned, []).events if e.kind == "motion"]
+    assert [e for e in run_source(str(branch_only), base, []).events if e.kind == "motion"]  # the base was not
+
+
 def test_a_figure_is_found_only_by_a_motion_event_of_its_own() -> None:
     from vidwatch.events import Event
     from vidwatch.inject import Placement

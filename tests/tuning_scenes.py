@@ -65,10 +65,20 @@ def rain(frame: np.ndarray, rng: np.random.Generator, drops: int) -> None:
         cv2.line(frame, (x, y), (x + 1, y + length), float(rng.uniform(190, 240)), 1)
 
 
+def branch(frame: np.ndarray, i: int, amplitude: float, period: float) -> None:
+    """A dark round clump of leaves swinging left and right about the top middle: ``amplitude`` px each
+    way, ``period`` seconds a swing there and back. Half a swing is a straight run of its own size or
+    more, as far as a tracker looking a few seconds back can tell."""
+    x = WIDTH / 2 + amplitude * np.sin(2 * np.pi * i / (period * FPS))
+    cv2.ellipse(frame, (int(round(x)), 60), (12, 12), 0, 0, 360, 40.0, -1)
+
+
 def scene(n: int, *, seed: int, walkers: list[tuple[int, float, float, tuple[int, int]]] = (),
-          drops: int = 0, jitter: float = 0.0, noise: float = 3.0) -> tuple[list[np.ndarray], list[list[int]]]:
+          drops: int = 0, jitter: float = 0.0, noise: float = 3.0,
+          sway: tuple[float, float] | None = None) -> tuple[list[np.ndarray], list[list[int]]]:
     """``n`` grey frames and the truth: each walker (first frame, speed px/frame, top y, (w, h)) enters at
-    the left edge; ``drops`` rain streaks per frame; the camera shaken by up to ``jitter`` px."""
+    the left edge; ``drops`` rain streaks per frame; the camera shaken by up to ``jitter`` px; ``sway``
+    (amplitude px, period s) a swinging branch (not in the truth: a nuisance)."""
     base = ground(seed)
     rng = np.random.default_rng(seed + 1000)
     sprites = [person(*size, seed=seed + k) for k, (_, _, _, size) in enumerate(walkers)]
@@ -76,6 +86,8 @@ def scene(n: int, *, seed: int, walkers: list[tuple[int, float, float, tuple[int
     frames = []
     for i in range(n):
         frame = base.copy()
+        if sway is not None:
+            branch(frame, i, *sway)
         for k, ((first, speed, y, size), sprite) in enumerate(zip(walkers, sprites, strict=True)):
             if i >= first and paste(frame, sprite, -size[0] + speed * (i - first), y):
                 seen[k].append(i)
