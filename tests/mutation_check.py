@@ -108,6 +108,11 @@ MUTANTS = (
            "vidwatch/inject.py",
            "        if e.kind != MOTION or e.end_frame < start - tolerance or e.start_frame > end + tolerance:",
            "        if e.kind != MOTION:", ("tests/test_tune_quiet.py",)),
+    Mutant("tune-sensitivity-of-base", "what quiet tuning still finds is measured with the base config, not the "
+           "tuned one", "vidwatch/tuning.py",
+           'return measure(segment, {"base": request.base, "tuned": tuned}, p)',
+           'return measure(segment, {"base": request.base, "tuned": request.base}, p)',
+           ("tests/test_tune_quiet.py",)),
     Mutant("tune-output-unchecked", "tune decodes everything before finding out that -o cannot be written",
            "vidwatch/cli.py",
            "    output = check_output(args.output)  # before anything is decoded", "    output = args.output",
