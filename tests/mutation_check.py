@@ -71,6 +71,52 @@ MUTANTS = (
            "vidwatch/zones.py",
            "    if zones.exclude:\n", "    if False:\n",
            ("tests/test_robustness.py",)),
+    Mutant("tune-kinds-ignored", "tune scores every kind against every truth event (a plain [start, end] counts "
+           "as a scene change too)", "vidwatch/tune.py",
+           "labels.spans(self.kind)", "labels.spans(None)", ("tests/test_tune.py",), count=2),
+    Mutant("tune-scores-any-kind", "tune scores each kind's settings against truth events of every kind (a walker's "
+           "[start, end] can be found as a scene change)", "vidwatch/tune.py",
+           "hit = evaluate(events, clip.labels, rec.n_frames",
+           "hit = evaluate(events, Truth(clip.labels.events, (None,) * len(clip.labels.events)), rec.n_frames",
+           ("tests/test_tune.py", "tests/test_tune_holdout.py")),
+    Mutant("tune-objects-threshold-lost", "tune cannot write a threshold outside `detectors` (the object stage's)",
+           "vidwatch/tune.py",
+           '    elif isinstance(plain.get(name), dict) and "threshold" in plain[name]:', "    elif False:",
+           ("tests/test_tune.py",)),
+    Mutant("tune-foreground-dropped", "the tuned config keeps only detectors an event rule names, not the background "
+           "model the object stage tracks", "vidwatch/tune.py",
+           "    used = set(used_detectors(built))",
+           "    used = {n for r in built.events.values() for n in r.detectors or ()}",
+           ("tests/test_tune.py",)),
+    Mutant("tune-training-decides", "tune chooses the fitting level by its training F1, not the cross-validated one",
+           "vidwatch/tune.py",
+           "        pick = max(scores, key=LevelScore.cv_key)", "        pick = max(scores, key=lambda s: s.fit.key())",
+           ("tests/test_tune.py",)),
+    Mutant("tune-no-refusal", "tune never refuses a config that scores worse on clips it was not fitted to",
+           "vidwatch/tune.py",
+           "    if round(result.cv_total.f1, 9) < round(base_total.f1, 9):", "    if False:",
+           ("tests/test_tune.py",)),
+    Mutant("tune-raise-blind", "quiet-footage tuning leaves every raised threshold at the highest recorded score",
+           "vidwatch/tune.py",
+           "                current[name] = self._lowest(name, ladders[name], current)", "                pass",
+           ("tests/test_tune.py",)),
+    Mutant("inject-box-shifted", "injection reports each figure's box one pixel right of where it was pasted",
+           "vidwatch/inject.py",
+           "    return (x0 + int(xs.min()), y0", "    return (x0 + int(xs.min()) + 1, y0",
+           ("tests/test_tune_quiet.py",)),
+    Mutant("inject-found-by-any-event", "a figure counts as found by a motion event anywhere in the segment",
+           "vidwatch/inject.py",
+           "        if e.kind != MOTION or e.end_frame < start - tolerance or e.start_frame > end + tolerance:",
+           "        if e.kind != MOTION:", ("tests/test_tune_quiet.py",)),
+    Mutant("tune-sensitivity-of-base", "what quiet tuning still finds is measured with the base config, not the "
+           "tuned one", "vidwatch/tuning.py",
+           'return measure(segment, {"base": request.base, "tuned": tuned}, p)',
+           'return measure(segment, {"base": request.base, "tuned": request.base}, p)',
+           ("tests/test_tune_quiet.py",)),
+    Mutant("tune-output-unchecked", "tune decodes everything before finding out that -o cannot be written",
+           "vidwatch/cli.py",
+           "    output = check_output(args.output)  # before anything is decoded", "    output = args.output",
+           ("tests/test_tune_cli.py",)),
 )
 
 
@@ -79,7 +125,7 @@ def make_copy(into: Path) -> Path:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
+        elif source.exists():  # (configs/ became vidwatch/presets/)
             shutil.copy2(source, into / name)
     return into
 

@@ -190,28 +190,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-
-    from vidwatch.config import load_config, render_yaml
+    from vidwatch.config import load_config
     from vidwatch.evaluate import pair_truths
-    from vidwatch.recording import record
-    from vidwatch.tune import Clip, format_result, tune
+    from vidwatch.inject import InjectParams
+    from vidwatch.tune import TuneParams
+    from vidwatch.tuning import Request, check_output, format_outcome, run_tune, write_config
 
+    output = check_output(args.output)  # before anything is decoded
     base = load_config(args.config, args.set)
-    truths = pair_truths(args.sources, args.truth, required=args.max_false_per_hour is None)
-    clips = [Clip(record(spec, base), truth) for spec, truth in zip(args.sources, truths, strict=True)]
-    result = tune(clips, base, tolerance=args.tolerance, max_false_per_hour=args.max_false_per_hour)
+    truths = pair_truths(args.sources, args.truth, required=False)
+    missing = [s for s, t in zip(args.sources, truths, strict=True) if t is None]
+    if missing and len(missing) < len(truths) and args.max_false_per_hour is None:
+        raise UserError(f"no truth for {missing[0]}: give --truth FILE for every clip, or --max-false-per-hour N "
+                        f"to count clips without truth as footage where nothing happened")
+    params = TuneParams() if args.margin is None else TuneParams(margin=args.margin)
+    inject = InjectParams() if not args.speeds else InjectParams(speeds=tuple(args.speeds))
+    request = Request(args.sources, truths, base, args.tolerance, args.max_false_per_hour, params, inject,
+                      force=args.force, sensitivity=args.speeds is None or bool(args.speeds))
+    outcome = run_tune(request)
+    print(format_outcome(outcome, request), flush=True)
+    result = outcome.result
+    for warning in [*result.warnings, *outcome.notes]:
+        log.warning("%s", warning)
+    if result.refused and not args.force:
+        raise UserError(result.refused)
     header = (f"# Fitted by `vidwatch tune` to {', '.join(args.sources)} (base: "
               f"{args.config or 'the built-in defaults'}{''.join(f', --set {o}' for o in args.set)}).\n"
               f"# Run it with `vidwatch run -c {args.output} SOURCE`; "
               f"check it with `vidwatch eval -c {args.output}`.\n")
-    try:
-        Path(args.output).write_text(render_yaml(result.config, header), encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {args.output}: {exc.strerror}; choose another -o path") from None
-    print(format_result(result, by_truth=any(c.truth is not None for c in clips)))
-    for warning in result.warnings:
-        log.warning("%s", warning)
-    print(f"wrote {args.output} ({result.trials} settings scored); run it with: vidwatch run -c {args.output} ...")
+    write_config(output, result.config, header)
+    what = "the base config, unchanged" if not result.changed else f"{result.trials} replays of the gate"
+    print(f"wrote {args.output} ({what}); run it with: vidwatch run -c {args.output} ...")
     return 0
 
 
@@ -309,9 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     def truth_args(p: argparse.ArgumentParser) -> None:
         from vidwatch.evaluate import DEFAULT_TOLERANCE
 
-        p.add_argument("--truth", action="append", metavar="FILE",
-                       help="truth JSON for the SOURCE in the same position (repeatable; default: "
-                       "SOURCE with a .json suffix)")
+        p.add_argument("--truth", action="extend", nargs="+", metavar="FILE",
+                       help="truth JSON files, one per SOURCE in the same order (after one --truth or "
+                       "several; default: SOURCE with a .json suffix)")
         p.add_argument("--tolerance", type=int, default=DEFAULT_TOLERANCE, metavar="N",
                        help="frames a detected event may miss a truth event by and still match it "
                        "(default %(default)s)")
@@ -328,7 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
     config_args(tn)
     tn.add_argument("-o", "--output", required=True, metavar="YAML", help="where to write the tuned config")
     tn.add_argument("--max-false-per-hour", type=float, metavar="N",
-                    help="false-event budget; clips without truth count as quiet footage")
+                    help="false-event budget per event kind; clips without truth count as footage where nothing "
+                    "happened (with no truth at all the budget is 0 unless given)")
+    tn.add_argument("--margin", type=float, metavar="SHARE",
+                    help="how far above the highest score that must not fire a raised threshold goes, as a share "
+                    "of that score (the report says which margin was used)")
+    tn.add_argument("--speeds", type=float, nargs="*", metavar="PX_PER_FRAME",
+                    help="on quiet footage, the speeds at which synthetic people are walked through it to measure "
+                    "the smallest one still found (by default three, slow to brisk; the report names them); with no "
+                    "value, no such measurement")
+    tn.add_argument("--force", action="store_true",
+                    help="write the tuned config even when it scores worse than the base on clips it was not "
+                    "fitted to (cross-validated), and take training fits that cannot be cross-validated")
     tn.set_defaults(func=cmd_tune)
 
     det = sub.add_parser("detectors", help="list detectors with their parameters and defaults")

@@ -5,9 +5,11 @@ scores, so one decode is enough: the scores are kept as numpy arrays (a minute o
 thousand floats per detector) and :func:`replay` runs the real :class:`~vidwatch.gate.Gate` on them,
 so a replayed config gives exactly the events the pipeline would.
 
-One thing a replay cannot redo: after a ``scene_change`` the pipeline resets the motion detectors,
-so the recorded motion scores carry the resets of the config they were recorded with. Replays that
-keep that config's scene_change rule are exact.
+What a replay cannot redo is whatever the pipeline did *because of* a decision: after a
+``scene_change`` it resets the motion models, and a stage that uses its own threshold while it runs
+(the object stage confirms things, and tells the background model what to hold, at the threshold of
+its score) learnt under the config the scores were recorded with. Replays that keep those settings are
+exact; others are close, and ``tune`` checks what it writes by running it.
 """
 
 from __future__ import annotations
