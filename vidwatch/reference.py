@@ -15,6 +15,7 @@ from vidwatch.params import field_docs, yaml_text
 
 if TYPE_CHECKING:
     from vidwatch.config import Config
+from vidwatch.objects.params import ObjectParams
 from vidwatch.preprocess import AnalysisParams
 from vidwatch.sinks.hooks import HookParams
 from vidwatch.sinks.params import OutputParams
@@ -25,6 +26,7 @@ SECTIONS: list[tuple[str, type, str]] = [
     ("analysis", AnalysisParams, "preprocessing, done once per frame for every detector"),
     ("zones", ZoneParams, "where change counts"),
     ("source", SourceParams, "how inputs are read, and how live sources reconnect"),
+    ("objects", ObjectParams, "the object stage: which foreground regions are things that travel, and so motion"),
     ("outputs", OutputParams, "snapshots, event clips and annotated video"),
     ("hooks", HookParams, "commands and a webhook run when events start and end"),
 ]
