@@ -133,3 +133,26 @@ def test_a_track_missed_for_a_few_frames_is_not_taken_for_sparse_footage() -> No
         track.add(seen(index), rules.window)
         track.judge(rules)
     assert track.evidence < 1.0  # still where it was: no evidence, as on footage that is truly sparse
+
+
+def test_a_young_track_must_travel_twice_as_far() -> None:
+    from vidwatch.objects.tracker import Observation, Track, TrackingRules
+
+    rules = TrackingRules(window=4.0, min_age=1.0, min_straightness=0.6, min_core=10.0, max_step=0.5,
+                          max_missed=0.5, coast=2.0, gate=1.0, max_light=0.25, sparse_evidence=2.0)
+
+    def track_moving(speed: float, frames: int) -> Track:  # a solid 10x20 region (size 14 px), 10 fps
+        def seen(index: int) -> Observation:
+            return Observation(index, index / 10, 20.0 + speed * index, 50.0, (15, 40, 10, 20), 200, False, 400.0)
+        track = Track(1, seen(0))
+        for index in range(1, frames):
+            track.add(seen(index), rules.window)
+            track.judge(rules)
+        return track
+
+    # 1.5 sizes in its first 1.5 s, like a fragment of a swaying shadow: not yet a thing
+    assert track_moving(1.4, 16).evidence < 1.0
+    # a car or a runner crossing in a second: several sizes by then, and it counts at once
+    assert track_moving(5.0, 11).evidence >= 1.0
+    # the slow one counts once it has lived twice the minimum age and kept going
+    assert track_moving(1.4, 25).evidence >= 1.0

@@ -24,7 +24,7 @@ class ObjectParams:
                              "motion", min=0.0, max=100.0)
     min_size: tuple[int, ...] = param((10, 24), "smallest object to find, [width, height] in source pixels "
                                       "(a person 12x32 px far away is found with the default)")
-    min_age: float = param(2.0, "seconds a track must live before it counts: birds, insects and flakes near the "
+    min_age: float = param(1.0, "seconds a track must live before it counts: birds, insects and flakes near the "
                            "lens cross the picture faster", min=0.0, max=60.0)
     window: float = param(4.0, "seconds of a track's history its travel and straightness are measured over",
                           min=0.5, max=60.0)

@@ -55,6 +55,8 @@ LONG_WINDOWS = 3
 once a second: a person strolling at a fifth of their size a second (far off, or walking toward the
 camera) covers less than one size in a window but several in three, while swaying and flickering
 things stay where they were however long they are watched."""
+YOUNG_AGES = 2
+"""A track younger than this many minimum ages has its travel counted at 1/YOUNG_AGES."""
 MILESTONE_EVERY = 1.0
 """Seconds between the positions kept for the long measurement."""
 
@@ -227,7 +229,10 @@ class Track:
                 self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
         elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
               and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
-            self.evidence = max(self.evidence, self.travel)
+            # until it has lived twice the minimum age a track must travel twice as far: a car or a
+            # runner crossing in a second covers several sizes, a fragment of a swaying shadow one or two
+            young = self.age(last.time) < YOUNG_AGES * rules.min_age - 1e-9
+            self.evidence = max(self.evidence, self.travel / YOUNG_AGES if young else self.travel)
 
 
 class Tracker:
