@@ -163,7 +163,7 @@ class _KindGate:
         event = self.event
         if event is not None:
             if not suppressed:
-                self._track_peak(event, frame, scores)
+                self._track_peak(event, frame, scores, frame_counts=over)
             if over and self.run >= self.rule.min_frames:
                 self._extend(event, frame, fired)
             elif frame.time - self.last_over_time <= self.rule.post_roll + 1e-9:
@@ -187,7 +187,11 @@ class _KindGate:
             if name not in event.detectors:
                 event.detectors.append(name)
 
-    def _track_peak(self, event: Event, frame: AnalysisFrame, scores: Mapping[str, Score]) -> None:
+    def _track_peak(self, event: Event, frame: AnalysisFrame, scores: Mapping[str, Score], *,
+                    frame_counts: bool = True) -> None:
+        """Raise each detector's peak; move the peak frame (and box) here only when ``frame_counts``:
+        a frame where the event's own evidence was over threshold, never a post-roll frame after the
+        thing left (a frame difference spikes where it vanished while nothing else sees it)."""
         best_ratio, best_box = -1.0, None
         for name in self.detectors:
             score = scores[name]
@@ -199,7 +203,7 @@ class _KindGate:
                 best_ratio = ratio
             if score.box is not None and (best_box is None or ratio >= best_ratio):
                 best_box = score.box
-        if best_ratio > self._peak_strength:
+        if frame_counts and best_ratio > self._peak_strength:
             self._peak_strength = best_ratio
             event.peak_frame, event.peak_time = frame.index, frame.time
             if best_box is not None:
