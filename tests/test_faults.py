@@ -426,14 +426,17 @@ def test_variable_frame_rate_frames_carry_their_container_timestamps(media: Path
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device whose writes fail with ENOSPC)")
-@pytest.mark.parametrize("flag", ["--events", "--scores"])
-def test_a_full_disk_is_one_clear_line_not_an_internal_error(samples: Path, flag: str) -> None:
+@pytest.mark.parametrize("flag, lost", [
+    ("--events", "events-file /dev/full: 1 event not written: motion frames 41-143"),
+    ("--scores", "scores-file /dev/full: the header and the rows of 180 frames (0-179) not written")])
+def test_a_full_disk_is_named_at_the_end_not_an_internal_error(samples: Path, flag: str, lost: str) -> None:
+    """Detection goes on; what could not be written is named, one line per output, and the exit code is 3
+    (see tests/test_faults_outputs.py for a disk that frees up mid-run and every output on it)."""
     result = run_cli("run", str(samples / "object_enters.mp4"), flag, "/dev/full")
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "internal error" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"vidwatch: error: no space left on the device while writing the outputs ({flag} /dev/full); free some "
-        f"space there or write the outputs elsewhere")
+    assert "1 motion" in result.stdout.splitlines()[0]
+    assert result.stderr.strip().splitlines()[-1] == f"vidwatch: {lost}; no space left on the device"
 
 
 @pytest.mark.parametrize("code, words", [(errno.EROFS, "the file system is read-only while writing /mnt/ro/e.jsonl"),

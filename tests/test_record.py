@@ -106,7 +106,9 @@ def test_each_frame_gets_its_record_before_the_events_it_started_and_ended() -> 
 def test_the_scores_csv_header_is_written_before_the_first_frame(tmp_path: Path) -> None:
     config = load_config()
     path = tmp_path / "scores.csv"
-    with ScoresCsvSink(path, record_layout(config)):
+    with ScoresCsvSink(path, record_layout(config)) as sink:
+        assert not path.exists()  # nothing changes on disk before a source has opened
+        sink.open()  # the run opened its first source
         header = path.read_text().splitlines()
         assert len(header) == 1
         assert header[0].split(",")[:7] == ["frame", "time", "background.value", "background.threshold",

@@ -11,12 +11,20 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vidwatch import __version__, cores
 from vidwatch.errors import UserError, environment_problem
 from vidwatch.logs import setup_logging
 
+if TYPE_CHECKING:
+    from vidwatch.outputs import RunOutputs
+    from vidwatch.sinks.delivery import Loss
+
 log = logging.getLogger("vidwatch")
+
+OUTPUTS_LOST = 3
+"""Exit code of a run that finished but could not write some of its outputs (each is named on stderr)."""
 
 
 @contextmanager
@@ -39,6 +47,19 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    lost: list[Loss] = []
+    _run(args, lost)
+    return OUTPUTS_LOST if any(loss.lost for loss in lost) else 0
+
+
+def _name_losses(outputs: RunOutputs | None, lost: list[Loss]) -> None:
+    """Once every output is closed: one line on stderr for each output that could not deliver something."""
+    lost += outputs.losses() if outputs is not None else []
+    for loss in lost:
+        print(f"vidwatch: {loss.line()}", file=sys.stderr, flush=True)
+
+
+def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
     from vidwatch.config import load_config
     from vidwatch.outputs import OutputChoices, RunOutputs
     from vidwatch.pipeline import open_for_run, run_source
@@ -48,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     several = len(args.sources) > 1
     choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
-                            annotate=args.annotate, show=args.show)
+                            annotate=args.annotate, show=args.show, append=args.append)
     jobs = args.jobs or cores.usable_cores()
     in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
     if jobs > 1 and several and in_process:
@@ -56,6 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         f"(or --jobs 1) to use it with several sources")
     # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
     with _stop_on_signals() as stop, ExitStack() as stack:
+        outputs: RunOutputs | None = None
+        stack.callback(lambda: _name_losses(outputs, lost))  # runs last: after every output has closed
         outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         if jobs > 1 and several:
             from vidwatch.batch import run_parallel
@@ -254,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="video file, image folder or glob, camera index (0), /dev/videoN or stream URL")
     config_args(run)
-    run.add_argument("--events", metavar="PATH", help="write finished events as JSON Lines to PATH")
+    run.add_argument("--events", metavar="PATH", help="write finished events as JSON Lines to PATH (what it "
+                     "held is replaced once the run has started)")
+    run.add_argument("--append", action="store_true", help="add to the --events file instead of replacing it")
     run.add_argument("--snapshots", metavar="DIR", help="write a captioned JPEG of each event's peak frame to DIR")
     run.add_argument("--clips", metavar="DIR", help="write each event as an MP4 clip with pre/post-roll to DIR")
     run.add_argument("--scores", metavar="PATH", help="write every frame's detector scores as CSV to PATH")
@@ -377,7 +402,8 @@ def _output_paths(args: argparse.Namespace) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code (0 ok, 2 bad input or config, 1 internal error)."""
+    """Entry point; returns the process exit code: 0 ok, 2 bad input or config (or a fault of the machine
+    that ended the command), 3 the run finished but outputs were lost, 1 internal error, 130 interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.global_config is not None:  # `vidwatch -c NAME COMMAND`: -c after the command wins

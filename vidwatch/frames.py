@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,20 +29,28 @@ class SourceFrame:
     _bgr: np.ndarray | None = field(default=None, repr=False)
     received: float | None = None
     """``time.monotonic()`` when a live (or paced) source delivered the frame, for latency; else None."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def is_grey(self) -> bool:
         return self.image.ndim == 2
 
     def bgr(self) -> np.ndarray:
-        """The full-resolution frame in BGR colour (converted once, on first use)."""
+        """The full-resolution frame in BGR colour (converted once, on first use).
+
+        Outputs on other threads (the clip writer) may ask at the same time as the capture loop: the
+        conversion runs once, under the frame's own lock (a decoder's frame must not be converted
+        twice at once).
+        """
         if self._bgr is None:
-            if self.to_bgr is not None:
-                self._bgr = self.to_bgr()
-            elif self.is_grey:
-                self._bgr = cv2.cvtColor(self.image, cv2.COLOR_GRAY2BGR)
-            else:
-                self._bgr = self.image
+            with self._lock:
+                if self._bgr is None:
+                    if self.to_bgr is not None:
+                        self._bgr = self.to_bgr()
+                    elif self.is_grey:
+                        self._bgr = cv2.cvtColor(self.image, cv2.COLOR_GRAY2BGR)
+                    else:
+                        self._bgr = self.image
         return self._bgr
 
 

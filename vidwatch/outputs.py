@@ -5,6 +5,11 @@ snapshot paths, come before the events file that writes it; clip paths are set w
 starts, before anything is written) and which outputs need the frames in this process, so the
 command line only forwards what the user asked for. It is also where the config ends for outputs:
 sinks are built from the run's :class:`~vidwatch.record.RecordLayout` and their own settings.
+
+Every output is checked when it is built (a folder that cannot be written, a missing ffmpeg), before
+any source opens; files are opened only once the first source has opened, so a run that cannot
+start leaves them as they were. At the end :meth:`RunOutputs.losses` collects what each output
+could not deliver, for the summary and the exit code.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import logging
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from vidwatch.config import Config
 from vidwatch.errors import UserError
 from vidwatch.pipeline import record_layout
 from vidwatch.sinks import JsonlSink, LogSink, Sink
+from vidwatch.sinks.delivery import Loss
 from vidwatch.sources import Source
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,8 @@ class OutputChoices:
     scores: str | None = None
     annotate: str | None = None
     show: bool = False
+    append: bool = False
+    """Add to an existing events file instead of replacing it."""
 
     def frame_outputs(self) -> list[str]:
         """Flags of outputs that need every frame in this process (not possible with --jobs)."""
@@ -46,10 +55,13 @@ class RunOutputs:
 
     def __init__(self, choices: OutputChoices, config: Config, stack: ExitStack, stop: threading.Event,
                  *, several_sources: bool) -> None:
+        from vidwatch.sinks.annotate import AnnotateSink
         from vidwatch.sinks.hooks import HookSink
+        from vidwatch.sinks.places import writable_dir
         from vidwatch.sinks.preview import PreviewSink, display_problem
         from vidwatch.sinks.scores_csv import ScoresCsvSink
         from vidwatch.sinks.snapshots import SnapshotSink
+        from vidwatch.sinks.video import writer_method
 
         if choices.annotate and several_sources:
             raise UserError("--annotate writes one video: give a single SOURCE (run once per source)")
@@ -57,13 +69,24 @@ class RunOutputs:
         self.layout = record_layout(config)
         self.params = config.outputs
         self.sinks: list[Sink] = [stack.enter_context(LogSink())]
+        self._files: list[JsonlSink | ScoresCsvSink] = []
+        """Files opened once the first source has opened."""
+        self._per_source: list[Sink] = []
+        # checked now, before any source opens; their sinks are made per source
+        if choices.clips:
+            writable_dir(choices.clips, "--clips")
+            writer_method(self.params.video_writer)
+        if choices.annotate:
+            AnnotateSink.check(Path(choices.annotate), self.params)
         if choices.snapshots:
             self.sinks.append(stack.enter_context(SnapshotSink(choices.snapshots, self.layout, self.params)))
         if choices.events:
-            self.sinks.append(stack.enter_context(JsonlSink(choices.events)))
+            self._files.append(stack.enter_context(JsonlSink(choices.events, append=choices.append)))
+            self.sinks.append(self._files[-1])
         if choices.scores:
-            self.sinks.append(stack.enter_context(ScoresCsvSink(choices.scores, self.layout,
-                                                                with_source=several_sources)))
+            self._files.append(stack.enter_context(ScoresCsvSink(choices.scores, self.layout,
+                                                                 with_source=several_sources)))
+            self.sinks.append(self._files[-1])
         if config.hooks.enabled:
             self.sinks.append(stack.enter_context(HookSink(config.hooks)))
         if choices.show:
@@ -74,13 +97,21 @@ class RunOutputs:
                 self.sinks.append(stack.enter_context(PreviewSink(stop)))
 
     def for_source(self, source: Source, stack: ExitStack) -> list[Sink]:
-        """All sinks for one source; ``stack`` closes the per-source ones when the source is done."""
+        """All sinks for one (opened) source; ``stack`` closes the per-source ones when the source is done."""
         from vidwatch.sinks.annotate import AnnotateSink
         from vidwatch.sinks.clips import ClipSink
 
+        for file in self._files:  # a source is open: now the files may change
+            file.open()
         own: list[Sink] = []
         if self.choices.clips:  # a clip holds one source's frames: its buffer ends with the source
-            own.append(stack.enter_context(ClipSink(self.choices.clips, self.layout, self.params)))
+            own.append(stack.enter_context(ClipSink(self.choices.clips, self.layout, self.params,
+                                                    source=source.name, paced=source.paced)))
         if self.choices.annotate:
             own.append(stack.enter_context(AnnotateSink(self.choices.annotate, self.params, fps=source.fps)))
+        self._per_source += own
         return [*self.sinks, *own]
+
+    def losses(self) -> list[Loss]:
+        """What every output could not deliver (call once they are closed), one entry per output."""
+        return [loss for sink in [*self.sinks, *self._per_source] for loss in sink.losses()]

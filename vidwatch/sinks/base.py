@@ -1,7 +1,10 @@
 """What every output is: something that receives events (and, if it wants, every frame's record).
 
 Sinks are context managers. The pipeline calls them through :class:`SinkSet`, which logs a failing
-sink and carries on, so a full disk or a dead webhook never stops detection. A sink reads only the
+sink and carries on, so a full disk or a dead webhook never stops detection; file outputs also hold
+what they could not write and try again (:mod:`~vidwatch.sinks.delivery`). At the end every sink
+says what it could not deliver (:meth:`Sink.losses`), which the run names and turns into its exit
+code. A sink reads only the
 gate's :class:`~vidwatch.record.FrameRecord` and events (and, where it needs to know the run's
 scores and kinds before the first frame, the :class:`~vidwatch.record.RecordLayout` it is built
 with); never the config's thresholds, which the gate may have raised.
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 
 from vidwatch.events import Event
 from vidwatch.record import FrameRecord
+from vidwatch.sinks.delivery import Loss, why
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +31,31 @@ class Sink:
     then must the decoder deliver every pixel exactly; otherwise it may take shortcuts (see
     :attr:`~vidwatch.sources.base.Source.fast_decode`)."""
 
+    failed_calls = 0
+    """Calls that raised (counted by :class:`SinkSet`); what they should have written is lost."""
+    last_error: BaseException | None = None
+
     def __enter__(self) -> Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception as error:  # closing is writing too: a failure is named, never the end of the run
+            self.failed_calls += 1
+            self.last_error = error
+            log.error("output %s failed while closing (%s); detection is done", self.name, why(error))
+
+    def losses(self) -> list[Loss]:
+        """What this output could not deliver, for the end-of-run summary (after :meth:`close`).
+
+        Outputs that hold and retry their writes override this to name exactly what was lost.
+        """
+        if not self.failed_calls:
+            return []
+        count = self.failed_calls
+        return [Loss(self.name, "", f"{count} call{'' if count == 1 else 's'} failed (see the log)",
+                     why(self.last_error) if self.last_error else "failed")]
 
     def frame(self, record: FrameRecord) -> None:
         """Called for every analysed frame with the gate's record, before the events it started and ended."""
@@ -64,6 +88,8 @@ class SinkSet:
         except Exception as exc:  # a sink must never stop detection
             count = self.failures.get(sink.name, 0) + 1
             self.failures[sink.name] = count
+            sink.failed_calls += 1
+            sink.last_error = exc
             if count == 1 or count % 100 == 0:
                 log.error("output %s failed in %s (%s: %s); detection goes on%s", sink.name, method,
                           type(exc).__name__, exc, f" [{count} failures]" if count > 1 else "")

@@ -27,6 +27,7 @@ from typing import Any
 from vidwatch.events import Event
 from vidwatch.params import param
 from vidwatch.sinks.base import Sink
+from vidwatch.sinks.delivery import Loss, listing
 from vidwatch.sinks.hook_process import HookAbandoned, HookProcess, command_stdin
 from vidwatch.sinks.webhook import post_json
 
@@ -216,6 +217,20 @@ class HookSink(Sink):
             run.close()
             with self._lock:
                 self._stragglers.remove((what, run))
+
+    def losses(self) -> list[Loss]:
+        """Hook runs that failed, were skipped or were cut short at exit: named in the summary.
+
+        They lose no record (the events are in the log and the other outputs), so they do not
+        count as lost outputs for the exit code.
+        """
+        parts = [f"{n} {what}" for n, what in ((self.failures, "failed"), (self.skipped, "skipped (queue full)"),
+                                                (len(self.abandoned), "cut short at exit")) if n]
+        if not parts:
+            return super().losses()
+        detail = f": {listing(self.abandoned)}" if self.abandoned else ""
+        return [Loss(self.name, "", "hook runs " + ", ".join(parts) + detail, "see the log", lost=False),
+                *super().losses()]
 
     # -- exit -----------------------------------------------------------------------------------
 
