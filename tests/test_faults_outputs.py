@@ -375,6 +375,41 @@ def test_the_peak_is_never_a_frame_after_the_thing_left() -> None:
     assert event.peak == {"diff": 9.0, "background": 2.0}  # each detector's highest score stays what it was
 
 
+def test_a_backdated_event_takes_its_peak_and_box_only_where_its_evidence_was_over() -> None:
+    """A tracked thing opens its event back at its first sighting (``Score.since``); the peak and the box
+    still come only from frames, and detectors, over threshold: not the frames before it was decided on,
+    not a detector under its threshold that boxes noise elsewhere, not the spike after the thing left."""
+    from vidwatch.detectors.base import Score
+    from vidwatch.frames import AnalysisFrame, SourceFrame
+    from vidwatch.gate import EventRule, Gate
+
+    gate = Gate({"motion": EventRule(fusion=2, min_frames=2, post_roll=0.5, merge_gap=0.0)},
+                {"motion": ["objects", "background", "diff"]}, {"objects": 1.0, "background": 0.5, "diff": 0.5})
+    blank = np.zeros((4, 4), np.uint8)
+    thing, noise, gone = (50, 60, 20, 40), (5, 5, 8, 8), (120, 60, 20, 40)
+    started, ended = [], []
+    for i in range(40):
+        if 4 <= i < 10:  # seen, not yet a thing: the object score grows, under its threshold, boxing it
+            scores = {"objects": Score(0.1 * (i - 3), box=thing), "background": Score(0.4),
+                      "diff": Score(0.45, box=noise)}
+        elif i == 15:  # the strongest frame; the detectors over have no box on it, the one under boxes noise
+            scores = {"objects": Score(3.0, since=(4, 0.4)), "background": Score(4.0), "diff": Score(0.45, box=noise)}
+        elif 10 <= i <= 20:  # decided: objects and background over; the difference boxes noise, under
+            scores = {"objects": Score(3.0, box=thing, since=(4, 0.4)), "background": Score(1.0),
+                      "diff": Score(0.45, box=noise)}
+        elif i == 21:  # the thing left: the difference spikes where it was, nothing else sees anything
+            scores = {"objects": Score(0.0), "background": Score(0.0), "diff": Score(9.0, box=gone)}
+        else:
+            scores = {"objects": Score(0.0), "background": Score(0.0), "diff": Score(0.0)}
+        frame = AnalysisFrame(i, i / 10, blank, 1.0, SourceFrame(i, i / 10, blank))
+        record = gate.update(frame, scores)
+        started += record.started
+        ended += record.ended
+    [event] = ended
+    assert started == [event] and event.start_frame == 4  # backdated to the first sighting
+    assert event.peak_frame == 15 and event.box == thing  # the box from the latest frame over that had one
+
+
 def test_a_snapshot_boxes_the_regions_of_detectors_over_threshold_only() -> None:
     from vidwatch.detectors.base import Score
     from vidwatch.events import Event
@@ -556,7 +591,7 @@ def test_an_encoder_slower_than_the_video_thins_the_clip_not_the_analysis(tmp_pa
     assert result.returncode == 0, result.stderr
     summary = result.stdout.splitlines()[0]
     analysed = int(re.search(r": (\d+) frames", summary).group(1))  # type: ignore[union-attr]
-    assert analysed >= 70, summary  # of 75: analysis did not wait for the encoder
+    assert analysed >= 60, summary  # of 75 (a synchronous encoder would let about 20 through): analysis did not wait for it
     assert "the clip writer fell behind (encoding is slower than the video comes in)" in result.stderr
     [event] = read_events(tmp_path / "e")
     times = frame_times(Path(event["clip"]))

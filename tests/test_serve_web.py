@@ -25,6 +25,7 @@ from vidwatch.serve.metrics import metrics_registry, render  # noqa: E402
 from vidwatch.serve.site import ServeParams  # noqa: E402
 from vidwatch.serve.store import EventStore  # noqa: E402
 from vidwatch.serve.web import WebContext, build_app, mp4_complete  # noqa: E402
+from vidwatch.sinks.places import partial_path  # noqa: E402
 
 TOKEN = "s3cret-token-42"
 EVENT = "e" * 32
@@ -116,6 +117,18 @@ def test_events_snapshot_and_a_clip_still_being_written(app: TestClient) -> None
     assert app.get("/api/events?limit=0", headers=auth()).status_code == 400
     assert app.get("/api/events?since=yesterday", headers=auth()).status_code == 400
     assert app.get("/api/events?camera=yard", headers=auth()).json() == []
+
+
+def test_a_clip_written_under_its_partial_name_is_being_written_then_missing_without_it(app: TestClient,
+                                                                                       tmp_path: Path) -> None:
+    """ClipSink writes ``.NAME.part.mp4`` and renames it when whole: until then the clip is not there yet."""
+    clip = tmp_path / "data" / "door" / "run" / "clip.mp4"
+    clip.rename(partial_path(clip))
+    response = app.get(f"/api/events/{EVENT}/clip.mp4", headers=auth())
+    assert response.status_code == 409 and "still being written" in response.json()["error"]
+    partial_path(clip).unlink()  # given up (no frames, or the disk was full): the event has no clip
+    response = app.get(f"/api/events/{EVENT}/clip.mp4", headers=auth())
+    assert response.status_code == 404 and "has no clip" in response.json()["error"]
 
 
 def test_arm_and_disarm(app: TestClient) -> None:

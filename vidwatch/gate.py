@@ -191,18 +191,19 @@ class _KindGate:
                     frame_counts: bool = True) -> None:
         """Raise each detector's peak; move the peak frame (and box) here only when ``frame_counts``:
         a frame where the event's own evidence was over threshold, never a post-roll frame after the
-        thing left (a frame difference spikes where it vanished while nothing else sees it)."""
-        best_ratio, best_box = -1.0, None
+        thing left (a frame difference spikes where it vanished while nothing else sees it). The box
+        is that of the strongest detector over its threshold: one under it marks noise, or the place
+        something just left."""
+        best_ratio, best_box, best_box_ratio = -1.0, None, -1.0
         for name in self.detectors:
             score = scores[name]
             if score.value > event.peak.get(name, -1.0):
                 event.peak[name] = score.value
-            threshold = self.thresholds[name].value
-            ratio = score.value / threshold if threshold > 0 else score.value
-            if ratio > best_ratio:
-                best_ratio = ratio
-            if score.box is not None and (best_box is None or ratio >= best_ratio):
-                best_box = score.box
+            threshold = self.thresholds[name]
+            ratio = score.value / threshold.value if threshold.value > 0 else score.value
+            best_ratio = max(best_ratio, ratio)
+            if score.box is not None and threshold.over and ratio > best_box_ratio:
+                best_box, best_box_ratio = score.box, ratio
         if frame_counts and best_ratio > self._peak_strength:
             self._peak_strength = best_ratio
             event.peak_frame, event.peak_time = frame.index, frame.time

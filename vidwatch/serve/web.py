@@ -36,6 +36,7 @@ from vidwatch.serve.live import LiveJpeg
 from vidwatch.serve.metrics import CONTENT_TYPE
 from vidwatch.serve.site import ServeParams
 from vidwatch.serve.store import EventStore
+from vidwatch.sinks.places import partial_path
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,8 @@ def build_app(ctx: WebContext) -> ASGIApp:
             return _error(404, "no such event")
         what = "snapshot" if request.url.path.endswith("/snapshot.jpg") else "clip"
         path = _inside(ctx.store.data, row.get(what))
+        if path is not None and what == "clip" and not path.is_file() and partial_path(path).is_file():
+            return _error(409, "the clip is still being written; try again in a few seconds")
         if path is None or not path.is_file():
             return _error(404, f"this event has no {what}")
         if what == "clip" and not await run_in_threadpool(mp4_complete, path):

@@ -38,7 +38,7 @@ from vidwatch.record import FrameRecord, RecordLayout
 from vidwatch.sinks.base import Sink
 from vidwatch.sinks.delivery import Loss, Outbox, Pending, listing, why
 from vidwatch.sinks.params import OutputParams
-from vidwatch.sinks.places import output_stem, writable_dir
+from vidwatch.sinks.places import output_stem, partial_path, writable_dir
 from vidwatch.sinks.video import BACKGROUND_NICE, VideoWriter, writer_method
 from vidwatch.timing import estimate_fps
 
@@ -341,7 +341,7 @@ class _ClipWriter:
                 self.finish(key)
 
     def start(self, event: Event, path: Path) -> None:
-        writer = VideoWriter(_part(path), estimate_fps(self.ring.times()), method=self.method, background=True)
+        writer = VideoWriter(partial_path(path), estimate_fps(self.ring.times()), method=self.method, background=True)
         start = event.start_time - self.params.pre_roll
         first = next((h.index for h in self.ring.frames if h.time >= start - EPS), event.start_frame)
         clip = _Clip(event, path, writer, start, first)
@@ -432,7 +432,7 @@ class _ClipWriter:
         if clip.writer is not None:
             try:
                 clip.writer.close()
-                os.replace(_part(clip.path), clip.path)
+                os.replace(partial_path(clip.path), clip.path)
                 log.info("clip %s: %d frames%s", clip.path, clip.count, _missing_text(clip))
             except OSError as exc:
                 clip.failed = exc
@@ -450,11 +450,11 @@ class _ClipWriter:
 
     def write_whole(self, path: Path, frames: list[_Held], fps: float) -> None:
         """Write a clip again from its held frames (after a failure); complete or not at all."""
-        writer = VideoWriter(_part(path), fps, method=self.method, background=True)
+        writer = VideoWriter(partial_path(path), fps, method=self.method, background=True)
         for held in frames:
             writer.write(_decode(held), held.time)
         writer.close()
-        os.replace(_part(path), path)
+        os.replace(partial_path(path), path)
         log.info("clip %s: %d frames (written on a later try)", path, len(frames))
 
     def finish_all(self) -> None:
@@ -480,11 +480,6 @@ class _ClipWriter:
         count = len(lost)
         what = f"{count} clip{'' if count == 1 else 's'} not written: {listing([w for w, _ in lost])}"
         return [Loss("clips", str(self.folder), what, lost[-1][1])]
-
-
-def _part(path: Path) -> Path:
-    """Where a clip is written until it is complete (then renamed): a clip file that exists is whole."""
-    return path.with_name(f".{path.stem}.part{path.suffix}")
 
 
 def _decode(held: _Held) -> np.ndarray:

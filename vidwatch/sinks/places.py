@@ -60,6 +60,12 @@ def output_stem(source: str, event: Event) -> str:
     return f"{source_label(source)}_{event.kind}_{event.start_frame:06d}"
 
 
+def partial_path(path: Path) -> Path:
+    """Where a file is written until it is complete (then renamed over ``path``): a clip that exists is
+    whole, and one whose partial file exists is still being written."""
+    return path.with_name(f".{path.stem}.part{path.suffix}")
+
+
 def _cannot_create_in(folder: Path) -> OSError | None:
     """Why no file can be made in ``folder`` (created if missing), or None when one can."""
     try:
