@@ -240,6 +240,38 @@ def test_at_exit_hooks_get_one_announced_grace_period_then_are_killed(caplog: py
     assert not processes_running(f"sleep {seconds}")
 
 
+def test_ctrl_c_the_instant_the_exit_wait_is_announced_ends_the_wait(no_leftovers: list[str]) -> None:
+    """The message invites Ctrl-C: a user (or a loaded machine's timing) may answer before the wait has begun.
+    The signal is sent from the log record itself, the earliest moment anyone could react to it."""
+    seconds = unique_seconds()
+    no_leftovers.append(f"sleep {seconds}")
+
+    class CtrlC(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("waiting up to"):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    hooks_log = logging.getLogger("vidwatch.sinks.hooks")
+    handler, level = CtrlC(), hooks_log.level
+    hooks_log.addHandler(handler)
+    hooks_log.setLevel(logging.INFO)
+    sink = HookSink(HookParams(on_event_end=f"sleep {seconds}", timeout=30.0))
+    try:
+        sink.event_ended(motion_event())
+        began = time.monotonic()
+        while not processes_running(f"sleep {seconds}") and time.monotonic() - began < WAIT:
+            time.sleep(0.02)
+        try:
+            sink.close()
+        except KeyboardInterrupt:
+            pytest.fail("the Ctrl-C the message asked for ended vidwatch, not the wait")
+        assert time.monotonic() - began < 10
+    finally:
+        hooks_log.removeHandler(handler)
+        hooks_log.setLevel(level)
+    assert sink.abandoned and not processes_running(f"sleep {seconds}")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path, tmp_path: Path, signum: int,
                                                                    no_leftovers: list[str]) -> None:

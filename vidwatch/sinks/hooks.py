@@ -260,10 +260,10 @@ class HookSink(Sink):
         began = time.monotonic()
         if outstanding and self._worker.is_alive():
             grace = self.params.timeout
-            log.info("waiting up to %g s for %d hook run%s: %s (Ctrl-C to stop waiting)", grace,
-                     len(outstanding), "" if len(outstanding) == 1 else "s", ", ".join(outstanding[:5])
-                     + (f" and {len(outstanding) - 5} more" if len(outstanding) > 5 else ""))
-            with _interrupted_by_signals() as interrupted:
+            with _interrupted_by_signals() as interrupted:  # before the message that invites Ctrl-C
+                log.info("waiting up to %g s for %d hook run%s: %s (Ctrl-C to stop waiting)", grace,
+                         len(outstanding), "" if len(outstanding) == 1 else "s", ", ".join(outstanding[:5])
+                         + (f" and {len(outstanding) - 5} more" if len(outstanding) > 5 else ""))
                 while self._worker.is_alive() and not interrupted.is_set():
                     left = began + grace - time.monotonic()
                     if left <= 0:
