@@ -98,21 +98,24 @@ def main() -> None:
             r = results[variant][-1]
             print(f"round {round_ + 1}: {variant[0]} {'--clips' if variant[1] else 'no clips'}: "
                   f"{r['analysed']:.0f} analysed, {r['clip']:.0f} in clips", file=sys.stderr, flush=True)
-    print(f"\n{video.name} (3840x2160, 30 fps, {FRAMES} frames), --realtime, {args.rounds} rounds, medians\n")
-    print("| code | outputs | analysed | dropped | frames in the clip | wall s | CPU s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print(f"\n{video.name} (3840x2160, 30 fps, {FRAMES} frames), --realtime, {args.rounds} rounds, medians; "
+          f"ratios are of each code's own run without clips, in the same rounds\n")
+    print("| code | outputs | analysed | dropped | frames in the clip | analysed, ratio | wall s | CPU s | CPU, ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for code, clips in variants:
-        rows = results[(code, clips)]
+        rows, plain = results[(code, clips)], results[(code, False)]
 
         def median(key: str, rows: list[dict[str, float]] = rows) -> float:
             return statistics.median(r[key] for r in rows)
 
-        name = "this checkout" if code == ROOT else str(code)
-        print(f"| {name} | {'--clips' if clips else 'none'} | {median('analysed'):.0f} | {median('dropped'):.0f} | "
-              f"{median('clip'):.0f} | {median('wall'):.1f} | {median('cpu'):.1f} |" if clips else
-              f"| {name} | none | {median('analysed'):.0f} | {median('dropped'):.0f} | – | {median('wall'):.1f} | "
-              f"{median('cpu'):.1f} |")
+        def ratio(key: str) -> str:
+            base = statistics.median(r[key] for r in plain)
+            return f"{median(key) / base:.2f}" if base else "–"
 
+        name = "this checkout" if code == ROOT else str(code)
+        in_clip = f"{median('clip'):.0f}" if clips else "–"
+        print(f"| {name} | {'--clips' if clips else 'none'} | {median('analysed'):.0f} | {median('dropped'):.0f} | "
+              f"{in_clip} | {ratio('analysed')} | {median('wall'):.1f} | {median('cpu'):.1f} | {ratio('cpu')} |")
 
 if __name__ == "__main__":
     main()
