@@ -34,6 +34,7 @@ class DecodeAhead(WrappingSource):
         self.depth = max(1, depth)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._frames: queue.Queue[object] | None = None
 
     @property  # type: ignore[override]
     def dropped(self) -> int:
@@ -61,6 +62,7 @@ class DecodeAhead(WrappingSource):
 
     def __iter__(self) -> Iterator[SourceFrame]:
         frames: queue.Queue[object] = queue.Queue(maxsize=self.depth)
+        self._frames = frames
         self._stop.clear()
         self._thread = threading.Thread(target=self._read, args=(frames,), name=f"decode-{self.name}",
                                         daemon=True)
@@ -83,6 +85,14 @@ class DecodeAhead(WrappingSource):
                     pass
                 self._thread.join(timeout=0.05)
             self._thread = None
+
+    def next_ready(self) -> bool:
+        """Whether a decoded frame waits in the queue (not the end, not a failure)."""
+        frames = self._frames
+        if frames is None:
+            return False
+        with frames.mutex:
+            return bool(frames.queue) and isinstance(frames.queue[0], SourceFrame)
 
     def close(self) -> None:
         if self._thread is None:

@@ -68,6 +68,16 @@ class Source:
     def close(self) -> None:
         """Release the underlying device or file; safe to call twice."""
 
+    def next_ready(self) -> bool:
+        """Whether the next frame is already at hand, read and decoded, while one is being analysed.
+
+        Pacing (``--realtime``) skips a late frame only when its successor can be had now: when
+        the decoder itself is slower than the video, skipping would leave analysis with nothing
+        at all. A source read on demand says yes (reading it is taken as free, as a camera's frame
+        would be); a read-ahead says whether its queue holds a frame.
+        """
+        return True
+
 
 def shortfall(decoded: int, last_time: float, frame_count: int | None, duration: float | None,
               fps: float | None) -> str | None:
@@ -118,6 +128,9 @@ class WrappingSource(Source):
     @fast_decode.setter
     def fast_decode(self, value: bool) -> None:
         self.inner.fast_decode = value
+
+    def next_ready(self) -> bool:
+        return self.inner.next_ready()
 
     def close(self) -> None:
         self.inner.close()

@@ -1,7 +1,8 @@
 """``--realtime``: play a recorded source at its own frame rate, as if a camera were delivering it.
 
 Frames are released at their timestamps; when analysis falls behind, frames whose successor is
-already due are skipped and counted as dropped, exactly as a live source would drop stale frames.
+already due (and decoded) are skipped and counted as dropped, exactly as a live source would drop
+stale frames. When decoding itself is slower than the video, every decoded frame is analysed, late.
 This rehearses live behaviour (latency, drops, the status line, hooks) on a file with known content.
 """
 
@@ -39,7 +40,9 @@ class RealtimeSource(WrappingSource):
             if now < due:
                 if self._wait(due - now):
                     return
-            elif now - due >= interval:  # the next frame is already due: a camera would have replaced this one
+            elif now - due >= interval and self.inner.next_ready():
+                # the next frame is due and at hand: a camera would have replaced this one. A late
+                # frame with no successor decoded yet is analysed (the decoder is what is slow)
                 self.dropped += 1
                 continue
             frame.received = due
