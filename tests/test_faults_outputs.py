@@ -134,6 +134,16 @@ def test_append_adds_to_the_events_file_and_the_default_replaces_it(samples: Pat
     assert [e["kind"] for e in read_events(events)] == ["motion"]
 
 
+def test_with_jobs_a_run_without_events_replaces_the_events_file_too(samples: Path, tmp_path: Path) -> None:
+    """Sources run in worker processes: the file is opened once a source has run, as one by one."""
+    events = tmp_path / "log.jsonl"
+    events.write_text('{"kind": "motion", "from": "yesterday"}\n')
+    quiet = str(samples / "quiet_noise.mp4")
+    result = run_cli("run", quiet, quiet, "--jobs", "2", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    assert events.read_text() == ""  # this run's events: none
+
+
 # -- item 2: names unique per source, stable across runs ------------------------------------------
 
 

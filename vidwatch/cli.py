@@ -19,6 +19,7 @@ from vidwatch.logs import setup_logging
 
 if TYPE_CHECKING:
     from vidwatch.outputs import RunOutputs
+    from vidwatch.pipeline import RunStats
     from vidwatch.sinks.delivery import Loss
 
 log = logging.getLogger("vidwatch")
@@ -83,8 +84,13 @@ def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
         if jobs > 1 and several:
             from vidwatch.batch import run_parallel
 
-            run_parallel(args.sources, config, outputs.sinks, jobs=jobs, stop=stop,
-                         on_source_done=lambda stats: print(format_summary(stats), flush=True))
+            open_files = outputs.open_files
+
+            def source_done(stats: RunStats) -> None:
+                open_files()  # a source ran: the events file holds this run's events, even none
+                print(format_summary(stats), flush=True)
+
+            run_parallel(args.sources, config, outputs.sinks, jobs=jobs, stop=stop, on_source_done=source_done)
             return 0
         for spec in args.sources:
             # opened first (as run_source would) so the progress line and outputs know the source

@@ -101,8 +101,7 @@ class RunOutputs:
         from vidwatch.sinks.annotate import AnnotateSink
         from vidwatch.sinks.clips import ClipSink
 
-        for file in self._files:  # a source is open: now the files may change
-            file.open()
+        self.open_files()
         own: list[Sink] = []
         if self.choices.clips:  # a clip holds one source's frames: its buffer ends with the source
             own.append(stack.enter_context(ClipSink(self.choices.clips, self.layout, self.params,
@@ -111,6 +110,12 @@ class RunOutputs:
             own.append(stack.enter_context(AnnotateSink(self.choices.annotate, self.params, fps=source.fps)))
         self._per_source += own
         return [*self.sinks, *own]
+
+    def open_files(self) -> None:
+        """A source has opened (or, with ``--jobs``, finished): now the events file and the scores CSV may
+        change on disk. Opening twice changes nothing."""
+        for file in self._files:
+            file.open()
 
     def losses(self) -> list[Loss]:
         """What every output could not deliver (call once they are closed), one entry per output."""
