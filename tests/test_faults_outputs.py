@@ -225,10 +225,13 @@ QUICK = ["--set", "events.motion.post_roll=0.3", "--set", "events.motion.merge_g
 def test_a_disk_that_frees_mid_run_gets_every_output_written(tmp_path: Path, small_disk: Path,
                                                             leftovers: list[str]) -> None:
     leftovers.append(str(small_disk))  # an encoder writing there
-    clip = crossings(tmp_path / "two.mp4", [10, 80], frames=130, fps=20)
+    clip = crossings(tmp_path / "two.mp4", [10, 110], frames=160, fps=20)
     filler = fill(small_disk)
-    config = tmp_path / "free.yaml"  # the first event's end frees the disk, while the run goes on
-    config.write_text(json.dumps({"hooks": {"on_event_end": f"rm -f {filler}"}}))
+    # the second event's start frees the disk, while the run goes on: by then the first event's line and
+    # its whole clip (which ffmpeg may hold in its buffers until the end) have met the full disk
+    config, seen = tmp_path / "free.yaml", tmp_path / "first-event-seen"
+    config.write_text(json.dumps({"hooks": {
+        "on_event_start": f"if [ -e {seen} ]; then rm -f {filler}; else touch {seen}; fi"}}))
     result = run_cli("run", str(clip), "--realtime", "-c", str(config), *QUICK, *outputs_on(small_disk))
     assert result.returncode == 0, result.stderr
     log = result.stderr
@@ -239,12 +242,14 @@ def test_a_disk_that_frees_mid_run_gets_every_output_written(tmp_path: Path, sma
     assert written < log.rindex("end   motion")
     assert not [line for line in log.splitlines() if line.startswith("vidwatch: ")]  # nothing named as lost
     events = read_events(small_disk / "e.jsonl")
-    assert [(e["kind"], e["start_frame"] < 60) for e in events] == [("motion", True), ("motion", False)]
+    assert [(e["kind"], e["start_frame"] < 90) for e in events] == [("motion", True), ("motion", False)]
     for event in events:
         assert Path(event["snapshot"]).is_file()
         times = frame_times(Path(event["clip"]))  # whole: from 0.5 s before to 0.5 s after (or the last frame)
-        span = min(event["end_time"] + 0.5, 129 / 20) - (event["start_time"] - 0.5)
-        assert times[-1] - times[0] == pytest.approx(span, abs=0.06)
+        span = min(event["end_time"] + 0.5, 159 / 20) - (event["start_time"] - 0.5)
+        # (played in real time: on a loaded machine a frame or two at either end may be dropped or thinned out;
+        # a clip cut short at the failure or begun again after it would miss a second or more)
+        assert times[-1] - times[0] == pytest.approx(span, abs=0.25)
     analysed = int(re.match(rf"{re.escape(str(clip))}: (\d+) frames", result.stdout).group(1))  # type: ignore[union-attr]
     rows = (small_disk / "scores.csv").read_text().splitlines()
     assert rows[0].startswith("frame,time,") and len(rows) == 1 + analysed  # the header, then every frame analysed,
