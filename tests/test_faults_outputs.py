@@ -344,6 +344,9 @@ def test_annotate_into_an_unwritable_path_fails_before_the_run(samples: Path, tm
     assert len(lines) == 1 and lines[0].startswith("vidwatch: error: ") and "--annotate" in lines[0], lines
     assert str(path) in lines[0] and "internal error" not in lines[0]
     assert not events.exists() and result.stdout == ""  # refused before any frame
+    # ... and before any source is opened (one that would fail is not even looked at)
+    result = run_cli("run", str(tmp_path / "missing.mp4"), "--annotate", str(path))
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == lines
 
 
 @needs_ffmpeg
@@ -358,6 +361,10 @@ def test_video_writer_ffmpeg_without_ffmpeg_fails_before_the_run(samples: Path, 
     assert result.stderr.strip() == ("vidwatch: error: outputs.video_writer is 'ffmpeg' but ffmpeg is not installed; "
                                      "install it or set outputs.video_writer: opencv")
     assert result.stdout == ""
+    missing = subprocess.run([sys.executable, "-m", "vidwatch", "run", str(tmp_path / "missing.mp4"), flag, str(out),
+                              "--set", "outputs.video_writer=ffmpeg"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.stderr == result.stderr  # before any source is opened
 
 
 # -- item 13: the snapshot's peak and boxes -------------------------------------------------------------
