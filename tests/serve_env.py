@@ -256,7 +256,6 @@ def site_yaml(path: Path, cameras: dict[str, dict[str, Any]], *, port: int, data
         "source": {"frame_timeout": 2.0, "reconnect_initial": 0.2, "reconnect_max": 1.0, "open_timeout": 5.0},
         "outputs": {"pre_roll": 0.5, "post_roll": 0.5},
         "events": {"motion": {"post_roll": 0.5, "merge_gap": 1.0}},  # a busy machine may stall a camera
-        "objects": {"min_age": 1.0},  # the square is in view 2.5 s: the default 2 s would leave no margin
         "cameras": cameras,
         "serve": {"host": "127.0.0.1", "port": port, "data": str(data), "live_fps": 5, "token": token},
         "mqtt": {"host": "127.0.0.1" if mqtt_port else None, "port": mqtt_port or 1883, "prefix": "vw"},
