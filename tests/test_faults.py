@@ -601,7 +601,7 @@ def test_progress_and_log_lines_never_share_a_line_and_the_bar_ends_full(samples
         writer.write(image)
     writer.release()
     capture.release()
-    result = run_cli("run", str(clip), "--realtime", "--progress", "on", "--set", "objects.min_age=0.5")
+    result = run_cli("run", str(clip), "--realtime", "--progress", "on")
     assert result.returncode == 0, result.stderr
     lines = screen_lines(result.stderr)
     progress = re.compile(r"frames \d+/80")

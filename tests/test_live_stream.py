@@ -74,8 +74,7 @@ def test_reconnect_reports_loss_and_restore_without_false_alarm(
     run = VidwatchProcess(
         "run", server.url, "--events", str(out), "--status", "1",
         "--set", "source.reconnect_initial=0.2", "--set", "source.reconnect_max=1.0",
-        "--set", "source.frame_timeout=3", "--set", "source.open_timeout=20", "--set", "objects.min_age=0.5",
-        *settings)
+        "--set", "source.frame_timeout=3", "--set", "source.open_timeout=20", *settings)
     try:
         run.wait_for(r"end   motion", timeout=40)  # a motion event before the loss, finished
         server.kill()

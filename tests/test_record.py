@@ -22,10 +22,6 @@ from vidwatch.sinks.scores_csv import ScoresCsvSink
 from .synthetic import ArraySource, moving_square, noisy, scene, square_at
 
 
-
-BRIEF_SQUARE = ["objects.min_age=0.5"]
-"""The moving square is in view for about a second; the object stage waits 2 s by default (birds, insects)."""
-
 def read_rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -84,7 +80,7 @@ class Calls(Sink):
 
 
 def test_each_frame_gets_its_record_before_the_events_it_started_and_ended() -> None:
-    config = apply_overrides(load_config(), ["detectors.background.adaptive=2", *BRIEF_SQUARE])
+    config = apply_overrides(load_config(), ["detectors.background.adaptive=2"])
     sink = Calls()
     stats = run_source(ArraySource(moving_square(90, start=30, end=55), name="square"), config, [sink])
     records = [r for kind, r in sink.calls if kind == "frame"]
@@ -127,8 +123,7 @@ class Broken(Sink):
 
 
 def test_the_summary_names_an_output_that_failed() -> None:
-    stats = run_source(ArraySource(moving_square(90, start=30, end=55)), apply_overrides(load_config(), BRIEF_SQUARE),
-                       [Broken()])
+    stats = run_source(ArraySource(moving_square(90, start=30, end=55)), load_config(), [Broken()])
     assert [e.kind for e in stats.events] == ["motion"]  # detection went on
     assert stats.sink_failures == {"broken": 1}
     assert "outputs that failed (see the log): broken 1x" in format_summary(stats).splitlines()[0]

@@ -130,7 +130,7 @@ def test_a_car_that_appears_parked_is_no_motion_to_the_object_stage() -> None:
 
 
 def test_an_open_event_is_closed_and_written_when_the_stream_is_lost() -> None:
-    events, recorder = run(timeline(True, "parked", lose_during_motion=True), "objects.min_age=0.5")
+    events, recorder = run(timeline(True, "parked", lose_during_motion=True))
     assert [e.kind for e in events] == [MOTION, STREAM_LOST, STREAM_RESTORED]
     ends = [e.kind for phase, e in recorder.calls if phase == "end"]
     assert ends.index(MOTION) < ends.index(STREAM_LOST)
