@@ -217,11 +217,7 @@ def outputs_on(disk: Path, *, annotate: bool = False) -> list[str]:
     return [*args, "--annotate", str(disk / "a.mp4")] if annotate else args
 
 
-BRIEF_CROSSINGS = ["--set", "objects.min_age=0.5"]
-"""The generated crossings last 1.5-3 s; these tests are about outputs, so a track counts after half a second
-(the default waits 2 s, to ignore birds and insects)."""
-
-QUICK = [*BRIEF_CROSSINGS, "--set", "events.motion.post_roll=0.3", "--set", "events.motion.merge_gap=0.2",
+QUICK = ["--set", "events.motion.post_roll=0.3", "--set", "events.motion.merge_gap=0.2",
          "--set", "outputs.pre_roll=0.5", "--set", "outputs.post_roll=0.5"]
 
 
@@ -612,8 +608,7 @@ def test_an_encoder_slower_than_the_video_thins_the_clip_not_the_analysis(tmp_pa
     clip = crossings(tmp_path / "walk.mp4", [0, 45], frames=75, fps=15)  # motion all along: one long clip
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(Path(__file__).parent.parent)}
     result = subprocess.run([sys.executable, "-m", "vidwatch", "run", str(clip), "--realtime", "--clips",
-                             str(tmp_path / "c"), "--events", str(tmp_path / "e"), "--set", "outputs.buffer_mb=1",
-                             *BRIEF_CROSSINGS],
+                             str(tmp_path / "c"), "--events", str(tmp_path / "e"), "--set", "outputs.buffer_mb=1"],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     summary = result.stdout.splitlines()[0]
@@ -641,7 +636,7 @@ def test_the_clip_of_the_event_before_a_stream_loss_is_finished_at_the_loss(tmp_
     # a long post-roll: the clip cannot be finished by frames after the event, only by the loss
     run = VidwatchProcess("run", server.url, "--clips", str(tmp_path / "c"), "--events", str(tmp_path / "e"),
                           "--set", "outputs.post_roll=30", "--set", "source.reconnect_initial=30",
-                          "--set", "source.open_timeout=20", *BRIEF_CROSSINGS)
+                          "--set", "source.open_timeout=20")
     try:
         ended = run.wait_for(r"end   motion", timeout=WAIT + 20)
         server.kill()
