@@ -1,0 +1,147 @@
+"""A file scanned in segments (``--jobs N`` on one file) reports what a one-process scan reports.
+
+Generated recordings with events placed across segment boundaries: the stitched events must
+equal the whole-file scan's (same count and kinds, starts and ends within a frame), also when an
+event outlasts a segment's overtime and is cut and joined; score rows come out once per frame,
+in order; snapshots are written for the events reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.archive_clips import Story, write
+from vidwatch.config import load_config
+from vidwatch.events import Event
+from vidwatch.pipeline import run_pipeline
+from vidwatch.segments import EventNote, Segment, Timing, plan_split
+from vidwatch.sources import open_source
+from vidwatch.sources.packets import read_packet_index
+from vidwatch.sources.pyav_file import PyAVFileSource
+from vidwatch.sources.segment import SegmentSource
+from vidwatch.split import FilePlan, PictureOutputs, run_in_process
+from vidwatch.stitch import Stitcher
+
+STORY = Story(frames=900, crossings=[(140, 215), (390, 470), (700, 780)], light=[(560, 45.0)])
+"""Three crossings and a light switched on, in 36 s."""
+
+
+def _segments(index, bounds: list[int], timing: Timing) -> list[Segment]:
+    """Contiguous segments with their own ranges starting at ``bounds`` (keyframes)."""
+    assert all(index.keyframe_at_or_before(a) == a for a in bounds[:-1])
+    n = bounds[-1]
+    return [Segment(start=index.keyframe_at_or_before(max(0, a - timing.warmup)) if a else 0, own_start=a,
+                    own_end=b, cap=b, limit=min(n, b + timing.overtime), floor=a)
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def test_plan_split_cuts_at_keyframes_into_contiguous_segments(recording):
+    index = read_packet_index(str(recording))
+    segments = plan_split(index, 3, Timing(warmup=50, overtime=100))
+    assert len(segments) == 3
+    assert segments[0].own_start == 0 and segments[-1].cap == index.frames
+    for before, after in zip(segments[:-1], segments[1:], strict=True):
+        assert before.cap == after.own_start and index.keyframe_at_or_before(after.own_start) == after.own_start
+        assert after.start == index.keyframe_at_or_before(after.own_start - 50)
+
+
+def _full_scan(path, config):
+    return run_pipeline(open_source(str(path), config.source), config, []).events
+
+
+def _same(found: list[Event], expected: list[Event]) -> None:
+    assert [e.kind for e in found] == [e.kind for e in expected]
+    for got, want in zip(found, expected, strict=True):
+        assert abs(got.start_frame - want.start_frame) <= 1 and abs(got.end_frame - want.end_frame) <= 1, \
+            (got.describe(), want.describe())
+        assert got.peak == pytest.approx(want.peak, rel=0.05, abs=1e-3)
+        assert set(got.detectors) == set(want.detectors)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("split") / "story.mp4", STORY)
+
+
+def test_a_segment_reads_frames_exactly_as_the_whole_file_reader(recording):
+    index = read_packet_index(str(recording))
+    whole = {f.index: (f.time, f.image.copy()) for f in PyAVFileSource(str(recording))}
+    assert index.frames == len(whole) == STORY.frames
+    start = int(index.keyframes[7])
+    frames = list(SegmentSource(index, start, start + 60))
+    assert [f.index for f in frames] == list(range(start, start + 60))
+    for f in frames:
+        assert f.time == whole[f.index][0] and np.array_equal(f.image, whole[f.index][1])
+
+
+def test_split_events_equal_a_whole_file_scan_with_boundaries_inside_events(recording):
+    config = load_config(None)
+    expected = _full_scan(recording, config)
+    assert [e.kind for e in expected] == ["motion", "motion", "lighting", "motion"]
+    index = read_packet_index(str(recording))
+    timing = Timing(warmup=100, overtime=750)
+    # boundaries at keyframes inside the first and second crossings and right on the light switch
+    segments = _segments(index, [0, 175, 425, 550, 900], timing)
+    stats, output = run_in_process(FilePlan(str(recording), index, timing, segments), config, [],
+                                   pictures=PictureOutputs())
+    _same(stats.events, expected)
+    assert stats.frames == STORY.frames  # every frame's row belongs to exactly one segment
+
+
+def test_an_event_longer_than_the_overtime_is_cut_and_joined(recording):
+    config = load_config(None)
+    expected = _full_scan(recording, config)
+    index = read_packet_index(str(recording))
+    timing = Timing(warmup=100, overtime=20)  # every crossing outlasts the overtime
+    segments = _segments(index, [0, 175, 425, 725, 900], timing)
+    stats, output = run_in_process(FilePlan(str(recording), index, timing, segments), config, [],
+                                   pictures=PictureOutputs())
+    _same(stats.events, expected)
+    cut = [r for r in output.results if r.stopped_at + 1 == r.segment.limit < index.frames]
+    assert cut, "no segment was cut: the test does not exercise joining"
+
+
+def _event(kind: str, start: int, end: int, peak: float) -> Event:
+    return Event(kind, start, start / 25, end, end / 25, detectors=["diff"], peak={"diff": peak}, peak_frame=start,
+                 peak_time=start / 25)
+
+
+class _Ends:
+    def __init__(self) -> None:
+        self.ended: list[Event] = []
+
+    def event_started(self, event: Event) -> None:
+        pass
+
+    def event_ended(self, event: Event) -> None:
+        self.ended.append(event)
+
+
+def test_stitcher_joins_a_cut_event_with_its_continuation_and_drops_warmup_pieces(tmp_path):
+    out = _Ends()
+    stitcher = Stitcher(out)  # type: ignore[arg-type]
+    first = Segment(start=0, own_start=0, own_end=100, cap=100, limit=130)
+    second = Segment(start=50, own_start=100, own_end=200, cap=200, limit=230)
+    snapshot = tmp_path / "piece.jpg"
+    snapshot.write_bytes(b"jpeg")
+    stitcher.begin(first)
+    cut = _event("motion", 80, 129, 0.01)
+    stitcher.started(cut)
+    stitcher.ended(cut, EventNote(owned=True, cut=True, strength=2.0))
+    assert out.ended == []  # held: the next segment decides where it ends
+    stitcher.finish_segment()
+    stitcher.begin(second)
+    stitcher.incoming(_event("motion", 90, 160, 0.03), EventNote(owned=False, cut=False, strength=6.0))
+    piece = _event("motion", 120, 140, 0.02)  # opened by the later segment inside the event: not its own
+    piece.extra["snapshot"] = str(snapshot)
+    stitcher.started(piece)
+    stitcher.ended(piece, EventNote(owned=True, cut=False, strength=1.0))
+    later = _event("motion", 180, 190, 0.01)
+    stitcher.started(later)
+    stitcher.ended(later, EventNote(owned=True, cut=False, strength=1.0))
+    stitcher.finish_segment()
+    stitcher.close()
+    assert [(e.start_frame, e.end_frame) for e in out.ended] == [(80, 160), (180, 190)]
+    assert out.ended[0].peak["diff"] == 0.03 and out.ended[0].peak_frame == 90
+    assert not snapshot.exists()
