@@ -41,7 +41,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def cmd_run(args: argparse.Namespace) -> int:
     from vidwatch.config import load_config
     from vidwatch.outputs import OutputChoices, RunOutputs
-    from vidwatch.pipeline import open_for_run, run_source
+    from vidwatch.pipeline import RunStats, open_for_run, run_source
     from vidwatch.report import Progress, format_summary
     from vidwatch.status import StatusLine, chain
 
@@ -50,19 +50,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
                             annotate=args.annotate, show=args.show)
     jobs = args.jobs or cores.usable_cores()
+    fast = args.fast or config.source.triage
+    pieces = fast or (jobs > 1 and (several or any(Path(s).is_file() for s in args.sources)))
     in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
-    if jobs > 1 and several and in_process:
-        raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "
-                        f"(or --jobs 1) to use it with several sources")
+    if pieces and in_process:
+        raise UserError(f"{in_process[0]} needs every frame in this process, in order: run without "
+                        f"{'--fast' if fast else '--jobs'} to use it")
     # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
     with _stop_on_signals() as stop, ExitStack() as stack:
-        outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
-        if jobs > 1 and several:
-            from vidwatch.batch import run_parallel
+        if pieces:
+            from vidwatch.archive import check_sources, run_pieces
 
-            run_parallel(args.sources, config, outputs.sinks, jobs=jobs, stop=stop,
-                         on_source_done=lambda stats: print(format_summary(stats), flush=True))
+            check_sources(args.sources, fast=fast)
+
+            def done(stats: RunStats, note: str | None) -> None:
+                print(format_summary(stats) + (f"\n{note}" if note else ""), flush=True)
+
+            run_pieces(args.sources, config, choices, jobs=jobs, fast=fast, stop=stop, stack=stack,
+                       on_source_done=done)
             return 0
+        outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         for spec in args.sources:
             # opened first (as run_source would) so the progress line and outputs know the source
             source = open_for_run(spec, config, stop=stop, realtime=args.realtime)
@@ -271,8 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--show", action="store_true",
                      help="preview window with the change mask and events (q or Esc stops the run)")
     run.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
-                     help="process up to N sources at once in parallel processes (0: one per CPU); "
-                          "events are still reported in source order")
+                     help="use N processes (0: one per CPU): several sources at once, and a long file cut at "
+                          "keyframes into pieces scanned in parallel; events are still reported in source order, "
+                          "as one process finds them")
+    run.add_argument("--fast", action="store_true",
+                     help="recorded files: decode only the stretches whose compressed stream shows activity "
+                          "(packet sizes, keyframes compared) and skip the rest; the same as source.triage")
     run.set_defaults(func=cmd_run)
 
     srv = sub.add_parser("serve", help="watch many cameras as a service: web page, API, events in SQLite, "

@@ -1,0 +1,67 @@
+"""`vidwatch run` with ``--jobs N`` on one file and ``--fast``: the outputs one process writes, or one clear error.
+
+Generated recordings (see :mod:`tests.archive_clips`); the whole-file scan's output is the truth.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.archive_clips import VBR, VBR_B_FRAMES, write
+from tests.test_split import STORY as SPLIT_STORY
+from tests.test_triage import STORY as TRIAGE_STORY
+from vidwatch.cli import main
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("pieces") / "story.mp4", TRIAGE_STORY, VBR)
+
+
+def test_jobs_on_one_file_writes_what_one_process_writes(tmp_path):
+    path = write(tmp_path / "b_frames.mp4", SPLIT_STORY, VBR_B_FRAMES)
+    one, split = tmp_path / "one", tmp_path / "split"
+    for out, jobs in ((one, "1"), (split, "2")):
+        assert main(["-q", "run", str(path), "--jobs", jobs, "--set", "source.split_warmup=3",
+                     "--events", str(out / "events.jsonl"), "--scores", str(out / "scores.csv"),
+                     "--snapshots", str(out / "snaps")]) == 0
+    events = [json.loads(line) for line in (one / "events.jsonl").read_text().splitlines()]
+    stitched = [json.loads(line) for line in (split / "events.jsonl").read_text().splitlines()]
+    assert len(events) == len(stitched) == 4
+    for a, b in zip(stitched, events, strict=True):
+        assert a["kind"] == b["kind"] and abs(a["start_frame"] - b["start_frame"]) <= 1
+        assert abs(a["end_frame"] - b["end_frame"]) <= 1
+        assert sorted(a) == sorted(b)  # the same fields, the snapshot path among them
+    assert sorted(p.name for p in (split / "snaps").iterdir()) == sorted(p.name for p in (one / "snaps").iterdir())
+    rows = list(csv.DictReader((split / "scores.csv").open()))
+    assert [int(r["frame"]) for r in rows] == list(range(SPLIT_STORY.frames))
+    assert not list(split.glob(".*parts*")), "the part files were left behind"
+
+
+def test_fast_on_the_command_line_writes_the_full_scans_events(tmp_path, recording, capsys):
+    full, fast = tmp_path / "full.jsonl", tmp_path / "fast.jsonl"
+    assert main(["-q", "run", str(recording), "--events", str(full)]) == 0
+    assert main(["-q", "run", str(recording), "--fast", "--jobs", "2", "--events", str(fast)]) == 0
+    out = capsys.readouterr().out
+    assert "decoded" in out and "%) in" in out
+    a = [json.loads(line) for line in full.read_text().splitlines()]
+    b = [json.loads(line) for line in fast.read_text().splitlines()]
+    assert len(a) == len(b) == 5
+    for x, y in zip(a, b, strict=True):
+        assert sorted(x) == sorted(y)  # the same fields
+        assert x.pop("peak") == pytest.approx(y.pop("peak"), rel=0.05, abs=1e-3)
+        # where the scores plateau (a square crossing at constant speed) the peak frame is a near-tie
+        for near_tie in ("peak_frame", "peak_time", "box"):
+            x.pop(near_tie), y.pop(near_tie)
+        assert x == y  # kind, frames, times, duration, detectors
+
+
+def test_fast_refuses_what_it_cannot_triage(tmp_path, recording, capsys):
+    assert main(["run", "0", "--fast"]) == 2
+    assert "--fast" in capsys.readouterr().err
+    assert main(["run", str(recording), "--fast", "--annotate", str(tmp_path / "a.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "--annotate" in err and "Traceback" not in err
