@@ -145,12 +145,17 @@ def compare_keyframes(index: PacketIndex, keys: Sequence[int]) -> list[KeyframeC
         return []
     pictures = _decode_keyframes(index, keys)
     changes = _compare_runs(keys, pictures)
-    finer = [int(k) for c in changes if c.active for k in index.keyframes if c.first < k < c.second]
+    all_keys = index.keyframes
+
+    def between(a: int, b: int) -> list[int]:
+        return [int(k) for k in all_keys[np.searchsorted(all_keys, a, "right"):np.searchsorted(all_keys, b)]]
+
+    finer = [k for c in changes if c.active for k in between(c.first, c.second)]
     if finer:
         pictures.update(_decode_keyframes(index, finer))
         refined: list[KeyframeChange] = []
         for change in changes:
-            inner = [int(k) for k in index.keyframes if change.first < k < change.second]
+            inner = between(change.first, change.second)
             if change.active and inner:
                 refined += _compare_runs([change.first, *inner, change.second], pictures)
             else:

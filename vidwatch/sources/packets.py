@@ -47,6 +47,8 @@ class PacketIndex:
     """int64 bytes of each frame's packet."""
     classes: np.ndarray
     """uint8 picture class (``KEY`` ... ``DISPOSABLE_REORDERED``)."""
+    keyframes: np.ndarray
+    """Frame indices where decoding can start, ascending."""
     decode_order: np.ndarray
     """int64 position of each frame's packet in decode order."""
     filler: np.ndarray
@@ -63,11 +65,6 @@ class PacketIndex:
     @property
     def frames(self) -> int:
         return int(self.pts.size)
-
-    @property
-    def keyframes(self) -> np.ndarray:
-        """Frame indices where decoding can start, ascending."""
-        return np.flatnonzero(self.classes == KEY)
 
     def keyframe_at_or_before(self, frame: int) -> int:
         """The last keyframe at or before ``frame`` (the first keyframe when there is none before)."""
@@ -148,7 +145,8 @@ def _build(path: str, codec: str, pts: np.ndarray, sizes: np.ndarray, keys: np.n
     classes[keys] = KEY
     seconds = (shown - start).astype(np.float64) * (time_base.numerator / time_base.denominator)
     return PacketIndex(path=path, codec=codec, pts=shown, times=seconds, sizes=sizes[order],
-                       classes=classes[order], decode_order=order.astype(np.int64),
+                       classes=classes[order], keyframes=np.flatnonzero(classes[order] == KEY),
+                       decode_order=order.astype(np.int64),
                        filler=fills[order], constant_bitrate=cbr, fps=fps,
                        time_base=time_base, start_pts=int(start), width=int(width or 0), height=int(height or 0))
 
