@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.archive_clips import Story, write
+from tests.archive_clips import VBR_B_FRAMES, Story, write
 from vidwatch.config import load_config
 from vidwatch.events import Event
 from vidwatch.pipeline import run_pipeline
-from vidwatch.segments import EventNote, Segment, Timing, plan_split
+from vidwatch.segments import EventNote, Segment, Timing, plan_split, run_segment
 from vidwatch.sources import open_source
 from vidwatch.sources.packets import read_packet_index
 from vidwatch.sources.pyav_file import PyAVFileSource
@@ -64,7 +64,10 @@ def recording(tmp_path_factory):
     return write(tmp_path_factory.mktemp("split") / "story.mp4", STORY)
 
 
-def test_a_segment_reads_frames_exactly_as_the_whole_file_reader(recording):
+@pytest.mark.parametrize("container", ["mp4", "ts"])
+def test_a_segment_reads_frames_exactly_as_the_whole_file_reader(recording, tmp_path, container):
+    if container == "ts":  # MPEG-TS: timestamps that do not start at 0, B-frames, a seek by timestamp
+        recording = write(tmp_path / "story.ts", STORY, VBR_B_FRAMES)
     index = read_packet_index(str(recording))
     whole = {f.index: (f.time, f.image.copy()) for f in PyAVFileSource(str(recording))}
     assert index.frames == len(whole) == STORY.frames
@@ -87,6 +90,23 @@ def test_split_events_equal_a_whole_file_scan_with_boundaries_inside_events(reco
                                    pictures=PictureOutputs())
     _same(stats.events, expected)
     assert stats.frames == STORY.frames  # every frame's row belongs to exactly one segment
+
+
+def test_a_segment_reports_only_the_events_that_start_in_its_own_range(recording):
+    config = load_config(None)
+    index = read_packet_index(str(recording))
+    # its warm-up (100-175) sees the first crossing begin (frame 141); its own range starts at 175
+    segment = Segment(start=100, own_start=175, own_end=425, cap=425, limit=900)
+    reports: list[tuple[str, Event, EventNote | None]] = []
+    result = run_segment(index, segment, config, lambda *report: reports.append(report))
+    started = [e.start_frame for what, e, _ in reports if what == "started"]
+    incoming = [e.start_frame for what, e, _ in reports if what == "incoming"]
+    assert incoming and all(f < 175 for f in incoming)
+    assert started and all(175 <= f < 425 for f in started)
+    # it went on past its cap until its own crossing (390-470, post-roll after) had closed
+    ended = [e for what, e, _ in reports if what == "ended"]
+    assert ended[-1].start_frame < 425 < ended[-1].end_frame <= result.stopped_at
+    assert result.owned_frames == 425 - 175
 
 
 def test_an_event_longer_than_the_overtime_is_cut_and_joined(recording):
