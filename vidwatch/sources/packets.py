@@ -16,7 +16,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from vidwatch.errors import SourceError
 from vidwatch.sources.pyav_file import av
 
 log = logging.getLogger(__name__)
@@ -79,18 +78,18 @@ class PacketIndex:
 def read_packet_index(path: str) -> PacketIndex:
     """Demux ``path`` (no decoding) into a :class:`PacketIndex`.
 
-    Raises :class:`SourceError` when the file cannot be read at all and :class:`Unsplittable` when
-    it can be read but not cut at keyframes (then it is scanned whole, as before).
+    Raises :class:`Unsplittable` when PyAV cannot read it or it cannot be cut at keyframes: then it
+    is scanned whole, by the reader that can (which reports what is wrong with it, if anything).
     """
     if av is None:  # pragma: no cover - PyAV is a dependency
         raise Unsplittable("PyAV is not installed")
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise SourceError(f"cannot open '{path}' ({exc}); check that the file is a complete video") from None
+        raise Unsplittable(f"PyAV cannot open it: {exc}") from None
     try:
         if not container.streams.video:
-            raise SourceError(f"'{path}' has no video stream; give a video file")
+            raise Unsplittable("no video stream")
         stream = container.streams.video[0]
         codec = stream.codec_context.name if stream.codec_context is not None else ""
         parse = _reference_parser(codec, stream)
@@ -113,7 +112,7 @@ def read_packet_index(path: str) -> PacketIndex:
         except av.error.FFmpegError as exc:
             log.warning("%s: demuxing stopped after %d packets: %s", path, len(pts), exc)
         if not pts:
-            raise SourceError(f"'{path}' has no video packets; the file is empty or damaged")
+            raise Unsplittable("no video packets")
         time_base = stream.time_base or Fraction(1, 90000)
         start = stream.start_time if stream.start_time is not None else 0
         rate = stream.average_rate or stream.guessed_rate
