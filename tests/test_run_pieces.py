@@ -65,3 +65,20 @@ def test_fast_refuses_what_it_cannot_triage(tmp_path, recording, capsys):
     assert main(["run", str(recording), "--fast", "--annotate", str(tmp_path / "a.mp4")]) == 2
     err = capsys.readouterr().err
     assert "--annotate" in err and "Traceback" not in err
+
+
+def test_fast_with_several_files_reports_each_files_events_in_source_order(tmp_path, recording):
+    other = write(tmp_path / "short.ts", SPLIT_STORY, VBR_B_FRAMES)
+    files = [str(recording), str(other)]
+    one, fast = tmp_path / "one.jsonl", tmp_path / "fast.jsonl"
+    assert main(["-q", "run", *files, "--events", str(one)]) == 0
+    assert main(["-q", "run", *files, "--fast", "--jobs", "2", "--events", str(fast), "--scores",
+                 str(tmp_path / "scores.csv")]) == 0
+    a = [json.loads(line) for line in one.read_text().splitlines()]
+    b = [json.loads(line) for line in fast.read_text().splitlines()]
+    assert [(e["source"], e["kind"], e["start_frame"], e["end_frame"]) for e in b] == [
+        (e["source"], e["kind"], e["start_frame"], e["end_frame"]) for e in a]
+    assert [e["source"] for e in b] == sorted((e["source"] for e in b), key=files.index)
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    keys = [(files.index(r["source"]), int(r["frame"])) for r in rows]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)  # each decoded frame once, in order

@@ -85,8 +85,10 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
     def done_one(stats: RunStats) -> None:
         on_source_done(stats, notes.get(stats.source))
 
+    # with at least as many files as processes, whole files keep every process busy (and need no index)
+    split = len(specs) < jobs
     return run_parallel(list(specs), config, outputs.sinks, jobs=jobs, stop=stop, on_source_done=done_one,
-                        fast=fast, split=True, options=options, scores=scores, on_note=notes.__setitem__)
+                        fast=fast, split=split, options=options, scores=scores, on_note=notes.__setitem__)
 
 
 def _whole(spec: str, config: Config, outputs: object, pictures: PictureOutputs, stop: threading.Event,
