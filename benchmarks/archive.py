@@ -41,7 +41,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import accuracy_clips as ac  # noqa: E402  (the footage and renderer of the accuracy benchmark)
+# the footage, scene description and renderer of the accuracy benchmark
+import accuracy_scene as scene  # noqa: E402
+from accuracy_footage import find_data_dir, load_footage  # noqa: E402
+from accuracy_render import render, truth_for  # noqa: E402
 
 DVR_SCAN = Path("/opt/peers/bin/dvr-scan")
 FPS = 25.0
@@ -52,8 +55,12 @@ RENDER_NOISE = 2.0
 """Sensor noise sigma (grey levels) added before scaling up: it comes out soft, like a camera's."""
 FINE_NOISE = 4
 """ffmpeg ``noise`` strength added at 1080p, fresh every frame (per-pixel grain)."""
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 """Bump when the recording changes, so the cached one is rebuilt."""
+NOISE_BANK = 48
+"""Noise fields drawn once and picked at random, rolled, for every quiet frame (as the renderer does)."""
+PEDESTRIANS = "dev"
+"""Whose pedestrians walk through the recording (the accuracy benchmark's dev split)."""
 
 
 def cache_dir() -> Path:
@@ -68,7 +75,7 @@ class Incident:
     """Something that happens, rendered as an accuracy-benchmark clip starting at ``at`` seconds."""
 
     at: float
-    clip: ac.Clip
+    clip: scene.Clip
     what: str
 
 
@@ -77,7 +84,7 @@ class Incident:
 ACROSS_LR = [(-0.04, 0.22), (0.40, 0.28), (0.70, 0.36), (1.05, 0.44)]
 ACROSS_RL = [(1.05, 0.30), (0.60, 0.26), (0.30, 0.24), (-0.05, 0.20)]
 FAR_SIDE = [(1.04, 0.12), (0.70, 0.13), (0.40, 0.12), (-0.04, 0.11)]
-DOWN_LEFT = [(0.30, 0.02), (0.25, 0.25), (0.18, 0.56)]
+DOWN_LEFT = [(0.30, 0.02), (0.25, 0.25), (0.16, 0.66)]
 
 
 def incidents(minutes: float) -> list[Incident]:
@@ -85,26 +92,26 @@ def incidents(minutes: float) -> list[Incident]:
     k = minutes / 30.0
     W, H = RENDER
 
-    def clip(name: str, seconds: float, seed: int, **kw: object) -> ac.Clip:
-        return ac.Clip(name, name, width=W, height=H, fps=FPS, seconds=seconds, seed=seed, noise=RENDER_NOISE,
-                       **kw)  # type: ignore[arg-type]
+    def clip(name: str, seconds: float, seed: int, **kw: object) -> scene.Clip:
+        return scene.Clip(name, name, width=W, height=H, fps=FPS, seconds=seconds, seed=seed, noise=RENDER_NOISE,
+                          split=PEDESTRIANS, **kw)  # type: ignore[arg-type]
 
     return [
-        Incident(240 * k, clip("walker", 19, 101, walkers=[ac.Walker(0, 12, ACROSS_LR, 3.0, 0.007)]),
+        Incident(240 * k, clip("walker", 19, 101, walkers=[scene.Walker(0, 12, ACROSS_LR, 3.0, 0.007)]),
                  "a person crosses the plaza"),
-        Incident(560 * k, clip("two_walkers", 26, 102, walkers=[ac.Walker(2, 12, ACROSS_RL, 2.6, 0.007),
-                                                               ac.Walker(0, 150, ACROSS_LR, 3.2, 0.008)]),
+        Incident(560 * k, clip("two_walkers", 26, 102, walkers=[scene.Walker(2, 12, ACROSS_RL, 2.6, 0.007),
+                                                               scene.Walker(0, 150, ACROSS_LR, 3.2, 0.008)]),
                  "two people cross, the second 5 s after the first"),
         Incident(800 * k, clip("cloud", 12, 103, light=_cloud(1.0, 5.0, 7.0, 11.0, 0.72)),
                  "a cloud dims the scene to 72% and passes (nuisance)"),
-        Incident(1000 * k, clip("gust", 6, 104, shake=ac.shake_bursts([(1.0, 4.0)], 3.0)),
+        Incident(1000 * k, clip("gust", 6, 104, shake=scene.shake_bursts([(1.0, 4.0)], 3.0)),
                  "a gust shakes the camera for 3 s (nuisance)"),
-        Incident(1250 * k, clip("distant_walker", 30, 105, walkers=[ac.Walker(1, 10, FAR_SIDE, 1.6, 0.003)]),
+        Incident(1250 * k, clip("distant_walker", 30, 105, walkers=[scene.Walker(1, 10, FAR_SIDE, 1.6, 0.003)]),
                  "a distant person (0.3% of the picture) walks slowly along the far side"),
-        Incident(1500 * k, clip("floodlight", 24, 106, light=ac.steps([(2.0, 1.3, 1.0), (22.0, 1.0, 1.0)], 1.0),
+        Incident(1500 * k, clip("floodlight", 24, 106, light=scene.steps([(2.0, 1.3, 1.0), (22.0, 1.0, 1.0)], 1.0),
                                 lighting=[50, 550]),
                  "a floodlight switches on and, 20 s later, off (two lighting events)"),
-        Incident(1650 * k, clip("walker_exit", 14, 107, walkers=[ac.Walker(1, 12, DOWN_LEFT, 3.0, 0.008)]),
+        Incident(1650 * k, clip("walker_exit", 14, 107, walkers=[scene.Walker(1, 12, DOWN_LEFT, 3.0, 0.008)]),
                  "a person walks in from the top and leaves at the bottom"),
     ]
 
@@ -138,13 +145,13 @@ def build(minutes: float, *, force: bool = False) -> tuple[Path, dict]:
             return path, truth
     if shutil.which("ffmpeg") is None:
         sys.exit("ffmpeg is needed to build the recording")
-    if ac.find_data_dir() is None:
+    if find_data_dir() is None:
         sys.exit("OpenCV's sample footage (vtest.avi) is needed: apt-get download opencv-doc && "
                  "dpkg -x opencv-doc_*.deb /tmp/ocvdoc")
     path.parent.mkdir(parents=True, exist_ok=True)
     truth_path.unlink(missing_ok=True)
     started = time.perf_counter()
-    footage = ac.load_footage()
+    footage = load_footage()
     rows = footage.plate.shape[0]
     keep = int(round(footage.plate.shape[1] * 9 / 16))  # 16:9 out of the 4:3 plate, centred
     footage = dataclasses.replace(footage, plate=footage.plate[(rows - keep) // 2:(rows - keep) // 2 + keep])
@@ -162,10 +169,10 @@ def build(minutes: float, *, force: bool = False) -> tuple[Path, dict]:
     write = proc.stdin.write
     # the empty scene exactly as the renderer draws it, and fresh noise for every quiet frame
     base: list[np.ndarray] = []
-    ac.render(dataclasses.replace(plan[0].clip, seconds=1 / FPS, walkers=[], noise=0.0), footage, base.append)
+    render(dataclasses.replace(plan[0].clip, seconds=1 / FPS, walkers=[], noise=0.0), footage, base.append)
     plate = base[0].astype(np.float32)
     rng = np.random.default_rng(7)
-    bank = rng.standard_normal((ac.NOISE_BANK, H, W, 3), dtype=np.float32) * RENDER_NOISE
+    bank = rng.standard_normal((NOISE_BANK, H, W, 3), dtype=np.float32) * RENDER_NOISE
     truth: dict = {"version": BUILD_VERSION, "fps": FPS, "frames": total, "size": list(SIZE), "motion": [],
                    "lighting": [], "incidents": []}
     frame = 0
@@ -173,7 +180,7 @@ def build(minutes: float, *, force: bool = False) -> tuple[Path, dict]:
     def quiet_until(end: int) -> None:
         nonlocal frame
         while frame < end:
-            noise = np.roll(bank[int(rng.integers(ac.NOISE_BANK))], (int(rng.integers(H)), int(rng.integers(W))),
+            noise = np.roll(bank[int(rng.integers(NOISE_BANK))], (int(rng.integers(H)), int(rng.integers(W))),
                             axis=(0, 1))
             write(np.clip(plate + noise, 0, 255).astype(np.uint8).tobytes())
             frame += 1
@@ -183,12 +190,11 @@ def build(minutes: float, *, force: bool = False) -> tuple[Path, dict]:
             first = int(round(incident.at * FPS))
             quiet_until(first)
             print(f"  {incident.at / 60:5.1f} min: {incident.what}", file=sys.stderr, flush=True)
-            visible = ac.render(incident.clip, footage, lambda image: write(image.tobytes()))
+            visible = render(incident.clip, footage, lambda image: write(image.tobytes()))
             frame += incident.clip.frames
-            clip_truth = ac.truth_for(incident.clip, visible, footage)
-            for (a, b), kind in zip(clip_truth["events"], clip_truth["kinds"], strict=True):
-                if kind == "motion":
-                    truth["motion"].append([first + a, first + b])
+            for event in truth_for(incident.clip, visible, footage, BUILD_VERSION)["events"]:
+                if len(event) == 2 or event[2] == "motion":
+                    truth["motion"].append([first + event[0], first + event[1]])
             truth["lighting"] += [first + f for f in incident.clip.lighting]
             truth["incidents"].append({"frame": first, "frames": incident.clip.frames, "what": incident.what})
         quiet_until(total)
@@ -355,8 +361,7 @@ def fast_on_clips(folder: Path) -> int:
     """``--fast`` against a one-process scan on every clip in ``folder`` (the accuracy clips): lost events?"""
     sys.path.insert(0, str(ROOT))
     from vidwatch.config import load_config
-    from vidwatch.pipeline import run_pipeline
-    from vidwatch.sources import open_source
+    from vidwatch.pipeline import run_source
     from vidwatch.split import PictureOutputs, plan_file, run_in_process
 
     config = load_config(None)
@@ -367,7 +372,7 @@ def fast_on_clips(folder: Path) -> int:
     print("| clip | events (full scan) | --fast: found | lost | extra | decoded | starts/ends within 1 frame |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for clip in clips:
-        full = run_pipeline(open_source(str(clip), config.source), config, []).events
+        full = run_source(str(clip), config, []).events
         plan = plan_file(str(clip), config, jobs=1, fast=True)
         if plan is None:
             print(f"| {clip.stem} | {len(full)} | (not triaged: cannot be cut at keyframes) | | | | |")

@@ -14,9 +14,8 @@ import pytest
 from tests.archive_clips import VBR_B_FRAMES, Story, write
 from vidwatch.config import load_config
 from vidwatch.events import Event
-from vidwatch.pipeline import run_pipeline
+from vidwatch.pipeline import run_source
 from vidwatch.segments import EventNote, Segment, Timing, plan_split, run_segment
-from vidwatch.sources import open_source
 from vidwatch.sources.packets import read_packet_index
 from vidwatch.sources.pyav_file import PyAVFileSource
 from vidwatch.sources.segment import SegmentSource
@@ -47,7 +46,7 @@ def test_plan_split_cuts_at_keyframes_into_contiguous_segments(recording):
 
 
 def _full_scan(path, config):
-    return run_pipeline(open_source(str(path), config.source), config, []).events
+    return run_source(str(path), config, []).events
 
 
 def _same(found: list[Event], expected: list[Event]) -> None:

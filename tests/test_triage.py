@@ -13,9 +13,8 @@ import pytest
 from tests.archive_clips import ALL_INTRA, CBR, VBR, VBR_B_FRAMES, Story, write
 from vidwatch import triage
 from vidwatch.config import load_config
-from vidwatch.pipeline import run_pipeline
+from vidwatch.pipeline import run_source
 from vidwatch.segments import timing_for
-from vidwatch.sources import open_source
 from vidwatch.sources.packets import DISPOSABLE_REORDERED, KEY, REFERENCE, read_packet_index
 from vidwatch.split import PictureOutputs, plan_file, run_in_process
 
@@ -24,7 +23,7 @@ STORY = Story(frames=2500, crossings=[(300, 375), (1500, 1575)], light=[(2120, 4
 
 
 def _full(path, config):
-    return run_pipeline(open_source(str(path), config.source), config, []).events
+    return run_source(str(path), config, []).events
 
 
 def _triaged(path, config):

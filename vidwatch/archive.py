@@ -18,7 +18,6 @@ from pathlib import Path
 from vidwatch.config import Config
 from vidwatch.errors import UserError
 from vidwatch.pipeline import RunStats
-from vidwatch.sources import open_source
 from vidwatch.split import PictureOutputs, RowParts, StitchedOutput, plan_file, run_in_process
 
 log = logging.getLogger(__name__)
@@ -31,6 +30,8 @@ def check_sources(specs: Sequence[str], *, fast: bool) -> None:
     for spec in specs:
         if not Path(spec).is_file():
             if not Path(spec).exists() and not spec.strip().isdigit() and "://" not in spec:
+                from vidwatch.sources import open_source
+
                 open_source(spec)  # the usual one-line error for a missing file or an empty folder
             raise UserError(f"--fast triages recorded video files; '{spec}' is not one (a camera, stream or "
                             f"image folder): run it without --fast")
@@ -53,21 +54,26 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
         for folder, flag in ((pictures.snapshots, "--snapshots"), (pictures.clips, "--clips")):
             if folder:
                 ensure_dir(folder, flag)
+    # the events go to these; the pictures are taken beside each segment, the rows come from it
+    event_choices = dataclasses.replace(choices, snapshots=None, clips=None, scores=None)  # type: ignore[type-var]
+    outputs = RunOutputs(event_choices, config, stack, stop, several_sources=several)
+    scores = choices.scores  # type: ignore[attr-defined]
     if jobs <= 1:
-        event_choices = dataclasses.replace(choices, snapshots=None, clips=None)  # type: ignore[type-var]
-        outputs = RunOutputs(event_choices, config, stack, stop, several_sources=several)
+        from vidwatch.pipeline import record_layout
+        from vidwatch.sinks.scores_csv import ScoresCsvSink
+
+        rows = stack.enter_context(ScoresCsvSink(scores, record_layout(config), with_source=several)) \
+            if scores else None
         done = []
         for spec in specs:
             if stop.is_set():
                 break
             plan = plan_file(spec, config, jobs=1, fast=fast)
             if plan is None:
-                stats = _whole(spec, config, outputs, pictures, stop, several)
+                stats = _whole(spec, config, outputs, pictures, rows, stop, several)
                 on_source_done(stats, None)
             else:
-                if outputs.scores is not None:
-                    outputs.scores.source = spec
-                stats, output = run_in_process(plan, config, outputs.sinks, pictures=pictures, rows=outputs.scores,
+                stats, output = run_in_process(plan, config, outputs.sinks, pictures=pictures, rows=rows,
                                                stop=stop, label=several)
                 on_source_done(stats, _note(output))
             done.append(stats)
@@ -75,9 +81,6 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
 
     from vidwatch.batch import RunOptions, run_parallel
 
-    event_choices = dataclasses.replace(choices, snapshots=None, clips=None, scores=None)  # type: ignore[type-var]
-    outputs = RunOutputs(event_choices, config, stack, stop, several_sources=several)
-    scores = choices.scores  # type: ignore[attr-defined]
     options = RunOptions(pictures=pictures, rows=str(RowParts.folder_for(scores)) if scores else None,
                          with_source=several, label=several, threads=_threads_per_worker(jobs))
     notes: dict[str, str] = {}
@@ -91,16 +94,16 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
                         fast=fast, split=split, options=options, scores=scores, on_note=notes.__setitem__)
 
 
-def _whole(spec: str, config: Config, outputs: object, pictures: PictureOutputs, stop: threading.Event,
-           several: bool) -> RunStats:
+def _whole(spec: str, config: Config, outputs: object, pictures: PictureOutputs, rows: object,
+           stop: threading.Event, several: bool) -> RunStats:
     """A source that cannot be cut (not indexable, too short): the ordinary one-process scan."""
-    from vidwatch.pipeline import run_pipeline
+    from vidwatch.pipeline import open_for_run, run_source
 
-    source = open_source(spec, config.source, stop=stop)
+    source = open_for_run(spec, config, stop=stop)
     with ExitStack() as per_source:
-        sinks = outputs.for_source(spec, source.fps, per_source)  # type: ignore[attr-defined]
-        sinks = [*pictures.open(config, per_source), *sinks]
-        return run_pipeline(source, config, sinks, stop=stop, label_events=several)
+        sinks = outputs.for_source(source, per_source)  # type: ignore[attr-defined]
+        sinks = [*pictures.open(config, per_source), *sinks, *([rows] if rows is not None else [])]
+        return run_source(source, config, sinks, stop=stop, label_events=several)
 
 
 def _note(output: StitchedOutput) -> str:

@@ -106,12 +106,11 @@ class _SegmentReports:
 def _rows_sink(options: RunOptions, config: Config, slot: int, spec: str, stack: ExitStack) -> Sink | None:
     if options.rows is None:
         return None
+    from vidwatch.pipeline import record_layout
     from vidwatch.sinks.scores_csv import ScoresCsvSink
 
-    sink = stack.enter_context(ScoresCsvSink(RowParts.part_path(options.rows, slot), config,
+    return stack.enter_context(ScoresCsvSink(RowParts.part_path(options.rows, slot), record_layout(config),
                                              with_source=options.with_source))
-    sink.source = spec
-    return sink
 
 
 def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], options: RunOptions,
@@ -219,7 +218,7 @@ class _Run:
         self.out = SinkSet(list(sinks))
         self.sources = [_Source(spec) for spec in specs]
         self.slots: list[_Slot] = []
-        self.rows = RowParts(scores, with_source=options.with_source) if scores else None
+        self.rows = RowParts(scores) if scores else None
         self.on_source_done = on_source_done
         self.on_note = on_note
         self.done: list[RunStats] = []

@@ -29,14 +29,13 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from vidwatch.config import Config
-from vidwatch.detectors.base import Score
 from vidwatch.events import Event
-from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import Threshold
+from vidwatch.record import FrameRecord, RecordLayout
 from vidwatch.sinks.base import Sink, SinkSet
 from vidwatch.sources.packets import PacketIndex
 
@@ -186,7 +185,7 @@ class SegmentScan(Sink):
 
     name = "segment"
 
-    def __init__(self, segment: Segment, config: Config, emit: Emit, *, pictures: Sequence[Sink] = (),
+    def __init__(self, segment: Segment, layout: RecordLayout, emit: Emit, *, pictures: Sequence[Sink] = (),
                  rows: Sink | None = None, tail: float = 0.0, user_stop: threading.Event | None = None,
                  can_retry: bool = False, total: int | None = None) -> None:
         self.segment = segment
@@ -198,40 +197,33 @@ class SegmentScan(Sink):
         self.tail = tail
         self.user_stop = user_stop
         self.can_retry = can_retry
-        self.thresholds = config.thresholds()
-        self.feeds = {kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()}
+        self.feeds = layout.feeds
         self.stop = threading.Event()
         """Set when the segment is done; the pipeline stops after the current frame."""
         self.result = SegmentResult(segment)
         self._open: dict[int, list] = {}  # id(event) -> [event, owned, strength]
-        self._latest: tuple[int, Mapping[str, Score]] | None = None
+        self._latest: FrameRecord | None = None
         self._quiet_since_cap = False
         self._tail_until = -math.inf
         self._flushing = False
-        self._over = False
-        self._active = False
-        self._time = 0.0
 
     # -- per frame -------------------------------------------------------------------------------
-    def frame(self, frame: AnalysisFrame, scores: Mapping[str, Score], active: Sequence[str]) -> None:
-        seg, f = self.segment, frame.index
-        self._latest = (f, scores)
-        self.pictures.frame(frame, scores, active)
+    def frame(self, record: FrameRecord) -> None:
+        seg, f = self.segment, record.index
+        self._latest = record
+        self.pictures.frame(record)
         if seg.own_start <= f < seg.cap:
             if self.rows is not None:
-                self.rows.frame(frame, scores, active)
+                self.rows.frame(record)
             self.result.owned_frames += 1
-            self.result.last_owned, self.result.last_owned_time = f, frame.time
+            self.result.last_owned, self.result.last_owned_time = f, record.time
         for entry in self._open.values():
             event = entry[0]
             if event.peak_frame == f:
-                entry[2] = self._strength(event.kind, scores)
-        self._over = any(s.value > self.thresholds.get(name, math.inf) for name, s in scores.items())
-        self._active = bool(active)
-        self._time = frame.time
-        if f >= seg.cap - 1 and not self._over:
+                entry[2] = self._strength(event.kind, record)
+        if f >= seg.cap - 1 and not record.over:
             self._quiet_since_cap = True
-        if self.can_retry and f == seg.own_start - 1 and (active or self._over) and seg.own_start > seg.floor:
+        if self.can_retry and f == seg.own_start - 1 and (record.active or record.over) and seg.own_start > seg.floor:
             # something is under way where the own range begins: an event could start before it
             # (a run of frames over threshold only ever starts at a frame where one is over)
             self.result.retry = True
@@ -239,9 +231,10 @@ class SegmentScan(Sink):
 
     def after_frame(self) -> None:
         """Called once the frame's events have been handed out: decide whether the segment is done."""
-        if self._latest is None:
+        record = self._latest
+        if record is None:
             return
-        index = self._latest[0]
+        index = record.index
         self.result.stopped_at = index
         self.result.decoded_frames += 1
         if self.stop.is_set():
@@ -249,11 +242,11 @@ class SegmentScan(Sink):
             return
         seg = self.segment
         owned_open = any(entry[1] for entry in self._open.values())
-        tail_ok = self._time >= self._tail_until - 1e-9
+        tail_ok = record.time >= self._tail_until - 1e-9
         done = False
         if index + 1 >= seg.limit and seg.limit < self.total:
             done = True  # the overtime is used up: what is open is cut here
-        elif index + 1 >= seg.own_end and index + 1 < seg.cap and not self._active and not self._over and tail_ok:
+        elif index + 1 >= seg.own_end and index + 1 < seg.cap and not record.active and not record.over and tail_ok:
             done = True  # a triage stretch, idle after its planned end
         elif index + 1 >= seg.cap and self._quiet_since_cap and not owned_open and tail_ok:
             done = True  # nothing of its own open, nothing left that could start before the cap
@@ -268,8 +261,8 @@ class SegmentScan(Sink):
         if not owned and event.start_frame >= seg.cap:
             return  # the next segment's
         strength = 0.0
-        if self._latest is not None and self._latest[0] == event.peak_frame:
-            strength = self._strength(event.kind, self._latest[1])
+        if self._latest is not None and self._latest.index == event.peak_frame:
+            strength = self._strength(event.kind, self._latest)
         self._open[id(event)] = [event, owned, strength]
         if not owned or self.result.retry:
             return
@@ -292,13 +285,14 @@ class SegmentScan(Sink):
         else:
             self.emit("incoming", event, note)
 
-    def _strength(self, kind: str, scores: Mapping[str, Score]) -> float:
+    def _strength(self, kind: str, record: FrameRecord) -> float:
+        """The highest score of the kind's detectors relative to the threshold the gate applied."""
         best = 0.0
         for name in self.feeds.get(kind, ()):
-            score = scores.get(name)
+            score = record.scores.get(name)
             if score is None:
                 continue
-            threshold = self.thresholds.get(name, 0.0)
+            threshold = record.thresholds.get(name, 0.0)
             best = max(best, score.value / threshold if threshold > 0 else score.value)
         return best
 
@@ -308,12 +302,12 @@ def run_segment(index: PacketIndex, segment: Segment, config: Config, emit: Emit
                 stop: threading.Event | None = None, threads: int | None = None,
                 can_retry: bool = False, label: str = "") -> SegmentResult:
     """Analyse one segment with the ordinary pipeline; returns what it did (see :class:`SegmentScan`)."""
-    from vidwatch.pipeline import run_pipeline
+    from vidwatch.pipeline import record_layout, run_source
     from vidwatch.sources import DecodeAhead
     from vidwatch.sources.segment import SegmentSource
 
-    scan = SegmentScan(segment, config, emit, pictures=pictures, rows=rows, tail=tail, user_stop=stop,
-                       can_retry=can_retry, total=index.frames)
+    scan = SegmentScan(segment, record_layout(config), emit, pictures=pictures, rows=rows, tail=tail,
+                       user_stop=stop, can_retry=can_retry, total=index.frames)
     source = SegmentSource(index, segment.start, segment.limit, threads=threads)
     if config.source.decode_ahead > 0:
         source = DecodeAhead(source, config.source.decode_ahead)  # type: ignore[assignment]
@@ -324,7 +318,7 @@ def run_segment(index: PacketIndex, segment: Segment, config: Config, emit: Emit
             scan.stop.set()
 
     started = time.perf_counter()
-    stats = run_pipeline(source, config, [scan], stop=scan.stop, on_frame=on_frame, label_events=bool(label))
+    stats = run_source(source, config, [scan], stop=scan.stop, on_frame=on_frame, label_events=bool(label))
     scan.result.elapsed = time.perf_counter() - started
     scan.result.stopped = stop is not None and stop.is_set()
     scan.result.sink_failures = {**stats.sink_failures, **scan.pictures.failures}

@@ -10,6 +10,7 @@ one-process scan of the whole file.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Sequence
@@ -41,14 +42,16 @@ class PictureOutputs:
     clips: str | None = None
 
     def open(self, config: Config, stack: ExitStack) -> list[Sink]:
+        from vidwatch.pipeline import record_layout
         from vidwatch.sinks.clips import ClipSink
         from vidwatch.sinks.snapshots import SnapshotSink
 
+        layout = record_layout(config)
         sinks: list[Sink] = []
         if self.snapshots:
-            sinks.append(stack.enter_context(SnapshotSink(self.snapshots, config)))
+            sinks.append(stack.enter_context(SnapshotSink(self.snapshots, layout, config.outputs)))
         if self.clips:
-            sinks.append(stack.enter_context(ClipSink(self.clips, config)))
+            sinks.append(stack.enter_context(ClipSink(self.clips, layout, config.outputs)))
         return sinks
 
     def tail(self, config: Config) -> float:
@@ -118,13 +121,11 @@ def plan_triaged(spec: str, index: PacketIndex, config: Config, changes: Sequenc
 class RowParts:
     """Score rows written by worker processes, one part file per task, joined into one file in order.
 
-    Each part is a complete scores CSV (its own header); the first part's header becomes the
-    file's, and later parts' rows are placed under it by column name.
+    Each part is a complete scores CSV of the same run layout (so the same header): the first
+    header is kept, the rows of every part follow in task order.
     """
 
-    def __init__(self, path: str, *, with_source: bool = False) -> None:
-        import csv
-
+    def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.folder = self.folder_for(path)
         try:
@@ -133,9 +134,7 @@ class RowParts:
         except OSError as exc:
             raise UserError(f"cannot write scores file {self.path}: {exc.strerror}; "
                             f"choose a writable path for --scores") from None
-        self._writer = csv.writer(self._file)
-        self._columns: list[str] | None = None
-        self.with_source = with_source
+        self._header = False
 
     @staticmethod
     def folder_for(path: str) -> Path:
@@ -148,21 +147,15 @@ class RowParts:
 
     def append(self, slot: int) -> None:
         """Move the rows of task ``slot`` (if it wrote any) to the end of the file."""
-        import csv
-
         part = Path(self.part_path(str(self.folder), slot))
         if not part.is_file():
             return
         with open(part, encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is not None:
-                if self._columns is None:
-                    self._columns = header
-                    self._writer.writerow(header)
-                where = [header.index(c) if c in header else None for c in self._columns]
-                for row in reader:
-                    self._writer.writerow([row[i] if i is not None and i < len(row) else "" for i in where])
+            header = handle.readline()
+            if not self._header:
+                self._file.write(header)
+                self._header = True
+            shutil.copyfileobj(handle, self._file)
         self._file.flush()
         part.unlink()
 
@@ -212,10 +205,12 @@ class StitchedOutput:
     def stats(self) -> RunStats:
         """What the whole file's scan did, as a one-process scan reports it."""
         index = self.plan.index
-        stats = RunStats(source=self.plan.spec)
+        stats = RunStats(source=self.plan.spec, source_fps=index.fps)
         stats.frames = sum(r.owned_frames for r in self.results)
-        last = max((r.last_owned for r in self.results), default=-1)
-        stats.media_time = float(index.times[last]) if last >= 0 else 0.0
+        owned = [r for r in self.results if r.owned_frames]
+        if owned:
+            stats.first_time = float(index.times[owned[0].segment.own_start])
+            stats.media_time = owned[-1].last_owned_time
         stats.events = list(self.stitcher.events)
         stats.stopped = any(r.stopped for r in self.results)
         stats.elapsed = time.perf_counter() - self.started

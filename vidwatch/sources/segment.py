@@ -13,13 +13,23 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vidwatch.errors import SourceError
 from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source
 from vidwatch.sources.packets import PacketIndex
-from vidwatch.sources.pyav_file import LUMA_FORMATS, av, decoder_threads, is_limited_range, luma
+from vidwatch.sources.pyav_file import (
+    LUMA_FORMATS,
+    NOT_READ,
+    _bgr_of,
+    av,
+    decoder_threads,
+    is_limited_range,
+    luma,
+    upright_turn,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +105,14 @@ class SegmentSource(Source):
         pts_list = self.index.pts
         start_seconds = _stream_start(self.index)
         produced = 0
+        turn = NOT_READ
         try:
             try:
                 for frame in self._decoded():
                     if frame.pts is None:
                         continue
+                    if turn == NOT_READ:  # turned upright as the whole-file reader turns it
+                        turn = upright_turn(frame, self.name)
                     at = int(np.searchsorted(pts_list, frame.pts))
                     if at >= pts_list.size or pts_list[at] != frame.pts or at < self.start:
                         continue  # a leading picture of the keyframe before, or one the index lacks
@@ -109,7 +122,9 @@ class SegmentSource(Source):
                         image, limited = luma(frame), is_limited_range(frame)
                     else:
                         image, limited = frame.to_ndarray(format="gray"), False
-                    yield SourceFrame(at, frame.time - start_seconds, image, to_bgr=_bgr_of(frame),
+                    if turn >= 0:
+                        image = cv2.rotate(image, turn)
+                    yield SourceFrame(at, frame.time - start_seconds, image, to_bgr=_bgr_of(frame, turn),
                                       limited_range=limited)
                     produced += 1
             except av.error.FFmpegError as exc:
@@ -123,10 +138,6 @@ class SegmentSource(Source):
         container, self._container = self._container, None
         if container is not None:
             container.close()
-
-
-def _bgr_of(frame: Any) -> Any:
-    return lambda: frame.to_ndarray(format="bgr24")
 
 
 def _stream_start(index: PacketIndex) -> float:
