@@ -91,10 +91,10 @@ def test_split_events_equal_a_whole_file_scan_with_boundaries_inside_events(reco
     assert stats.frames == STORY.frames  # every frame's row belongs to exactly one segment
 
 
-def test_a_segment_reports_only_the_events_that_start_in_its_own_range(recording):
+def test_a_segment_reports_only_the_events_that_open_in_its_own_range(recording):
     config = load_config(None)
     index = read_packet_index(str(recording))
-    # its warm-up (100-175) sees the first crossing begin (frame 141); its own range starts at 175
+    # its warm-up (100-175) sees the first crossing open (frame ~166, dated back to 141); its own range starts at 175
     segment = Segment(start=100, own_start=175, own_end=425, cap=425, limit=900)
     reports: list[tuple[str, Event, EventNote | None]] = []
     result = run_segment(index, segment, config, lambda *report: reports.append(report))
@@ -164,3 +164,48 @@ def test_stitcher_joins_a_cut_event_with_its_continuation_and_drops_warmup_piece
     assert [(e.start_frame, e.end_frame) for e in out.ended] == [(80, 160), (180, 190)]
     assert out.ended[0].peak["diff"] == 0.03 and out.ended[0].peak_frame == 90
     assert not snapshot.exists()
+
+
+def test_an_event_dated_back_to_its_things_first_sighting_across_a_boundary(recording):
+    """A tracked thing's event starts where the thing was first seen, frames before the gate opens it
+    (the first crossing: seen at 141, opened about 25 frames later). A boundary between the two must
+    not lose it: the segment where it opened reports it, with the start a whole-file scan gives."""
+    config = load_config(None)
+    expected = _full_scan(recording, config)
+    first = expected[0]
+    index = read_packet_index(str(recording))
+    boundary = next(int(k) for k in index.keyframes if first.start_frame < k)
+    opened = _opening_frames(recording, config)[0]
+    assert first.start_frame < boundary < opened, "the boundary must fall between first sighting and opening"
+    timing = Timing(warmup=100, overtime=750)
+    stats, _ = run_in_process(FilePlan(str(recording), index, timing, _segments(index, [0, boundary, 900], timing)),
+                              config, [], pictures=PictureOutputs())
+    _same(stats.events, expected)
+
+
+def _opening_frames(path, config) -> list[int]:
+    """The frames on which a whole-file scan opens its events."""
+
+    class Openings:
+        name = "openings"
+        shows_pictures = False
+
+        def __init__(self) -> None:
+            self.index = -1
+            self.frames: list[int] = []
+
+        def frame(self, record) -> None:
+            self.index = record.index
+
+        def event_started(self, event: Event) -> None:
+            self.frames.append(self.index)
+
+        def event_ended(self, event: Event) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    sink = Openings()
+    run_source(str(path), config, [sink])  # type: ignore[list-item]
+    return sink.frames

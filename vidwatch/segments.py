@@ -5,16 +5,19 @@ decoding (triage). Every segment is analysed by the ordinary pipeline, from a ke
 before its own frames that every model — the background model, the noise estimate, alignment —
 has settled by the time they begin (the warm-up). A segment then reports exactly:
 
-- the events that **start** in its own range ``[own_start, cap)``: the next segment reports those
-  starting at ``cap`` or later, so no event is reported twice;
+- the events that **open** in its own range ``[own_start, cap)`` (the frame on which the gate
+  opens an event, not its start: a tracked thing's event is dated back to where the thing was
+  first seen, which can lie before the boundary, or before ``own_start`` in the warm-up): the next
+  segment reports those opening at ``cap`` or later, so every event is reported exactly once;
 - the score rows of its own frames.
 
-It keeps analysing past ``cap`` until every event it owns has closed and nothing could still open
-one that started before ``cap`` (a frame where no detector is over its threshold ends every
-partial run), so an event crossing the boundary is reported whole, with the state a whole-file
-scan has. Only an event still open ``OVERTIME`` seconds past ``cap`` is cut there; the stitcher
-(:mod:`vidwatch.stitch`) then joins it with its continuation in the next segment, which reports
-the events it saw begin in its warm-up for that purpose only (``incoming``).
+It keeps analysing past ``cap`` until every event it owns has closed, so an event crossing the
+boundary is reported whole, with the state a whole-file scan has. Only an event still open
+``OVERTIME`` seconds past ``cap`` is cut there; the stitcher (:mod:`vidwatch.stitch`) then joins it
+with its continuation in the next segment, which reports the events it saw open in its warm-up for
+that purpose only (``incoming``). The warm-up must cover how far back an event is dated: a thing
+first seen more than the warm-up before the segment's own range starts where the segment first
+saw it.
 
 A triage stretch may stop before ``cap``, at ``own_end``, once nothing is open or over threshold;
 the frames after it are the quiet ones triage decided not to decode. If an event is open, or a
@@ -144,7 +147,7 @@ class EventNote:
     """What the stitcher needs to know about an event besides its own fields."""
 
     owned: bool
-    """It starts in the segment's own range (else it started in the warm-up: ``incoming``)."""
+    """It opened in the segment's own range (else it opened in the warm-up: ``incoming``)."""
     cut: bool
     """It was still open when the segment stopped at its limit: its end is not final."""
     strength: float
@@ -180,7 +183,7 @@ class SegmentScan(Sink):
 
     ``pictures`` (snapshots, clips) see every analysed frame and the segment's own events;
     ``rows`` (the scores file) sees its own frames only; ``emit`` gets its own events, and the
-    events that began in the warm-up, with what the stitcher needs.
+    events that opened in the warm-up, with what the stitcher needs.
     """
 
     name = "segment"
@@ -203,7 +206,6 @@ class SegmentScan(Sink):
         self.result = SegmentResult(segment)
         self._open: dict[int, list] = {}  # id(event) -> [event, owned, strength]
         self._latest: FrameRecord | None = None
-        self._quiet_since_cap = False
         self._tail_until = -math.inf
         self._flushing = False
 
@@ -221,8 +223,6 @@ class SegmentScan(Sink):
             event = entry[0]
             if event.peak_frame == f:
                 entry[2] = self._strength(event.kind, record)
-        if f >= seg.cap - 1 and not record.over:
-            self._quiet_since_cap = True
         if self.can_retry and f == seg.own_start - 1 and (record.active or record.over) and seg.own_start > seg.floor:
             # something is under way where the own range begins: an event could start before it
             # (a run of frames over threshold only ever starts at a frame where one is over)
@@ -248,8 +248,8 @@ class SegmentScan(Sink):
             done = True  # the overtime is used up: what is open is cut here
         elif index + 1 >= seg.own_end and index + 1 < seg.cap and not record.active and not record.over and tail_ok:
             done = True  # a triage stretch, idle after its planned end
-        elif index + 1 >= seg.cap and self._quiet_since_cap and not owned_open and tail_ok:
-            done = True  # nothing of its own open, nothing left that could start before the cap
+        elif index + 1 >= seg.cap and not owned_open and tail_ok:
+            done = True  # nothing of its own open; what opens from the cap on is the next segment's
         if done:
             self._flushing = True
             self.stop.set()
@@ -257,8 +257,9 @@ class SegmentScan(Sink):
     # -- events ----------------------------------------------------------------------------------
     def event_started(self, event: Event) -> None:
         seg = self.segment
-        owned = seg.own_start <= event.start_frame < seg.cap
-        if not owned and event.start_frame >= seg.cap:
+        opened = self._latest.index if self._latest is not None else event.start_frame
+        owned = seg.own_start <= opened < seg.cap
+        if not owned and opened >= seg.cap:
             return  # the next segment's
         strength = 0.0
         if self._latest is not None and self._latest.index == event.peak_frame:

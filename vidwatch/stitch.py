@@ -1,11 +1,11 @@
 """Joining the reports of a file's segments into the events a scan of the whole file reports.
 
-Each segment reports the events that start in its own range (see :mod:`vidwatch.segments`), so
+Each segment reports the events that open in its own range (see :mod:`vidwatch.segments`), so
 nothing is reported twice and an event that crosses a boundary is normally reported whole by the
-segment it began in. Two cases remain, and this is where they are settled, in file order:
+segment it opened in. Two cases remain, and this is where they are settled, in file order:
 
 - an event the earlier segment **cut** (still open when its overtime ran out) continues in the
-  next segment, which saw it begin in its warm-up and reported it as ``incoming``: the two are
+  next segment, which saw it open in its warm-up and reported it as ``incoming``: the two are
   joined (the start from the first, the end from the second);
 - where a later segment's models had not quite settled at the boundary, it may open an event
   inside one the earlier segment is still finishing: the earlier segment's view wins, and the
@@ -88,7 +88,7 @@ class Stitcher:
         self._final(event)
 
     def incoming(self, event: Event, note: EventNote) -> None:
-        """An event that began in the warm-up: it continues a held event the previous segment cut."""
+        """An event that opened in the warm-up: it continues a held event the previous segment cut."""
         held = self._held.get(event.kind)
         if held is None or not held.cut or event.end_frame < held.event.end_frame:
             return
