@@ -82,3 +82,38 @@ def test_fast_with_several_files_reports_each_files_events_in_source_order(tmp_p
     rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
     keys = [(files.index(r["source"]), int(r["frame"])) for r in rows]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)  # each decoded frame once, in order
+
+
+@pytest.mark.parametrize("options", [["--fast"], ["--jobs", "2"], ["--fast", "--jobs", "2"]])
+@pytest.mark.parametrize("damage", ["missing", "not a video", "cut short"])
+def test_a_file_that_cannot_be_read_gets_one_line_and_exit_2(tmp_path, recording, capsys, options, damage):
+    path = tmp_path / "bad.mp4"
+    if damage == "not a video":
+        path.write_bytes(b"camera export failed\n" * 100)
+    elif damage == "cut short":  # an MP4 whose index (written last) never made it to disk
+        path.write_bytes(recording.read_bytes()[: recording.stat().st_size // 3])
+    assert main(["-q", "run", str(path), *options, "--events", str(tmp_path / "e.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("vidwatch: error:") and str(path) in err
+
+
+def test_a_file_pyav_cannot_cut_is_scanned_whole_and_says_why(tmp_path, recording, capsys):
+    """A raw H.264 stream has no timestamps: it cannot be cut at keyframes, but OpenCV reads it."""
+    import subprocess
+
+    from tests.archive_clips import FFMPEG
+
+    raw = tmp_path / "story.h264"
+    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(recording), "-c", "copy", "-f", "h264", str(raw)],
+                   check=True)
+    whole, fast = tmp_path / "whole.jsonl", tmp_path / "fast.jsonl"
+    assert main(["-q", "run", str(raw), "--events", str(whole)]) == 0
+    capsys.readouterr()
+    assert main(["-q", "run", str(raw), "--fast", "--jobs", "2", "--events", str(fast)]) == 0
+    err = capsys.readouterr().err
+    assert "cannot be scanned in pieces" in err and "no timestamp" in err and "Traceback" not in err
+    a = [json.loads(line) for line in whole.read_text().splitlines()]
+    b = [json.loads(line) for line in fast.read_text().splitlines()]
+    assert len(a) == 5 and [(e["kind"], e["start_frame"], e["end_frame"]) for e in b] == [
+        (e["kind"], e["start_frame"], e["end_frame"]) for e in a]

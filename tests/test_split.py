@@ -119,6 +119,15 @@ def test_an_event_longer_than_the_overtime_is_cut_and_joined(recording):
     _same(stats.events, expected)
     cut = [r for r in output.results if r.stopped_at + 1 == r.segment.limit < index.frames]
     assert cut, "no segment was cut: the test does not exercise joining"
+    for got, want in zip(stats.events, expected, strict=True):  # the things tracked, over the whole event
+        assert _things(got) == _things(want), (got.describe(), want.describe())
+
+
+def _things(event: Event) -> list[tuple[int, int, list[int], list[int]]]:
+    """(first seen, last seen, to the frame; first and last position, to the pixel) of each thing an
+    event tracked (ids are numbered per process)."""
+    return [(round(e["first_time"] * 25), round(e["last_time"] * 25), [round(v) for v in e["path"][0][1:]],
+             [round(v) for v in e["path"][-1][1:]]) for e in event.extra.get("tracks", [])]
 
 
 def _event(kind: str, start: int, end: int, peak: float) -> Event:

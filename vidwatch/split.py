@@ -24,7 +24,7 @@ from vidwatch.events import Event
 from vidwatch.pipeline import RunStats
 from vidwatch.segments import EventNote, Segment, SegmentResult, Timing, plan_split, run_segment, timing_for
 from vidwatch.sinks.base import Sink, SinkSet
-from vidwatch.sources.packets import PacketIndex, Unsplittable, read_packet_index
+from vidwatch.sources.packets import PacketIndex, Unreadable, Unsplittable, read_packet_index
 from vidwatch.stitch import Stitcher
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,11 @@ def read_index(spec: str) -> PacketIndex | None:
     """The file's packet index, or None (logged) when it cannot be cut at keyframes."""
     try:
         return read_packet_index(spec)
-    except Unsplittable as exc:
+    except Unreadable as exc:  # the whole-file reader names the problem, once, if it cannot read it either
         log.info("%s cannot be scanned in pieces (%s); scanning it whole", spec, exc)
-        return None
+    except Unsplittable as exc:  # readable, but not at the speed asked for: say why
+        log.warning("%s cannot be scanned in pieces (%s); scanning it whole", spec, exc)
+    return None
 
 
 def plan_file(spec: str, config: Config, *, jobs: int, fast: bool) -> FilePlan | None:

@@ -20,10 +20,13 @@ keeps the first piece's clip, and the stronger piece's snapshot).
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from vidwatch.events import Event
+from vidwatch.objects.sightings import MAX_POINTS, PATH_STEP
 from vidwatch.segments import EventNote, Segment
 from vidwatch.sinks.base import Sink, SinkSet
 
@@ -128,6 +131,8 @@ class Stitcher:
         for name in piece.detectors:
             if name not in event.detectors:
                 event.detectors.append(name)
+        if piece.extra.get("tracks"):
+            join_tracks(event.extra.setdefault("tracks", []), piece.extra["tracks"])
         stronger = note.strength > held.strength
         if stronger:
             held.strength = note.strength
@@ -152,6 +157,45 @@ class Stitcher:
         self._last_end[event.kind] = max(self._last_end.get(event.kind, -1), event.end_frame)
         self.events.append(event)
         self.out.event_ended(event)
+
+
+def join_tracks(kept: list[dict[str, Any]], pieces: list[dict[str, Any]]) -> None:
+    """Add a later piece's tracked things to an event's (see :mod:`vidwatch.objects.sightings`).
+
+    Each process numbers its own tracks, so a thing is recognised by where it is, not by its id: a
+    piece's track that was seen, at a time the event's track was, within one object size of it, is
+    that track, and its later points continue its path; any other is a thing of its own, numbered
+    after the event's.
+    """
+    for entry in pieces:
+        same = next((k for k in kept if _same_thing(k, entry)), None)
+        if same is None:
+            kept.append({**entry, "id": max((k["id"] for k in kept), default=0) + 1})
+            continue
+        later = [point for point in entry["path"] if point[0] > same["last_time"] + 1e-9]
+        if not later:
+            continue
+        path = same["path"]
+        path.extend(later)
+        while len(path) > MAX_POINTS:
+            del path[1:-1:2]
+        first, last = path[0], path[-1]
+        span = last[0] - first[0]
+        same["last_time"] = entry["last_time"]
+        same["box"], same["size"] = entry["box"], entry["size"]
+        same["speed"] = round(math.hypot(last[1] - first[1], last[2] - first[2]) / span, 1) if span > 0 else 0.0
+
+
+def _same_thing(kept: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """Whether two tracks seen by different processes are one thing: at a time both were seen, they
+    were within one object size of each other."""
+    reach = max(max(kept["size"]), max(entry["size"]), 1)
+    for t, x, y in entry["path"]:
+        if kept["first_time"] - PATH_STEP <= t <= kept["last_time"] + 1e-9:
+            near = min(kept["path"], key=lambda point: abs(point[0] - t))
+            if abs(near[0] - t) <= PATH_STEP + 1e-9 and math.hypot(near[1] - x, near[2] - y) <= reach:
+                return True
+    return False
 
 
 def _key(event: Event) -> tuple[str, int]:

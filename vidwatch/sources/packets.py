@@ -32,6 +32,10 @@ class Unsplittable(Exception):
     """The file cannot be cut at keyframes (no timestamps, no keyframes, damaged index); the reason says why."""
 
 
+class Unreadable(Unsplittable):
+    """PyAV finds no video in it at all: the reader that scans it whole says what is wrong (or reads it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PacketIndex:
     """Every frame of a file's first video stream, in presentation order (the order vidwatch numbers frames)."""
@@ -86,10 +90,10 @@ def read_packet_index(path: str) -> PacketIndex:
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise Unsplittable(f"PyAV cannot open it: {exc}") from None
+        raise Unreadable(f"PyAV cannot open it: {exc}") from None
     try:
         if not container.streams.video:
-            raise Unsplittable("no video stream")
+            raise Unreadable("no video stream")
         stream = container.streams.video[0]
         codec = stream.codec_context.name if stream.codec_context is not None else ""
         parse = _reference_parser(codec, stream)
@@ -112,7 +116,7 @@ def read_packet_index(path: str) -> PacketIndex:
         except av.error.FFmpegError as exc:
             log.warning("%s: demuxing stopped after %d packets: %s", path, len(pts), exc)
         if not pts:
-            raise Unsplittable("no video packets")
+            raise Unreadable("no video packets")
         time_base = stream.time_base or Fraction(1, 90000)
         start = stream.start_time if stream.start_time is not None else 0
         rate = stream.average_rate or stream.guessed_rate
