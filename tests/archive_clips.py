@@ -47,6 +47,8 @@ class Story:
     """(frame, brightness added from that frame on)."""
     cuts: Sequence[int] = ()
     """The scene alternates between two views at these frames."""
+    hidden: Sequence[tuple[int, int]] = ()
+    """(first, last) frames where the squares are out of sight (behind something), still moving."""
     noise: float = 3.0
     extra: dict = field(default_factory=dict)
 
@@ -61,7 +63,7 @@ class Story:
                     brightness = level
             image = base + brightness
             for n, (first, last) in enumerate(self.crossings):
-                if first <= i <= last:
+                if first <= i <= last and not any(a <= i <= b for a, b in self.hidden):
                     image = square_at(image, 10 + (i - first) * 4, 60 + 70 * (n % 2))
             yield noisy(image, rng, self.noise)
 

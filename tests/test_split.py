@@ -175,25 +175,31 @@ def test_stitcher_joins_a_cut_event_with_its_continuation_and_drops_warmup_piece
     assert not snapshot.exists()
 
 
-def test_an_event_dated_back_to_its_things_first_sighting_across_a_boundary(recording):
-    """A tracked thing's event starts where the thing was first seen, frames before the gate opens it
-    (the first crossing: seen at 141, opened about 25 frames later). A boundary between the two must
-    not lose it: the segment where it opened reports it, with the start a whole-file scan gives."""
+HIDDEN = Story(frames=400, crossings=[(140, 215)], hidden=[(146, 153)])
+"""One crossing, out of sight for a third of a second soon after it enters: the tracker keeps the
+thing, and its event (opened about 25 frames after entry) starts where it was first seen."""
+
+
+def test_an_event_dated_back_to_its_things_first_sighting_across_a_boundary(tmp_path):
+    """The boundary falls between the thing's first sighting and the frame its event opens, where
+    nothing is over threshold (the thing is out of sight): the segment before may stop there, so
+    the segment where the event opens must report it, with the start a whole-file scan gives."""
+    path = write(tmp_path / "hidden.mp4", HIDDEN)
     config = load_config(None)
-    expected = _full_scan(recording, config)
-    first = expected[0]
-    index = read_packet_index(str(recording))
-    boundary = next(int(k) for k in index.keyframes if first.start_frame < k)
-    opened = _opening_frames(recording, config)[0]
-    assert first.start_frame < boundary < opened, "the boundary must fall between first sighting and opening"
+    expected, openings = _scan_with_openings(path, config)
+    index = read_packet_index(str(path))
+    boundary = 150
+    assert index.keyframe_at_or_before(boundary) == boundary
+    assert len(expected) == 1 and expected[0].start_frame < boundary < openings[0]
+    assert HIDDEN.hidden[0][0] < boundary - 1 < HIDDEN.hidden[0][1], "the frame before the boundary must be quiet"
     timing = Timing(warmup=100, overtime=750)
-    stats, _ = run_in_process(FilePlan(str(recording), index, timing, _segments(index, [0, boundary, 900], timing)),
+    stats, _ = run_in_process(FilePlan(str(path), index, timing, _segments(index, [0, boundary, 400], timing)),
                               config, [], pictures=PictureOutputs())
     _same(stats.events, expected)
 
 
-def _opening_frames(path, config) -> list[int]:
-    """The frames on which a whole-file scan opens its events."""
+def _scan_with_openings(path, config) -> tuple[list[Event], list[int]]:
+    """A whole-file scan's events, and the frames on which it opened them."""
 
     class Openings:
         name = "openings"
@@ -216,5 +222,5 @@ def _opening_frames(path, config) -> list[int]:
             pass
 
     sink = Openings()
-    run_source(str(path), config, [sink])  # type: ignore[list-item]
-    return sink.frames
+    events = run_source(str(path), config, [sink]).events  # type: ignore[list-item]
+    return events, sink.frames
