@@ -224,3 +224,23 @@ def _scan_with_openings(path, config) -> tuple[list[Event], list[int]]:
     sink = Openings()
     events = run_source(str(path), config, [sink]).events  # type: ignore[list-item]
     return events, sink.frames
+
+
+def test_a_stretch_that_sees_an_event_open_in_unowned_frames_starts_again_earlier(recording):
+    """A triage plan that missed the first crossing: the stretch before it ends at 100 and the next
+    one's own range begins at 300, so the crossing opens (about frame 166) and closes in frames no
+    stretch owns, inside the second stretch's warm-up, and all is quiet again where its own range
+    begins. The stretch must run again from earlier and report it."""
+    from vidwatch.triage import TriagePlan
+
+    config = load_config(None)
+    expected = _full_scan(recording, config)
+    index = read_packet_index(str(recording))
+    timing = Timing(warmup=100, overtime=750)
+    segments = [Segment(start=0, own_start=0, own_end=100, cap=300, limit=900, floor=0),
+                Segment(start=150, own_start=300, own_end=900, cap=900, limit=900, floor=100)]
+    plan = FilePlan(str(recording), index, timing, segments,
+                    triage=TriagePlan(segments, index.frames, 850, []))
+    stats, output = run_in_process(plan, config, [], pictures=PictureOutputs())
+    _same(stats.events, expected)
+    assert min(r.segment.own_start for r in output.results[1:]) < 166

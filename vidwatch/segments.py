@@ -21,7 +21,8 @@ saw it.
 
 A triage stretch may stop before ``cap``, at ``own_end``, once nothing is open or over threshold;
 the frames after it are the quiet ones triage decided not to decode. If an event is open, or a
-detector over its threshold, on the frame before its own range begins, something was already
+detector over its threshold, on the frame before its own range begins, or an event opened in
+its warm-up after the planned end of the stretch before (frames no stretch owns), something was
 under way there that triage did not see: the run is abandoned and repeated from earlier in the
 file (``retry``), back to the end of the stretch before at most.
 """
@@ -265,6 +266,10 @@ class SegmentScan(Sink):
         if self._latest is not None and self._latest.index == event.peak_frame:
             strength = self._strength(event.kind, self._latest)
         self._open[id(event)] = [event, owned, strength]
+        if self.can_retry and not owned and seg.floor <= opened < seg.own_start:
+            # an event opened where no stretch owns the frames: triage did not see it; start earlier
+            self.result.retry = True
+            self.stop.set()
         if not owned or self.result.retry:
             return
         self.pictures.event_started(event)

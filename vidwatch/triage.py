@@ -84,6 +84,10 @@ JUDGE_CHANGES = 4
 """...judged once there are this many such changes (a third of them must show)."""
 PAD_SECONDS = 1.0
 """Decoded on each side of a packet-size spike."""
+UNSCHEDULED = 0.75
+"""A keyframe this much sooner after the one before than the file's usual spacing was not on the
+encoder's schedule: it chose one because the picture changed too much to predict (a cut, a camera
+knocked), which a comparison of keyframes further apart can miss when the picture changes back."""
 KEY_SPACING = 4.0
 """Keyframes are compared at most this many seconds apart (consecutive keyframes where they are
 further apart). Decoding a keyframe costs about as much as ten other frames; between two compared
@@ -376,6 +380,11 @@ def plan(index: PacketIndex, changes: Sequence[KeyframeChange], timing: Timing) 
     for f in np.flatnonzero(excess >= SIZE_SIGMAS):
         active[max(0, f - pad):f + pad + 1] = True
     keys = index.keyframes
+    gaps = np.diff(keys)
+    if gaps.size >= 3:
+        usual = float(np.median(gaps))
+        for k in keys[1:][gaps < UNSCHEDULED * usual]:
+            active[max(0, int(k) - pad):int(k) + pad + 1] = True
     for a, b in zip(keys[:-1], keys[1:], strict=True):
         inner = excess[a + 1:b][index.classes[a + 1:b] != KEY]
         if inner.size >= 4 and float(np.median(inner)) >= GOP_RISE:
