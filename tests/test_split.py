@@ -93,19 +93,23 @@ def test_split_events_equal_a_whole_file_scan_with_boundaries_inside_events(reco
 
 def test_a_segment_reports_only_the_events_that_open_in_its_own_range(recording):
     config = load_config(None)
+    expected, openings = _scan_with_openings(recording, config)
     index = read_packet_index(str(recording))
-    # its warm-up (100-175) sees the first crossing open (frame ~166, dated back to 141); its own range starts at 175
-    segment = Segment(start=100, own_start=175, own_end=425, cap=425, limit=900)
+    # its own range begins just after the first crossing's event opens (dated back to where the
+    # square was first seen) and ends just after the second's opens: the first is seen in its warm-up
+    own_start = next(int(k) for k in index.keyframes if k > openings[0])
+    cap = next(int(k) for k in index.keyframes if k > openings[1])
+    assert expected[1].start_frame < cap < expected[1].end_frame
+    segment = Segment(start=index.keyframe_at_or_before(expected[0].start_frame - 40), own_start=own_start,
+                      own_end=cap, cap=cap, limit=900)
     reports: list[tuple[str, Event, EventNote | None]] = []
     result = run_segment(index, segment, config, lambda *report: reports.append(report))
-    started = [e.start_frame for what, e, _ in reports if what == "started"]
-    incoming = [e.start_frame for what, e, _ in reports if what == "incoming"]
-    assert incoming and all(f < 175 for f in incoming)
-    assert started and all(175 <= f < 425 for f in started)
-    # it went on past its cap until its own crossing (390-470, post-roll after) had closed
+    assert [e.start_frame for what, e, _ in reports if what == "incoming"] == [expected[0].start_frame]
+    assert [e.start_frame for what, e, _ in reports if what == "started"] == [expected[1].start_frame]
+    # it went on past its cap until its own crossing (post-roll after) had closed, and no further
     ended = [e for what, e, _ in reports if what == "ended"]
-    assert ended[-1].start_frame < 425 < ended[-1].end_frame <= result.stopped_at
-    assert result.owned_frames == 425 - 175
+    assert len(ended) == 1 and ended[0].end_frame == expected[1].end_frame <= result.stopped_at < openings[2]
+    assert result.owned_frames == cap - own_start
 
 
 def test_an_event_longer_than_the_overtime_is_cut_and_joined(recording):
@@ -177,7 +181,8 @@ def test_stitcher_joins_a_cut_event_with_its_continuation_and_drops_warmup_piece
 
 HIDDEN = Story(frames=400, crossings=[(140, 215)], hidden=[(146, 153)])
 """One crossing, out of sight for a third of a second soon after it enters: the tracker keeps the
-thing, and its event (opened about 25 frames after entry) starts where it was first seen."""
+thing, and its event (opened once the thing is old enough, ``objects.min_age``) starts where it was
+first seen."""
 
 
 def test_an_event_dated_back_to_its_things_first_sighting_across_a_boundary(tmp_path):
@@ -228,7 +233,7 @@ def _scan_with_openings(path, config) -> tuple[list[Event], list[int]]:
 
 def test_a_stretch_that_sees_an_event_open_in_unowned_frames_starts_again_earlier(recording):
     """A triage plan that missed the first crossing: the stretch before it ends at 100 and the next
-    one's own range begins at 300, so the crossing opens (about frame 166) and closes in frames no
+    one's own range begins at 300, so the crossing opens (frame 191 with a 2 s min_age) and closes in frames no
     stretch owns, inside the second stretch's warm-up, and all is quiet again where its own range
     begins. The stretch must run again from earlier and report it."""
     from vidwatch.triage import TriagePlan
@@ -238,9 +243,10 @@ def test_a_stretch_that_sees_an_event_open_in_unowned_frames_starts_again_earlie
     index = read_packet_index(str(recording))
     timing = Timing(warmup=100, overtime=750)
     segments = [Segment(start=0, own_start=0, own_end=100, cap=300, limit=900, floor=0),
-                Segment(start=150, own_start=300, own_end=900, cap=900, limit=900, floor=100)]
+                Segment(start=100, own_start=300, own_end=900, cap=900, limit=900, floor=100)]
     plan = FilePlan(str(recording), index, timing, segments,
                     triage=TriagePlan(segments, index.frames, 850, []))
     stats, output = run_in_process(plan, config, [], pictures=PictureOutputs())
     _same(stats.events, expected)
-    assert min(r.segment.own_start for r in output.results[1:]) < 166
+    assert min(r.segment.own_start for r in output.results[1:]) == 100  # back to the end of the stretch before
+    assert stats.frames == STORY.frames  # every frame's row once

@@ -268,6 +268,7 @@ def run_with_retries(index: PacketIndex, segment: Segment, config: Config, outpu
         start = index.keyframe_at_or_before(max(0, own_start - warmup)) if own_start > 0 else 0
         log.debug("%s: activity already under way at frame %d; starting that stretch at %d instead",
                   index.path, segment.own_start, own_start)
-        segment = Segment(start=start, own_start=own_start if start > 0 else 0, own_end=segment.own_end,
+        # from the file's start nothing comes before the frames the stretch before owns (its floor)
+        segment = Segment(start=start, own_start=own_start if start > 0 else segment.floor, own_end=segment.own_end,
                           cap=segment.cap, limit=segment.limit, floor=segment.floor)
         output.begin(segment)  # type: ignore[attr-defined]
