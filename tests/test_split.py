@@ -233,7 +233,7 @@ def _scan_with_openings(path, config) -> tuple[list[Event], list[int]]:
 
 def test_a_stretch_that_sees_an_event_open_in_unowned_frames_starts_again_earlier(recording):
     """A triage plan that missed the first crossing: the stretch before it ends at 100 and the next
-    one's own range begins at 300, so the crossing opens (frame 191 with a 2 s min_age) and closes in frames no
+    one's own range begins at 300, so the crossing opens (once old enough, objects.min_age) and closes in frames no
     stretch owns, inside the second stretch's warm-up, and all is quiet again where its own range
     begins. The stretch must run again from earlier and report it."""
     from vidwatch.triage import TriagePlan
