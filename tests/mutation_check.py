@@ -1,6 +1,6 @@
 """Does the suite catch deliberate bugs? Each mutant is one small edit to a copy of the package.
 
-For every mutant the repository (package, tests, sample clips, configs, README) is copied to a
+For every mutant the repository (package with its presets, tests, sample clips, README) is copied to a
 temporary folder, the edit is applied there, and the part of the suite that guards that code runs
 against the copy. A mutant is *killed* when those tests fail, and *survives* when they pass: a
 surviving mutant is a bug the suite would let through. The unmutated copy runs the same tests first,
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("vidwatch", "tests", "sample_videos", "configs", "README.md", "pyproject.toml")
+COPIED = ("vidwatch", "tests", "sample_videos", "README.md", "pyproject.toml")
+"""What a copy holds (the presets are package data, inside vidwatch/)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,71 @@ MUTANTS = (
            "vidwatch/cli.py",
            "    output = check_output(args.output)  # before anything is decoded", "    output = args.output",
            ("tests/test_tune_cli.py",)),
+    Mutant("stitch-no-continuation", "a segment's event cut at its overtime is never joined with its continuation",
+           "vidwatch/stitch.py",
+           "        if held is None or not held.cut or event.end_frame < held.event.end_frame:\n            return\n",
+           "        return\n",
+           ("tests/test_split.py",)),
+    Mutant("stitch-drops-piece-tracks", "a joined event keeps only the first piece's tracked things",
+           "vidwatch/stitch.py",
+           '        if piece.extra.get("tracks"):\n', "        if False:\n",
+           ("tests/test_split.py",)),
+    Mutant("segment-owns-warmup", "a segment also reports the events that opened in its warm-up",
+           "vidwatch/segments.py",
+           "owned = seg.own_start <= opened < seg.cap", "owned = opened < seg.cap",
+           ("tests/test_split.py",)),
+    Mutant("segment-owns-by-start", "a segment owns the events that start in its range, not those that open there",
+           "vidwatch/segments.py",
+           "opened = self._latest.index if self._latest is not None else event.start_frame",
+           "opened = event.start_frame",
+           ("tests/test_split.py",)),
+    Mutant("segment-stops-at-cap", "a segment stops at its boundary with its own events still open",
+           "vidwatch/segments.py",
+           "        elif index + 1 >= seg.cap and not owned_open and tail_ok:\n",
+           "        elif index + 1 >= seg.cap:\n",
+           ("tests/test_split.py",)),
+    Mutant("segment-time-from-zero", "a segment's frame times ignore the stream's start time (MPEG-TS)",
+           "vidwatch/sources/segment.py",
+           "    return float(index.start_pts * index.time_base) if index.start_pts else 0.0\n",
+           "    return 0.0\n",
+           ("tests/test_split.py",)),
+    Mutant("stretch-ignores-unowned-events", "an event that opens in a stretch's warm-up, in frames no stretch owns, is dropped",
+           "vidwatch/segments.py",
+           "        if self.can_retry and not owned and seg.floor <= opened < seg.own_start:\n", "        if False:\n",
+           ("tests/test_split.py",)),
+    Mutant("retry-from-zero-owns-all", "a stretch run again from the file's start owns frames the stretch before owns",
+           "vidwatch/split.py",
+           "own_start=own_start if start > 0 else segment.floor", "own_start=own_start if start > 0 else 0",
+           ("tests/test_split.py",)),
+    Mutant("triage-blind-to-keyframes", "triage ignores what the keyframe comparisons found",
+           "vidwatch/triage.py",
+           "        if change.active:\n            active[change.first:change.second + 1] = True\n",
+           "        pass\n",
+           ("tests/test_triage.py",)),
+    Mutant("triage-trusts-declared-cbr", "a stream that declares a constant bitrate is triaged like any other",
+           "vidwatch/triage.py",
+           "    if index.constant_bitrate:\n", "    if False:\n",
+           ("tests/test_triage.py",)),
+    Mutant("triage-trusts-all-intra", "an all-intra stream is triaged like any other",
+           "vidwatch/triage.py",
+           '            reason = "every frame is a keyframe"\n', "            reason = None\n",
+           ("tests/test_triage.py",)),
+    Mutant("score-parts-dropped", "the score rows of a split run's segments never reach the scores file",
+           "vidwatch/split.py",
+           "            shutil.copyfileobj(handle, self._file)\n", "            pass\n",
+           ("tests/test_run_pieces.py",)),
+    Mutant("unsplittable-said-quietly", "a file that can only be scanned whole says so only in the debug log",
+           "vidwatch/split.py",
+           '        log.warning("%s cannot be scanned in pieces', '        log.info("%s cannot be scanned in pieces',
+           ("tests/test_run_pieces.py",)),
+    Mutant("unreadable-said-twice", "a file PyAV cannot open is named by a warning as well as by the error",
+           "vidwatch/sources/packets.py",
+           'raise Unreadable(f"PyAV cannot open it', 'raise Unsplittable(f"PyAV cannot open it',
+           ("tests/test_run_pieces.py",)),
+    Mutant("fast-takes-cameras", "--fast does not refuse a camera",
+           "vidwatch/archive.py",
+           "    if not fast:\n        return\n", "    if True:\n        return\n",
+           ("tests/test_run_pieces.py",)),
 )
 
 

@@ -63,7 +63,7 @@ def _name_losses(outputs: RunOutputs | None, lost: list[Loss]) -> None:
 def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
     from vidwatch.config import load_config
     from vidwatch.outputs import OutputChoices, RunOutputs
-    from vidwatch.pipeline import open_for_run, run_source
+    from vidwatch.pipeline import RunStats, open_for_run, run_source
     from vidwatch.report import Progress, format_summary
     from vidwatch.status import StatusLine, chain
 
@@ -72,26 +72,34 @@ def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
     choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
                             annotate=args.annotate, show=args.show, append=args.append)
     jobs = args.jobs or cores.usable_cores()
+    fast = args.fast or config.source.triage
+    pieces = fast or (jobs > 1 and (several or any(Path(s).is_file() for s in args.sources)))
     in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
-    if jobs > 1 and several and in_process:
-        raise UserError(f"{in_process[0]} needs the frames in this process: run without --jobs "
-                        f"(or --jobs 1) to use it with several sources")
+    if pieces and in_process:
+        raise UserError(f"{in_process[0]} needs every frame in this process, in order: run without "
+                        f"{'--fast' if fast else '--jobs'} to use it")
     # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
     with _stop_on_signals() as stop, ExitStack() as stack:
         outputs: RunOutputs | None = None
         stack.callback(lambda: _name_losses(outputs, lost))  # runs last: after every output has closed
-        outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
-        if jobs > 1 and several:
-            from vidwatch.batch import run_parallel
+        if pieces:
+            from vidwatch.archive import check_sources, run_pieces
 
-            open_files = outputs.open_files
+            check_sources(args.sources, fast=fast)
 
-            def source_done(stats: RunStats) -> None:
-                open_files()  # a source ran: the events file holds this run's events, even none
-                print(format_summary(stats), flush=True)
+            def took(opened: RunOutputs) -> None:
+                nonlocal outputs
+                outputs = opened
 
-            run_parallel(args.sources, config, outputs.sinks, jobs=jobs, stop=stop, on_source_done=source_done)
+            def done(stats: RunStats, note: str | None) -> None:
+                if outputs is not None:
+                    outputs.open_files()  # a source ran: the events file holds this run's events, even none
+                print(format_summary(stats) + (f"\n{note}" if note else ""), flush=True)
+
+            run_pieces(args.sources, config, choices, jobs=jobs, fast=fast, stop=stop, stack=stack,
+                       on_source_done=done, on_outputs=took)
             return 0
+        outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         for spec in args.sources:
             # opened first (as run_source would) so the progress line and outputs know the source
             source = open_for_run(spec, config, stop=stop, realtime=args.realtime)
@@ -302,8 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--show", action="store_true",
                      help="preview window with the change mask and events (q or Esc stops the run)")
     run.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
-                     help="process up to N sources at once in parallel processes (0: one per CPU); "
-                          "events are still reported in source order")
+                     help="use N processes (0: one per CPU): several sources at once, and a long file cut at "
+                          "keyframes into pieces scanned in parallel; events are still reported in source order, "
+                          "as one process finds them")
+    run.add_argument("--fast", action="store_true",
+                     help="recorded files: decode only the stretches whose compressed stream shows activity "
+                          "(packet sizes, keyframes compared) and skip the rest; the same as source.triage")
     run.set_defaults(func=cmd_run)
 
     srv = sub.add_parser("serve", help="watch many cameras as a service: web page, API, events in SQLite, "

@@ -44,9 +44,10 @@ class OutputChoices:
     """Add to an existing events file instead of replacing it."""
 
     def frame_outputs(self) -> list[str]:
-        """Flags of outputs that need every frame in this process (not possible with --jobs)."""
-        wanted = (("--snapshots", self.snapshots), ("--clips", self.clips), ("--scores", self.scores),
-                  ("--annotate", self.annotate), ("--show", self.show))
+        """Flags of outputs that need every frame of a source in this process, in order (not possible
+        when a run is shared out over processes or triaged; snapshots, clips and scores are written
+        beside each piece's analysis)."""
+        wanted = (("--annotate", self.annotate), ("--show", self.show))
         return [flag for flag, value in wanted if value]
 
 

@@ -33,6 +33,11 @@ class SourceParams:
         "reader, 'auto' takes PyAV and falls back to OpenCV for files PyAV cannot open")
     decode_ahead: int = param(8, "frames a video file is decoded ahead of analysis on a reader thread; "
                               "0 decodes on the analysis thread", min=0, max=256)
+    triage: bool = param(False, "recorded files: decode only the stretches whose compressed stream shows "
+                         "activity (packet sizes, keyframes compared), the rest is skipped; the same as --fast")
+    split_warmup: float = param(4.0, "seconds analysed before each piece of a file scanned in pieces (--jobs "
+                                "on one file, --fast), so every model has settled where the piece begins",
+                                min=1.0, max=600.0)
     rtsp_transport: Literal["tcp", "udp"] = param(
         "tcp", "how rtsp:// streams carry their video: tcp (inside the RTSP connection; passes NAT and "
         "firewalls) or udp (separate RTP ports; for cameras and servers that offer only UDP)")

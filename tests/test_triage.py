@@ -1,0 +1,85 @@
+"""Triage (``--fast``): decode only where the compressed stream shows activity, lose no event.
+
+Generated recordings with long quiet stretches and known events (squares crossing, a light
+switched on, a cut): triage must find every event a whole-file scan finds, with the same frames,
+while decoding well under all of the file; where the compressed stream cannot be trusted
+(constant bitrate, every frame a keyframe) it must decode everything.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.archive_clips import ALL_INTRA, CBR, VBR, VBR_B_FRAMES, Story, write
+from vidwatch import triage
+from vidwatch.config import load_config
+from vidwatch.pipeline import run_source
+from vidwatch.segments import timing_for
+from vidwatch.sources.packets import DISPOSABLE_REORDERED, KEY, REFERENCE, read_packet_index
+from vidwatch.split import PictureOutputs, plan_file, run_in_process
+
+STORY = Story(frames=2500, crossings=[(300, 375), (1500, 1575)], light=[(2120, 45.0)], cuts=[900, 960])
+"""100 s: two crossings, a cut away and back, a light switched on; quiet in between."""
+
+
+def _full(path, config):
+    return run_source(str(path), config, []).events
+
+
+def _triaged(path, config):
+    plan = plan_file(str(path), config, jobs=1, fast=True)
+    assert plan is not None and plan.triage is not None
+    stats, output = run_in_process(plan, config, [], pictures=PictureOutputs())
+    return stats.events, plan, output
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("triage") / "story.mp4", STORY, VBR)
+
+
+@pytest.mark.parametrize("encoding", ["vbr", "b_frames"])
+def test_triage_finds_every_event_of_a_full_scan_and_skips_the_quiet(tmp_path, recording, encoding):
+    path = recording if encoding == "vbr" else write(tmp_path / "b.ts", STORY, VBR_B_FRAMES)
+    config = load_config(None)
+    expected = _full(path, config)
+    assert [e.kind for e in expected] == ["motion", "scene_change", "scene_change", "motion", "lighting"]
+    found, plan, output = _triaged(path, config)
+    assert [(e.kind, e.start_frame, e.end_frame) for e in found] == [
+        (e.kind, e.start_frame, e.end_frame) for e in expected]
+    assert all(f.peak == pytest.approx(e.peak, rel=0.05, abs=1e-3) for f, e in zip(found, expected, strict=True))
+    assert not plan.triage.fallbacks
+    assert output.decoded < 0.5 * STORY.frames, f"decoded {output.decoded} of {STORY.frames} frames"
+
+
+def test_packet_classes_tell_keyframes_p_and_b_frames_apart(tmp_path):
+    index = read_packet_index(str(write(tmp_path / "b.mp4", Story(frames=100), VBR_B_FRAMES)))
+    classes = set(index.classes.tolist())
+    assert {KEY, REFERENCE, DISPOSABLE_REORDERED} <= classes
+    assert list(index.keyframes) == [0, 25, 50, 75]
+
+
+def test_keyframe_comparison_sees_a_small_slow_object_and_a_light_change(recording):
+    index = read_packet_index(str(recording))
+    changes = {c.first: c for c in triage.compare_keyframes(index, triage.sampled_keyframes(index))}
+    crossing = [c for c in changes.values() if c.first <= 340 <= c.second][0]
+    quiet = [c for c in changes.values() if c.first <= 650 <= c.second][0]
+    light = [c for c in changes.values() if c.first < 2120 <= c.second][0]
+    assert crossing.active and crossing.changed > 10 * triage.CHANGE_AREA
+    assert not quiet.active and quiet.changed < triage.CHANGE_AREA
+    assert light.active and light.shift > 20
+
+
+@pytest.mark.parametrize("encoding, keyframe_every, reason", [
+    (CBR, 25, "constant"),
+    (ALL_INTRA, 1, "keyframe"),
+])
+def test_streams_whose_sizes_cannot_be_trusted_are_decoded_in_full(tmp_path, encoding, keyframe_every, reason):
+    path = write(tmp_path / "clip.ts", Story(frames=750, crossings=[(300, 375)]), encoding,
+                 keyframe_every=keyframe_every)
+    config = load_config(None)
+    index = read_packet_index(str(path))
+    changes = triage.compare_keyframes(index, triage.sampled_keyframes(index)) if keyframe_every > 1 else []
+    decided = triage.plan(index, changes, timing_for(config, index.fps))
+    assert decided.fallbacks and all(reason in r for _, _, r in decided.fallbacks)
+    assert decided.share == 1.0, decided.describe()
