@@ -44,11 +44,13 @@ def check_sources(specs: Sequence[str], *, fast: bool) -> None:
 def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: int, fast: bool,
                stop: threading.Event, stack: ExitStack,
                on_source_done: Callable[[RunStats, str | None], None],
-               on_outputs: Callable[[RunOutputs], None] | None = None) -> list[RunStats]:
+               on_outputs: Callable[[RunOutputs], None] | None = None,
+               cluster: object | None = None) -> list[RunStats]:
     """Run ``specs`` split over ``jobs`` processes and/or triaged; ``on_source_done(stats, note)`` per source.
 
     ``note`` says how much of a file was decoded when it was scanned in pieces; ``on_outputs`` gets the
-    event outputs once open, so the caller can name what they lost after they close.
+    event outputs once open, so the caller can name what they lost after they close. With ``cluster`` (a
+    :class:`~vidwatch.distributed.cluster.Cluster`) the pieces are Ray tasks on its CPUs instead.
     """
     from vidwatch.outputs import RunOutputs
 
@@ -66,7 +68,9 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
     if on_outputs is not None:
         on_outputs(outputs)
     scores = choices.scores  # type: ignore[attr-defined]
-    if jobs <= 1:
+    if cluster is not None:
+        jobs = cluster.cpus  # type: ignore[attr-defined]
+    elif jobs <= 1:
         from vidwatch.pipeline import record_layout
         from vidwatch.sinks.scores_csv import ScoresCsvSink
 
@@ -89,8 +93,13 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
 
     from vidwatch.batch import RunOptions, run_parallel
 
+    threads = _threads_per_worker(jobs)
+    if cluster is not None:
+        from vidwatch.distributed.archive import THREADS_PER_TASK
+
+        threads = THREADS_PER_TASK
     options = RunOptions(pictures=pictures, rows=str(RowParts.folder_for(scores)) if scores else None,
-                         with_source=several, label=several, threads=_threads_per_worker(jobs))
+                         with_source=several, label=several, threads=threads)
     notes: dict[str, str] = {}
 
     def done_one(stats: RunStats) -> None:
@@ -98,6 +107,12 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
 
     # with at least as many files as processes, whole files keep every process busy (and need no index)
     split = len(specs) < jobs
+    if cluster is not None:
+        from vidwatch.distributed.archive import run_on_ray
+
+        return run_on_ray(list(specs), config, outputs.sinks, cluster=cluster, stop=stop,  # type: ignore[arg-type]
+                          on_source_done=done_one, fast=fast, split=split, options=options, scores=scores,
+                          on_note=notes.__setitem__)
     return run_parallel(list(specs), config, outputs.sinks, jobs=jobs, stop=stop, on_source_done=done_one,
                         fast=fast, split=split, options=options, scores=scores, on_note=notes.__setitem__)
 

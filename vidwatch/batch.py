@@ -127,37 +127,47 @@ def _worker(tasks: Any, results: Any, stop: Any, plain_config: dict[str, Any], o
         task = tasks.get()
         if task is None:
             return
-        kind, slot, spec, detail = task
         if stop.is_set():
-            results.put((slot, "skipped", None))
+            results.put((task[1], "skipped", None))
             continue
-        results.put((slot, "begin", os.getpid()))
-        try:
-            if kind == "keyframes":
-                from vidwatch.triage import compare_keyframes
+        run_task(task, config, options, results, stop, indexes)
 
-                results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail)))
-            elif kind == "segment":
-                segment, retry, warmup = detail
-                with ExitStack() as stack:
-                    rows = _rows_sink(options, config, slot, spec, stack)
-                    result = run_with_retries(_index(indexes, spec), segment, config, _SegmentReports(slot, results),
-                                              pictures=options.pictures, rows=rows, stop=stop,
-                                              label=spec if options.label else "", retry=retry, warmup=warmup,
-                                              threads=options.threads)
-                results.put((slot, "done", result))
-            else:
-                with ExitStack() as stack:
-                    sinks = options.pictures.open(config, stack)
-                    rows = _rows_sink(options, config, slot, spec, stack)
-                    sinks += [rows] if rows is not None else []
-                    stats = run_source(spec, config, [*sinks, _Forward(slot, results)], stop=stop,
-                                       label_events=options.label)
-                results.put((slot, "done", stats))
-        except UserError as exc:
-            results.put((slot, "error", ("user", str(exc))))
-        except Exception as exc:  # reported by the parent; the other tasks go on
-            results.put((slot, "error", ("internal", f"{type(exc).__name__}: {exc}")))
+
+def run_task(task: tuple[str, int, str, Any], config: Config, options: RunOptions, results: Any, stop: Any,
+             indexes: dict[str, Any]) -> None:
+    """Run one task of a parallel run, putting its messages on ``results`` (``put((slot, what, payload))``).
+
+    The one place a task is run, whichever executor runs it (these worker processes, or Ray); it
+    ends with a ``done`` or an ``error`` message and raises nothing of its own.
+    """
+    kind, slot, spec, detail = task
+    results.put((slot, "begin", os.getpid()))
+    try:
+        if kind == "keyframes":
+            from vidwatch.triage import compare_keyframes
+
+            results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail)))
+        elif kind == "segment":
+            segment, retry, warmup = detail
+            with ExitStack() as stack:
+                rows = _rows_sink(options, config, slot, spec, stack)
+                result = run_with_retries(_index(indexes, spec), segment, config, _SegmentReports(slot, results),
+                                          pictures=options.pictures, rows=rows, stop=stop,
+                                          label=spec if options.label else "", retry=retry, warmup=warmup,
+                                          threads=options.threads)
+            results.put((slot, "done", result))
+        else:
+            with ExitStack() as stack:
+                sinks = options.pictures.open(config, stack)
+                rows = _rows_sink(options, config, slot, spec, stack)
+                sinks += [rows] if rows is not None else []
+                stats = run_source(spec, config, [*sinks, _Forward(slot, results)], stop=stop,
+                                   label_events=options.label)
+            results.put((slot, "done", stats))
+    except UserError as exc:
+        results.put((slot, "error", ("user", str(exc))))
+    except Exception as exc:  # reported by the parent; the other tasks go on
+        results.put((slot, "error", ("internal", f"{type(exc).__name__}: {exc}")))
 
 
 def _index(cache: dict[str, Any], spec: str) -> Any:
@@ -204,8 +214,9 @@ class _Source:
     stats: RunStats | None = None
 
 
-class _Run:
-    """The parent's bookkeeping for one parallel run."""
+class OrderedRun:
+    """The parent's bookkeeping for one parallel run: tasks planned and queued, their messages handed on in
+    source order (whichever executor runs the tasks)."""
 
     def __init__(self, specs: Sequence[str], config: Config, sinks: Sequence[Sink], *, jobs: int, fast: bool,
                  split: bool, options: RunOptions, scores: str | None, tasks: Any,
@@ -392,7 +403,7 @@ def run_parallel(
     options = options or RunOptions()
     ctx = mp.get_context("spawn")
     tasks, results, worker_stop = ctx.Queue(), ctx.Queue(), ctx.Event()
-    run = _Run(specs, config, sinks, jobs=jobs, fast=fast, split=split, options=options, scores=scores,
+    run = OrderedRun(specs, config, sinks, jobs=jobs, fast=fast, split=split, options=options, scores=scores,
                tasks=tasks, on_source_done=on_source_done, on_note=on_note)
     n_workers = max(1, min(jobs, run.queued))
     level = logging.getLogger().getEffectiveLevel()
@@ -442,6 +453,13 @@ def run_parallel(
         run.abandon()
         if run.rows is not None:
             run.rows.close()
+    raise_errors(run)
+    return run.done
+
+
+def raise_errors(run: OrderedRun) -> None:
+    """At the end of a run: name the outputs that failed, and raise the first source's error (the
+    others are logged), as a one-by-one run would have stopped on it."""
     if run.out.failures:
         log.error("outputs that failed (see above): %s",
                   ", ".join(f"{name} {count}x" for name, count in sorted(run.out.failures.items())))
@@ -451,7 +469,6 @@ def run_parallel(
     if errors:
         kind, message = errors[0][1]
         raise SourceError(message) if kind == "user" else RuntimeError(message)
-    return run.done
 
 
 def _deliver(src: _Source, out: SinkSet, what: str, payload: Any) -> None:

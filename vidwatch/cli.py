@@ -71,13 +71,20 @@ def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
     several = len(args.sources) > 1
     choices = OutputChoices(events=args.events, snapshots=args.snapshots, clips=args.clips, scores=args.scores,
                             annotate=args.annotate, show=args.show, append=args.append)
-    jobs = args.jobs or cores.usable_cores()
+    jobs = (1 if args.jobs is None else args.jobs) or cores.usable_cores()
     fast = args.fast or config.source.triage
-    pieces = fast or (jobs > 1 and (several or any(Path(s).is_file() for s in args.sources)))
+    pieces = fast or args.ray is not None or (jobs > 1 and (several or any(Path(s).is_file() for s in args.sources)))
     in_process = [*choices.frame_outputs(), *(["--realtime"] if args.realtime else [])]
     if pieces and in_process:
         raise UserError(f"{in_process[0]} needs every frame in this process, in order: run without "
-                        f"{'--fast' if fast else '--jobs'} to use it")
+                        f"{'--ray' if args.ray is not None else '--fast' if fast else '--jobs'} to use it")
+    if args.ray is not None:
+        from vidwatch.distributed.archive import check_recorded
+        from vidwatch.distributed.cluster import check_address, require_ray
+
+        require_ray()
+        check_address(args.ray)
+        check_recorded(args.sources)
     # the signal handlers stay in place while the outputs close (hooks' exit wait, clips finishing)
     with _stop_on_signals() as stop, ExitStack() as stack:
         outputs: RunOutputs | None = None
@@ -96,8 +103,15 @@ def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
                     outputs.open_files()  # a source ran: the events file holds this run's events, even none
                 print(format_summary(stats) + (f"\n{note}" if note else ""), flush=True)
 
+            cluster = None
+            if args.ray is not None:
+                from vidwatch.distributed.cluster import connect
+
+                # a Ray started here takes every core unless --jobs says how many
+                cpus = cores.usable_cores() if args.jobs is None else jobs
+                cluster = stack.enter_context(connect(args.ray, cpus=cpus))
             run_pieces(args.sources, config, choices, jobs=jobs, fast=fast, stop=stop, stack=stack,
-                       on_source_done=done, on_outputs=took)
+                       on_source_done=done, on_outputs=took, cluster=cluster)
             return 0
         outputs = RunOutputs(choices, config, stack, stop, several_sources=several)
         for spec in args.sources:
@@ -309,10 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "default 60 for cameras and streams, off for files; 0 turns it off")
     run.add_argument("--show", action="store_true",
                      help="preview window with the change mask and events (q or Esc stops the run)")
-    run.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+    run.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                      help="use N processes (0: one per CPU): several sources at once, and a long file cut at "
                           "keyframes into pieces scanned in parallel; events are still reported in source order, "
                           "as one process finds them")
+    run.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="run every file, and every piece of a long file, as a Ray task: alone, on a Ray "
+                          "instance started here with --jobs CPUs; 'auto', HOST:PORT or ray://HOST:PORT for a "
+                          "cluster (needs vidwatch[ray]; the files must be readable by the workers at the same "
+                          "path)")
     run.add_argument("--fast", action="store_true",
                      help="recorded files: decode only the stretches whose compressed stream shows activity "
                           "(packet sizes, keyframes compared) and skip the rest; the same as source.triage")
