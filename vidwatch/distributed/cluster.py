@@ -10,7 +10,6 @@ already running in this process (a test, a notebook) is used as it is and left r
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
 import re
 from collections.abc import Iterator
@@ -29,9 +28,11 @@ _ADDRESS = re.compile(r"^(auto|local|ray://\S+|[A-Za-z0-9._-]+:\d{1,5}|\[[0-9A-F
 
 def require_ray(flag: str = "--ray") -> ModuleType:
     """The ``ray`` module, or one line saying how to install it."""
-    if importlib.util.find_spec("ray") is None:
-        raise UserError(f"{flag} needs Ray, which is not installed; install it with: pip install 'vidwatch[ray]'")
-    return importlib.import_module("ray")
+    try:
+        return importlib.import_module("ray")
+    except ImportError as exc:
+        raise UserError(f"{flag} needs Ray, which cannot be imported here ({exc}); install it with: "
+                        f"pip install 'vidwatch[ray]'") from None
 
 
 def check_address(address: str) -> str:
