@@ -139,8 +139,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from vidwatch.serve.site import load_site
 
     site = load_site(args.config, args.set)
+    if args.ray is not None:
+        from vidwatch.distributed.cluster import check_address, require_ray
+
+        require_ray()
+        check_address(args.ray)
     with _stop_on_signals() as stop:
-        return serve(site, stop)
+        return serve(site, stop, ray=args.ray)
 
 
 def cmd_timelapse(args: argparse.Namespace) -> int:
@@ -343,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="site config: cameras, serve, mqtt, and run's sections as every camera's defaults")
     srv.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="override one site config key, e.g. --set serve.port=8081 (repeatable)")
+    srv.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="run every camera in a Ray actor that Ray restarts if it dies: alone, on a Ray instance "
+                          "started here; 'auto', HOST:PORT or ray://HOST:PORT for a cluster (needs vidwatch[ray])")
     srv.set_defaults(func=cmd_serve)
 
     tl = sub.add_parser("timelapse", help="keep only the frames that differ enough from the last kept one")

@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from vidwatch.errors import UserError
 
@@ -68,6 +71,7 @@ def connect(address: str = LOCAL, *, cpus: int = 1) -> Iterator[Cluster]:
     address = check_address(address)
     owned = not ray.is_initialized()
     if owned:
+        handlers = _signal_handlers()
         try:
             if address == LOCAL:
                 ray.init(num_cpus=max(1, cpus), include_dashboard=False, logging_level=logging.WARNING)
@@ -78,6 +82,8 @@ def connect(address: str = LOCAL, *, cpus: int = 1) -> Iterator[Cluster]:
             where = "start a local one" if address == LOCAL else "check the address, or start a cluster with " \
                                                                  "`ray start --head` on its head node"
             raise UserError(f"cannot start or reach Ray at {address} ({first}); {where}") from None
+        finally:
+            _restore(handlers)
     try:
         resources = ray.cluster_resources()
         cluster = Cluster(address, max(1, int(resources.get("CPU", 1))), len(ray.nodes()))
@@ -87,3 +93,17 @@ def connect(address: str = LOCAL, *, cpus: int = 1) -> Iterator[Cluster]:
     finally:
         if owned:
             ray.shutdown()
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The Python handlers of SIGINT and SIGTERM (vidwatch's, which close open events before exiting)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Put vidwatch's handlers back: starting Ray installs its own, which end the process at once."""
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)

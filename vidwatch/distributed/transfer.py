@@ -61,19 +61,24 @@ class _Group:
 class Staging:
     """The receiving side: files of uncommitted work, by group (a task, a camera's poll).
 
-    Only folders named at construction are written to: a target anywhere else is refused and
+    Only folders named at construction (or inside its trees) are written to: a target anywhere else is refused and
     logged, so nothing a worker sends reaches outside the outputs the user chose.
     """
 
-    def __init__(self, folders: Collection[str | Path]) -> None:
+    def __init__(self, folders: Collection[str | Path], trees: Collection[str | Path] = ()) -> None:
         self.folders = {Path(f).resolve() for f in folders}
+        self.trees = [Path(t).resolve() for t in trees]
+        """Folders anywhere under which files may be written (a camera's media folders, one per start)."""
         self._groups: dict[object, _Group] = {}
         self.failures: list[str] = []
         """Files that could not be written (named at the end of the run)."""
 
     def allowed(self, target: str) -> bool:
         path = Path(target)
-        return path.name not in ("", ".", "..") and path.parent.resolve() in self.folders
+        if path.name in ("", ".", ".."):
+            return False
+        parent = path.parent.resolve()
+        return parent in self.folders or any(parent.is_relative_to(tree) for tree in self.trees)
 
     def write(self, group: object, chunk: FileChunk) -> None:
         entry = self._groups.setdefault(group, _Group())

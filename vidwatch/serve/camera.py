@@ -84,6 +84,7 @@ class CameraState:
         self._dropped_base = 0
         self.last_frame: float | None = None
         """``time.monotonic()`` of the latest analysed frame."""
+        self._remote_fps: float | None = None
 
     # -- written by the camera's runner -------------------------------------------------------------
 
@@ -128,10 +129,33 @@ class CameraState:
         self.state, self.reason, self.since = state, reason, time.time()
         self.version += 1
 
+    # -- a runner in another process (a Ray actor) --------------------------------------------------
+
+    def export_measures(self) -> tuple[list[tuple[float, dict[str, float], dict[str, float], bool]], float]:
+        """The sparklines' slices and the frame rate, as plain data, for the serving process's copy."""
+        with self.lock:
+            slices = [(s.start, dict(s.values), dict(s.thresholds), s.active) for s in self._slices]
+        return slices, self.fps()
+
+    def take_remote(self, view: FrameView | None,
+                    slices: list[tuple[float, dict[str, float], dict[str, float], bool]], fps: float) -> None:
+        """What the camera's runner measured in its own process: its latest frame (None: no new one), the
+        sparklines' slices and its frame rate (the serving process sees only some of the frames)."""
+        with self.lock:
+            if view is not None:
+                self.latest = view
+                self.version += 1
+                self.last_frame = time.monotonic()
+            self._slices = deque((_Slice(*s) for s in slices), maxlen=HISTORY_POINTS)
+            self._remote_fps = fps
+
     # -- read by the web page, the API and the metrics --------------------------------------------
 
     def fps(self) -> float:
         """Analysed frames per second over the last 64 frames (0 when no frame came for 5 s)."""
+        if self._remote_fps is not None:
+            age = self.last_frame_age()
+            return self._remote_fps if age is not None and age <= 5.0 else 0.0
         with self.lock:
             arrivals = list(self._arrivals)
         if len(arrivals) < 2 or time.monotonic() - arrivals[-1] > 5.0:

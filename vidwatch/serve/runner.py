@@ -20,6 +20,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from vidwatch.errors import UserError
@@ -47,6 +48,10 @@ class CameraRunner(Protocol):
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds; True when the runner has ended."""
+
+
+RunnerFactory = Callable[[CameraConfig, CameraState, "queue.Queue[Message]", Path], CameraRunner]
+"""Makes a camera's runner (on a thread here, or in a Ray actor): camera, its state, the service's queue, data."""
 
 
 def media_folder(data: Path, camera: str) -> Path:

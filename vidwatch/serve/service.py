@@ -23,7 +23,7 @@ from vidwatch.serve.camera import LIVE, CameraState
 from vidwatch.serve.live import LiveJpeg
 from vidwatch.serve.messages import EventMessage, MediaMessage, Message
 from vidwatch.serve.retention import sweep
-from vidwatch.serve.runner import CameraRunner, ThreadCameraRunner
+from vidwatch.serve.runner import CameraRunner, RunnerFactory, ThreadCameraRunner
 from vidwatch.serve.site import SiteConfig
 from vidwatch.serve.store import EventStore
 
@@ -40,7 +40,7 @@ RUNNER_STOP_TIMEOUT = 20.0
 class Service:
     """One serving process for a site."""
 
-    def __init__(self, site: SiteConfig) -> None:
+    def __init__(self, site: SiteConfig, runner: RunnerFactory = ThreadCameraRunner) -> None:
         self.site = site
         self.data = site.data
         self.stopping = threading.Event()
@@ -57,7 +57,7 @@ class Service:
         self.lives = {n: LiveJpeg(self.states[n], serve.live_width, record_layout(site.cameras[n].config).feeds)
                       for n in names}
         self.runners: dict[str, CameraRunner] = {
-            n: ThreadCameraRunner(site.cameras[n], self.states[n], self.outbox, self.data) for n in names}
+            n: runner(site.cameras[n], self.states[n], self.outbox, self.data) for n in names}
         self.written = 0
         self.write_failures = 0
         self.unwritten: list[str] = []
@@ -246,8 +246,19 @@ def _importable(module: str) -> bool:
         return False
 
 
-def serve(site: SiteConfig, stop: threading.Event) -> int:
-    """Run the service until ``stop``; the exit code (0, also after SIGTERM)."""
+def serve(site: SiteConfig, stop: threading.Event, ray: str | None = None) -> int:
+    """Run the service until ``stop``; the exit code (0, also after SIGTERM).
+
+    With ``ray`` (an address, or ``local``) every camera runs in a Ray actor instead of on a thread here.
+    """
     require_libraries(site)
-    Service(site).run(stop)
+    if ray is None:
+        Service(site).run(stop)
+        return 0
+    from vidwatch import cores
+    from vidwatch.distributed.cameras import RayCameraRunner
+    from vidwatch.distributed.cluster import connect
+
+    with connect(ray, cpus=cores.usable_cores()):
+        Service(site, RayCameraRunner).run(stop)
     return 0

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,6 +302,8 @@ class _ClipWriter:
         self.pace = _Pace()
         self._fresh: tuple[_Held, np.ndarray] | None = None
         """The frame just pushed and its picture: written straight away, it needs no JPEG decoding."""
+        self.on_finished: Callable[[Path], None] | None = None
+        """Called (on the writer thread) with a clip's path once its file is complete."""
 
     def run(self, handoff: _Handoff) -> None:
         self.handoff = handoff
@@ -434,6 +437,7 @@ class _ClipWriter:
                 clip.writer.close()
                 os.replace(partial_path(clip.path), clip.path)
                 log.info("clip %s: %d frames%s", clip.path, clip.count, _missing_text(clip))
+                self._finished(clip.path)
             except OSError as exc:
                 clip.failed = exc
         if clip.failed is None:
@@ -456,6 +460,11 @@ class _ClipWriter:
         writer.close()
         os.replace(partial_path(path), path)
         log.info("clip %s: %d frames (written on a later try)", path, len(frames))
+        self._finished(path)
+
+    def _finished(self, path: Path) -> None:
+        if self.on_finished is not None:
+            self.on_finished(path)
 
     def finish_all(self) -> None:
         """Finish every clip; one that fails in an unforeseen way is given up (its encoder stopped), not the rest."""
@@ -525,6 +534,15 @@ class ClipSink(Sink):
         self._thread = threading.Thread(target=self._writer.run, args=(self._handoff,), name="clips", daemon=True)
         self._thread.start()
         self._closed = False
+
+    @property
+    def on_finished(self) -> Callable[[Path], None] | None:
+        """Called with a clip's path once its file is complete (a runner that sends files elsewhere)."""
+        return self._writer.on_finished
+
+    @on_finished.setter
+    def on_finished(self, callback: Callable[[Path], None] | None) -> None:
+        self._writer.on_finished = callback
 
     def frame(self, record: FrameRecord) -> None:
         if self.source is None:
