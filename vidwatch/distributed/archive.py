@@ -128,8 +128,12 @@ def _events_of(message: tuple[int, str, Any]) -> list[Event]:
 
 
 def run_piece(task: tuple[str, int, str, Any], plain_config: dict[str, Any], options: RunOptions, flag: Any,
-              log_level: int) -> Iterator[FileChunk | Committed]:
-    """The body of one Ray task: run ``task`` here, send its files, then every message it produced."""
+              log_level: int, index: Any = None) -> Iterator[FileChunk | Committed]:
+    """The body of one Ray task: run ``task`` here, send its files, then every message it produced.
+
+    ``index`` is the file's packet index the driver read to plan the run (Ray hands it over from its
+    object store), so a segment's worker reads only its own stretch of the file, never all of it.
+    """
     setup_worker_logging(log_level)
     slot = task[1]
     stop, done = threading.Event(), threading.Event()
@@ -143,7 +147,8 @@ def run_piece(task: tuple[str, int, str, Any], plain_config: dict[str, Any], opt
             if stop.is_set():
                 results.put((slot, "skipped", None))
             else:
-                run_task(task, build_config(plain_config), local, results, stop, {})
+                indexes = {task[2]: index} if index is not None else {}
+                run_task(task, build_config(plain_config), local, results, stop, indexes)
             messages = results.unpack()
             files: dict[str, str] = {}
             for message in messages:
@@ -193,15 +198,43 @@ def _readdress(event: Event, targets: dict[Path, str], files: dict[str, str]) ->
 # --- driver side ---------------------------------------------------------------------------------------
 
 class _Submitted:
-    """What the ordered run queues tasks on: each task becomes a Ray generator task at once."""
+    """What the ordered run queues tasks on: each task becomes a Ray generator task, at once once
+    :meth:`start` was called (the run plans, and queues, its first tasks while it is made)."""
 
     def __init__(self, submit: Callable[[tuple[str, int, str, Any]], Any]) -> None:
         self.submit = submit
         self.running: dict[Any, int] = {}
         """Generator of a running task -> its slot."""
+        self._waiting: list[tuple[str, int, str, Any]] | None = []
 
     def put(self, task: tuple[str, int, str, Any]) -> None:
-        self.running[self.submit(task)] = task[1]
+        if self._waiting is not None:
+            self._waiting.append(task)
+        else:
+            self.running[self.submit(task)] = task[1]
+
+    def start(self) -> None:
+        waiting, self._waiting = self._waiting or [], None
+        for task in waiting:
+            self.put(task)
+
+
+class _Indexes:
+    """Each planned file's packet index in Ray's object store, put there once, for the tasks that need it."""
+
+    def __init__(self, ray: Any) -> None:
+        self.ray = ray
+        self.run: OrderedRun | None = None
+        self._refs: dict[str, Any] = {}
+
+    def ref(self, task: tuple[str, int, str, Any]) -> Any:
+        kind, _, spec, _ = task
+        if kind not in ("segment", "keyframes") or self.run is None:
+            return None
+        if spec not in self._refs:
+            index = next((s.index for s in self.run.sources if s.spec == spec and s.index is not None), None)
+            self._refs[spec] = None if index is None else self.ray.put(index)
+        return self._refs[spec]
 
 
 def run_on_ray(
@@ -227,9 +260,12 @@ def run_on_ray(
     piece = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(run_piece)
     plain = ray.put(config.to_plain())
     level = logging.getLogger().getEffectiveLevel()
-    submitted = _Submitted(lambda task: piece.remote(task, plain, options, flag, level))
+    indexes = _Indexes(ray)
+    submitted = _Submitted(lambda task: piece.remote(task, plain, options, flag, level, indexes.ref(task)))
     run = OrderedRun(specs, config, sinks, jobs=cluster.cpus, fast=fast, split=split, options=options,
                      scores=scores, tasks=submitted, on_source_done=on_source_done, on_note=on_note)
+    indexes.run = run
+    submitted.start()
     folders = [f for f in (options.pictures.snapshots, options.pictures.clips, options.rows) if f]
     staging = Staging(folders)
     stopping_since: float | None = None
