@@ -36,13 +36,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from vidwatch.distributed.transfer import FileChunk, Staging, file_chunks
 from vidwatch.events import STREAM_LOST, STREAM_RESTORED
 from vidwatch.frames import SourceFrame
 from vidwatch.serve.camera import LIVE, LOST, CameraState, FrameView
 from vidwatch.serve.messages import END, START, EventMessage, MediaMessage, Message
 from vidwatch.serve.runner import ThreadCameraRunner
 from vidwatch.serve.site import CameraConfig
-from vidwatch.distributed.transfer import CHUNK, FileChunk, Staging, file_chunks
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from vidwatch.errors import UserError
