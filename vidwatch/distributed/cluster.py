@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import re
 import signal
 import threading
@@ -74,7 +75,8 @@ def connect(address: str = LOCAL, *, cpus: int = 1) -> Iterator[Cluster]:
         handlers = _signal_handlers()
         try:
             if address == LOCAL:
-                ray.init(num_cpus=max(1, cpus), include_dashboard=False, logging_level=logging.WARNING)
+                with _workers_at_our_priority():
+                    ray.init(num_cpus=max(1, cpus), include_dashboard=False, logging_level=logging.WARNING)
             else:
                 ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
@@ -107,3 +109,23 @@ def _restore(handlers: dict[int, Any]) -> None:
     for sig, handler in handlers.items():
         if handler is not None:
             signal.signal(sig, handler)
+
+
+NICENESS = "RAY_worker_niceness"
+
+
+@contextmanager
+def _workers_at_our_priority() -> Iterator[None]:
+    """A Ray started here runs its workers at vidwatch's own priority.
+
+    Ray starts workers at nice 15, behind everything else on the machine: on a machine that does
+    other work too, ``--ray`` would crawl where ``--jobs`` does not. What the user set is kept.
+    """
+    if NICENESS in os.environ:
+        yield
+        return
+    os.environ[NICENESS] = str(os.nice(0))
+    try:
+        yield
+    finally:
+        os.environ.pop(NICENESS, None)
