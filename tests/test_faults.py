@@ -487,27 +487,28 @@ def test_environment_errors_name_the_path_and_the_fix(code: int, words: str) -> 
 def test_c_takes_a_preset_name_and_a_path_still_wins(tmp_path: Path) -> None:
     from vidwatch.config import load_config
 
-    preset = load_config("outdoor_camera")
-    assert preset.detectors["diff"].params.adaptive == 6.0 and preset == load_config("outdoor_camera.yaml")
-    own = tmp_path / "outdoor_camera"
+    preset = load_config("scene_cuts")
+    assert list(preset.detectors) == ["histogram", "lighting"] and preset == load_config("scene_cuts.yaml")
+    own = tmp_path / "scene_cuts"
     own.write_text("detectors:\n  histogram: {threshold: 0.5}\n")
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        mine = load_config("outdoor_camera")  # a file of that name here wins over the preset
+        mine = load_config("scene_cuts")  # a file of that name here wins over the preset
     finally:
         os.chdir(cwd)
     assert list(mine.detectors) == ["histogram"] and mine.detectors["histogram"].threshold == 0.5
     result = run_cli("config", "-c", "no_such_preset")
-    assert result.returncode == 2 and "outdoor_camera" in result.stderr and "--presets" in result.stderr
+    assert result.returncode == 2 and "scene_cuts" in result.stderr and "--presets" in result.stderr
 
 
 def test_config_presets_lists_each_preset_with_its_description() -> None:
     result = run_cli("config", "--presets")
     assert result.returncode == 0
-    rows = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[:5]}
-    assert list(rows) == ["default", "indoor_webcam", "outdoor_camera", "recorded_footage", "scene_cuts"]
-    assert rows["outdoor_camera"] == "A camera outdoors, on a busy street or a yard"
+    listing = result.stdout.split("\n\n")[0].splitlines()  # then a blank line and how to use one
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in listing}
+    assert list(rows) == ["default", "scene_cuts"]
+    assert rows["default"].startswith("The built-in defaults")
     assert rows["scene_cuts"].startswith("Only cuts and whole-frame scene changes")
 
 
@@ -540,14 +541,14 @@ def test_presets_work_from_a_plain_non_editable_install(tmp_path: Path) -> None:
                            capture_output=True, text=True, check=True, timeout=30).stdout.strip()
     assert where.startswith(site)  # the installed copy, not this checkout
     assert sorted(p.name for p in Path(site, "vidwatch", "presets").glob("*.yaml")) == [
-        "default.yaml", "indoor_webcam.yaml", "outdoor_camera.yaml", "recorded_footage.yaml", "scene_cuts.yaml"]
-    result = subprocess.run([str(venv / "bin" / "vidwatch"), "-c", "outdoor_camera", "config"], cwd=tmp_path,
+        "default.yaml", "scene_cuts.yaml"]
+    result = subprocess.run([str(venv / "bin" / "vidwatch"), "-c", "scene_cuts", "config"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "adaptive: 6.0" in result.stdout
+    assert "  histogram:" in result.stdout and "  background:" not in result.stdout  # the preset's, not the defaults
     listing = subprocess.run([str(venv / "bin" / "vidwatch"), "config", "--presets"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=60)
-    assert "outdoor_camera" in listing.stdout
+    assert "scene_cuts" in listing.stdout
 
 
 def test_a_tuned_yaml_says_where_it_came_from_not_the_default_header(samples: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Preset configs shipped inside the package: ``-c outdoor_camera`` works after any install.
+"""Preset configs shipped inside the package: ``-c scene_cuts`` works after any install.
 
 Each preset is a YAML file in this folder; ``default.yaml`` is the built-in defaults written out.
 A preset describes itself in its first comment line, which ``vidwatch config --presets`` lists.
