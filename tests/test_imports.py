@@ -138,3 +138,36 @@ def test_no_output_reads_the_config() -> None:
     readers = sorted(name for name, imports in graph.items()
                      if name.startswith("vidwatch.sinks") and "vidwatch.config" in imports)
     assert readers == []
+
+
+DECLARED = {"cv2", "numpy", "yaml", "av", "tqdm"}
+"""What the core may import besides the standard library: pyproject.toml's dependencies."""
+OPTIONAL = {
+    "matplotlib": {"vidwatch.plot"},  # the plot extra, imported where a plot is drawn
+}
+"""Third-party modules allowed only in certain modules (optional extras, imported where needed)."""
+EXTRA_PACKAGES = ("vidwatch.serve", "vidwatch.distributed")
+"""The optional extras' own packages: they may import their extra's libraries."""
+
+
+def test_the_core_imports_only_the_standard_library_and_declared_dependencies() -> None:
+    """A module that imports something pyproject.toml does not declare works on a developer's machine
+    and fails on a fresh install (it happened once with scipy)."""
+    undeclared = []
+    for name, path in package_modules().items():
+        if name.startswith(EXTRA_PACKAGES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top == "vidwatch" or top in sys.stdlib_module_names or top in DECLARED:
+                    continue
+                if name in OPTIONAL.get(top, ()):
+                    continue
+                undeclared.append(f"{name}: {top}")
+    assert undeclared == [], f"imports not declared in pyproject.toml's dependencies: {undeclared}"
