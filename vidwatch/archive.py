@@ -57,11 +57,11 @@ def run_pieces(specs: Sequence[str], config: Config, choices: object, *, jobs: i
     several = len(specs) > 1
     pictures = PictureOutputs(snapshots=choices.snapshots, clips=choices.clips)  # type: ignore[attr-defined]
     if pictures.snapshots or pictures.clips:
-        from vidwatch.sinks.snapshots import ensure_dir
+        from vidwatch.sinks.places import writable_dir
 
         for folder, flag in ((pictures.snapshots, "--snapshots"), (pictures.clips, "--clips")):
             if folder:
-                ensure_dir(folder, flag)
+                writable_dir(folder, flag)
     # the events go to these; the pictures are taken beside each segment, the rows come from it
     event_choices = dataclasses.replace(choices, snapshots=None, clips=None, scores=None)  # type: ignore[type-var]
     outputs = RunOutputs(event_choices, config, stack, stop, several_sources=several)

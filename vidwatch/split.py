@@ -51,7 +51,8 @@ class PictureOutputs:
         if self.snapshots:
             sinks.append(stack.enter_context(SnapshotSink(self.snapshots, layout, config.outputs)))
         if self.clips:
-            sinks.append(stack.enter_context(ClipSink(self.clips, layout, config.outputs)))
+            # a file: the writer is waited for rather than frames left out of the clip
+            sinks.append(stack.enter_context(ClipSink(self.clips, layout, config.outputs, paced=False)))
         return sinks
 
     def tail(self, config: Config) -> float:
