@@ -127,3 +127,17 @@ def test_the_summary_names_an_output_that_failed() -> None:
     assert [e.kind for e in stats.events] == ["motion"]  # detection went on
     assert stats.sink_failures == {"broken": 1}
     assert "outputs that failed (see the log): broken 1x" in format_summary(stats).splitlines()[0]
+
+
+def test_a_source_frame_can_be_sent_to_another_process() -> None:
+    """A Ray camera sends its latest frame to the service: the frame's conversion lock must not go along."""
+    import pickle
+
+    import numpy as np
+
+    from vidwatch.frames import SourceFrame
+
+    frame = SourceFrame(7, 0.5, np.full((4, 6), 90, np.uint8))
+    copy = pickle.loads(pickle.dumps(frame))
+    assert (copy.index, copy.time) == (7, 0.5) and np.array_equal(copy.image, frame.image)
+    assert copy.bgr().shape == (4, 6, 3)  # its own lock works

@@ -31,6 +31,16 @@ class SourceFrame:
     """``time.monotonic()`` when a live (or paced) source delivered the frame, for latency; else None."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable (a frame sent to another process, e.g. a Ray camera's live view): the lock stays
+        behind, the copy gets its own."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_lock", threading.Lock())
+
     @property
     def is_grey(self) -> bool:
         return self.image.ndim == 2
