@@ -126,6 +126,8 @@ class _Miss:
     """``could not start``, ``killed at the deadline``, ``exited non-zero``, ``skipped (queue full)``..."""
     lost: bool
     """Whether the hook never got the event (a lost output) rather than ran and failed."""
+    reason: str = ""
+    """The error, when there was one."""
 
 
 class HookSink(Sink):
@@ -144,7 +146,6 @@ class HookSink(Sink):
         self._command_misses: list[_Miss] = []
         self._webhook_misses: list[_Miss] = []
         """Posts never sent (queue full, or vidwatch stopped waiting); failed ones are in the backlog."""
-        self._command_reason = ""
         self._stopped_on_signal = False
         self._final_try = False
         self._queue: queue.Queue[_Job] = queue.Queue(maxsize=params.queue_size)
@@ -216,7 +217,7 @@ class HookSink(Sink):
                 if self._closing.is_set():
                     if backlog is not None and backlog.held and not self._final_try:
                         self._final_try = True  # once more, within the exit grace period
-                        self._run(self._retry_job())
+                        self._run(self._retry_job(last=True))
                     elif not self._stragglers:
                         return
                 continue
@@ -227,11 +228,11 @@ class HookSink(Sink):
                 continue
             self._run(job)
 
-    def _retry_job(self) -> _Job:
+    def _retry_job(self, *, last: bool = False) -> _Job:
         backlog = self.backlog
         assert backlog is not None
         return _Job(f"retry of {len(backlog)} held webhook post{'' if len(backlog) == 1 else 's'}",
-                    lambda cancelled: backlog.retry(self._post, cancelled), kind=RETRY)
+                    lambda cancelled: backlog.retry(self._post, cancelled, last=last), kind=RETRY)
 
     def _run(self, job: _Job) -> None:
         with self._lock:
@@ -258,17 +259,18 @@ class HookSink(Sink):
     def _command_failed(self, job: _Job, exc: Exception) -> None:
         """Name a failed command; it is not run again (it may have done part of its work)."""
         log.warning("hook failed: %s: %s", job.what, exc)
-        self._command_reason = str(exc) or type(exc).__name__
+        reason = str(exc) or type(exc).__name__
         if isinstance(exc, CommandNotStarted):
-            self._missed(job, "could not start", lost=True)
+            self._missed(job, "could not start", lost=True, reason=reason)
         elif isinstance(exc, TimeoutError):
-            self._missed(job, f"killed at the {self.params.timeout:g} s deadline", lost=True)
+            self._missed(job, f"killed at the {self.params.timeout:g} s deadline", lost=True, reason=reason)
         else:
-            self._missed(job, "exited non-zero", lost=False)
+            self._missed(job, "exited non-zero", lost=False, reason=reason)
 
-    def _missed(self, job: _Job, how: str, *, lost: bool) -> None:
+    def _missed(self, job: _Job, how: str, *, lost: bool, reason: str = "") -> None:
         with self._lock:
-            (self._webhook_misses if job.kind == "webhook" else self._command_misses).append(_Miss(job.what, how, lost))
+            misses = self._webhook_misses if job.kind == "webhook" else self._command_misses
+            misses.append(_Miss(job.what, how, lost, reason))
 
     def _idle_wait(self) -> float:
         """How long the idle worker may sleep: until the next straggler's deadline or webhook retry, and briefly
@@ -326,8 +328,9 @@ class HookSink(Sink):
             found.append(Loss("webhook", backlog.where, what, backlog.reason or "not sent before exit", lost=lost))
         if command_misses:
             what = f"commands {', '.join(_counted(command_misses))}: {listing([m.what for m in command_misses])}"
-            found.append(Loss(self.name, "", what, self._command_reason or "see the log",
-                              lost=any(m.lost for m in command_misses)))
+            lost = any(m.lost for m in command_misses)
+            reasons = [m.reason for m in command_misses if m.reason and (m.lost or not lost)]
+            found.append(Loss(self.name, "", what, reasons[-1] if reasons else "see the log", lost=lost))
         return [*found, *super().losses()]
 
     # -- exit -----------------------------------------------------------------------------------

@@ -85,8 +85,10 @@ class WebhookBacklog:
         """How long until the next retry is due (None when nothing is held)."""
         return max(0.0, self._retry_at - self.clock()) if self.held else None
 
-    def retry(self, send: Send, cancelled: threading.Event) -> None:
+    def retry(self, send: Send, cancelled: threading.Event, *, last: bool = False) -> None:
         """Send the held posts oldest first until one fails (then wait longer) or none is left.
+
+        ``last``: the try at exit, after which nothing is tried again.
 
         HookAbandoned propagates (vidwatch stopped waiting at exit); the post stays held.
         """
@@ -99,8 +101,13 @@ class WebhookBacklog:
             except Exception as exc:  # the webhook still refuses: try again later
                 self._wait = min(self._wait * 2, self.longest_wait)
                 self._note_failure(exc)
-                log.info("webhook %s still failing (%s); %d post%s held, next try in %g s", self.where,
-                         self.reason, len(self.held), "" if len(self.held) == 1 else "s", self._wait)
+                held = f"{len(self.held)} post{'' if len(self.held) == 1 else 's'}"
+                if last:
+                    log.warning("webhook %s still failing at exit (%s); %s not delivered", self.where, self.reason,
+                                held)
+                else:
+                    log.info("webhook %s still failing (%s); %s held, next try in %g s", self.where, self.reason,
+                             held, self._wait)
                 return
             self.held.popleft()
             self.delivered_late += 1
