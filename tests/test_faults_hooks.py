@@ -200,3 +200,19 @@ def test_a_command_that_cannot_start_makes_the_exit_code_3(samples: Path, tmp_pa
     assert result.stderr.strip().splitlines()[-1].startswith(
         "vidwatch: hooks: commands 1 could not start: on_event_start for motion start; could not start: "
         "No such file or directory")
+
+
+def test_a_command_the_exit_wait_ran_out_on_is_lost(tmp_path: Path) -> None:
+    """No signal: the grace period ended while the second command ran, so it never finished its work.
+    (A Ctrl-C that cuts the wait short names what it stopped without a lost output: see tests/test_faults.py.)"""
+    started = tmp_path / "started"
+    sink = HookSink(HookParams(on_event_start=f"echo x >> {started}; sleep 0.7", timeout=1.0))
+    sink.event_started(motion_event(30))
+    sink.event_started(motion_event(200))
+    began = time.monotonic()
+    while not started.exists() and time.monotonic() - began < WAIT:
+        time.sleep(0.01)
+    sink.close()  # the first ends 0.7 s in, the second is cut at 1 s, before its own deadline
+    [loss] = sink.losses()
+    assert loss.lost and loss.what == "commands 1 cut short at exit: on_event_start for motion start"
+    assert started.read_text() == "x\nx\n"
