@@ -41,6 +41,14 @@ class HookAbandoned(Exception):
     """vidwatch is exiting and stopped waiting for this hook (it was killed or not sent)."""
 
 
+class CommandNotStarted(Exception):
+    """The command could not be run at all (no such program, no permission): nothing of it happened."""
+
+
+SHELL_COULD_NOT_RUN = (126, 127)
+"""Exit codes a POSIX shell gives when it cannot run the command (not executable, not found)."""
+
+
 def processes_marked(marker: str) -> list[int]:
     """Ids of the processes whose environment holds ``VIDWATCH_HOOK_RUN=<marker>`` (Linux; [] elsewhere)."""
     needle = f"{MARKER_VARIABLE}={marker}".encode()
@@ -71,16 +79,21 @@ class HookProcess:
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
         self._stderr = tempfile.TemporaryFile()
-        shell = isinstance(command, str)
-        self.proc = subprocess.Popen(command if shell else list(command), shell=shell,
-                                     env={**env, MARKER_VARIABLE: self.marker}, stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
+        self.shell = isinstance(command, str)
+        try:
+            self.proc = subprocess.Popen(command if self.shell else list(command), shell=self.shell,
+                                         env={**env, MARKER_VARIABLE: self.marker}, stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=self._stderr, start_new_session=True)
+        except OSError as exc:
+            self._stderr.close()
+            raise CommandNotStarted(f"could not start: {exc.strerror or exc}") from None
 
     def wait(self, stdin: bytes, cancelled: threading.Event | None = None) -> None:
         """Feed ``stdin`` and wait for the command itself (not its leftovers) until the deadline.
 
         Raises TimeoutError (after killing everything it started), HookAbandoned when ``cancelled``
-        is set meanwhile (also after killing), or RuntimeError for a non-zero exit.
+        is set meanwhile (also after killing), CommandNotStarted when the shell could not run the
+        command, or RuntimeError for another non-zero exit.
         """
         data: bytes | None = stdin
         while True:
@@ -99,6 +112,9 @@ class HookProcess:
                                        f"it started") from None
         if self.proc.returncode != 0:
             tail = self._stderr_tail()
+            if self.shell and self.proc.returncode in SHELL_COULD_NOT_RUN:
+                raise CommandNotStarted(f"the shell could not run it (exit code {self.proc.returncode})"
+                                        + (f": {tail[:200]}" if tail else ""))
             raise RuntimeError(f"exit code {self.proc.returncode}" + (f": {tail[:200]}" if tail else ""))
 
     def _stderr_tail(self) -> str:

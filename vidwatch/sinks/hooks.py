@@ -4,10 +4,15 @@ Hooks run on one worker thread fed by a bounded queue, so a slow script or a dea
 holds up the capture loop: the sink only enqueues. Each run has a hard deadline (``timeout``): a
 command and everything it started are killed then (:mod:`~vidwatch.sinks.hook_process`), a webhook
 call is cut off then (:mod:`~vidwatch.sinks.webhook`); a failure is logged and detection goes on.
-At exit the hooks still running or queued get one grace period of ``timeout`` seconds, announced in
-the log; then, or at once on Ctrl-C/SIGTERM, what is left is killed and named, so no hook process
-outlives vidwatch. Commands get the event as ``VIDWATCH_*`` environment variables and as JSON on
-stdin; the webhook receives the same JSON.
+A webhook post that failed is held and retried (:mod:`~vidwatch.sinks.webhook_backlog`). A command
+is never run twice: one that exited non-zero may have done part of its work. At exit the hooks still
+running, queued or held get one grace period of ``timeout`` seconds, announced in the log; then, or
+at once on Ctrl-C/SIGTERM, what is left is killed and named, so no hook process outlives vidwatch.
+What never reached its hook (a post not delivered, a command that could not start or was killed at
+its deadline) is named in the end-of-run summary and counts as a lost output (exit code 3); a
+command that ran and exited non-zero, or one cut short because the user stopped the wait, is named
+only. Commands get the event as ``VIDWATCH_*`` environment variables and as JSON on stdin; the
+webhook receives the same JSON.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from vidwatch.events import Event
 from vidwatch.params import param
 from vidwatch.sinks.base import Sink
 from vidwatch.sinks.delivery import Loss, listing
-from vidwatch.sinks.hook_process import HookAbandoned, HookProcess, command_stdin
-from vidwatch.sinks.webhook import post_json
+from vidwatch.sinks.hook_process import CommandNotStarted, HookAbandoned, HookProcess, command_stdin
+from vidwatch.sinks.webhook import post_json, shown_url
+from vidwatch.sinks.webhook_backlog import HeldPost, WebhookBacklog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,9 @@ class HookParams:
     kinds: tuple[str, ...] | None = param(None, "event kinds that trigger hooks; default: every kind")
     queue_size: int = param(100, "hook runs waiting at most; beyond this new ones are dropped and logged, the "
                        "capture loop never waits", min=1, max=100000)
+    webhook_backlog: int = param(100, "failed webhook posts held to retry (after 1 s, doubling to 60 s, and once "
+                                 "more at exit); beyond this the oldest is given up, named at the end",
+                                 min=1, max=100000)
 
     def __post_init__(self) -> None:
         if self.webhook is not None and not self.webhook.lower().startswith(("http://", "https://")):
@@ -90,13 +99,35 @@ IDLE_POLL = 0.2
 """Seconds the idle worker sleeps between looks at the exit request."""
 
 
-class _Job:
-    """One queued hook run: a command or a webhook call for one event phase."""
+RETRY = "retry"
+"""The worker's own job: send the held webhook posts again."""
 
-    def __init__(self, what: str, run: Callable[[threading.Event], None]) -> None:
+
+class _Job:
+    """One queued hook run: a command or a webhook call for one event phase (or the retry of held posts)."""
+
+    def __init__(self, what: str, run: Callable[[threading.Event], None], *,
+                 payload: dict[str, Any] | None = None, kind: str = "command") -> None:
         self.what = what
         self.run = run
+        self.payload = payload
+        """The webhook's JSON (webhook calls only): what is held when the call fails."""
+        self.kind = kind
+        """``command``, ``webhook`` or ``retry``."""
         self.started: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Miss:
+    """A hook run that did not do what it should, for the end-of-run summary."""
+
+    what: str
+    how: str
+    """``could not start``, ``killed at the deadline``, ``exited non-zero``, ``skipped (queue full)``..."""
+    lost: bool
+    """Whether the hook never got the event (a lost output) rather than ran and failed."""
+    reason: str = ""
+    """The error, when there was one."""
 
 
 class HookSink(Sink):
@@ -107,9 +138,16 @@ class HookSink(Sink):
     def __init__(self, params: HookParams) -> None:
         self.params = params
         self.failures = 0
+        """Hook runs that failed (a webhook post counts once, however often it is retried)."""
         self.skipped = 0
         self.abandoned: list[str] = []
         """Hook runs killed or never run because vidwatch stopped waiting for them at exit."""
+        self.backlog = WebhookBacklog(shown_url(params.webhook), params.webhook_backlog) if params.webhook else None
+        self._command_misses: list[_Miss] = []
+        self._webhook_misses: list[_Miss] = []
+        """Posts never sent (queue full, or vidwatch stopped waiting); failed ones are in the backlog."""
+        self._stopped_on_signal = False
+        self._final_try = False
         self._queue: queue.Queue[_Job] = queue.Queue(maxsize=params.queue_size)
         self._closing = threading.Event()
         self._abandon = threading.Event()
@@ -137,15 +175,19 @@ class HookSink(Sink):
                            lambda cancelled: self._run_command(f"on_event_{phase} for {label}", command,
                                                                payload, cancelled)))
         if p.webhook:
-            url = p.webhook
-            self._put(_Job(f"webhook for {label}", lambda cancelled: post_json(url, payload, p.timeout,
-                                                                               cancelled=cancelled)))
+            self._put(_Job(f"webhook for {label}", lambda cancelled: self._post(payload, cancelled), payload=payload,
+                           kind="webhook"))
+
+    def _post(self, payload: dict[str, Any], cancelled: threading.Event) -> None:
+        assert self.params.webhook is not None
+        post_json(self.params.webhook, payload, self.params.timeout, cancelled=cancelled)
 
     def _put(self, job: _Job) -> None:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
             self.skipped += 1
+            self._missed(job, "skipped (queue full)", lost=True)
             log.warning("hook queue full (%d waiting): skipped %s; hooks are slower than events "
                         "(raise hooks.queue_size or shorten the hook)", self.params.queue_size, job.what)
 
@@ -164,38 +206,84 @@ class HookSink(Sink):
     # -- worker thread --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        backlog = self.backlog
         while not self._abandon.is_set():
             self._reap_stragglers()
+            if backlog is not None and not self._closing.is_set() and backlog.due():
+                self._run(self._retry_job())
             try:
                 job = self._queue.get(timeout=self._idle_wait())
             except queue.Empty:
-                if self._closing.is_set() and not self._stragglers:
-                    return
+                if self._closing.is_set():
+                    if backlog is not None and backlog.held and not self._final_try:
+                        self._final_try = True  # once more, within the exit grace period
+                        self._run(self._retry_job(last=True))
+                    elif not self._stragglers:
+                        return
                 continue
             if not job.what:  # the wake-up close() sends
                 continue
+            if job.payload is not None and backlog is not None and backlog.held:
+                backlog.hold(HeldPost(job.what, job.payload))  # behind the held ones: in order, one wait
+                continue
+            self._run(job)
+
+    def _retry_job(self, *, last: bool = False) -> _Job:
+        backlog = self.backlog
+        assert backlog is not None
+        return _Job(f"retry of {len(backlog)} held webhook post{'' if len(backlog) == 1 else 's'}",
+                    lambda cancelled: backlog.retry(self._post, cancelled, last=last), kind=RETRY)
+
+    def _run(self, job: _Job) -> None:
+        with self._lock:
+            self._current = job
+            job.started = time.monotonic()
+        try:
+            job.run(self._abandon)
+            log.debug("hook ran: %s", job.what)
+        except HookAbandoned:
+            if job.kind != RETRY:  # a held post stays held, and is named as such
+                self._missed(job, "cut short at exit", lost=not self._stopped_on_signal)
+        except Exception as exc:  # a failing hook is reported and never stops anything
+            self.failures += 1
+            if job.payload is not None and self.backlog is not None:
+                self.backlog.failed(HeldPost(job.what, job.payload), exc)
+                log.warning("hook failed: %s: %s; holding it to retry in %g s (%d held)", job.what, exc,
+                            self.backlog.wait, len(self.backlog))
+            else:
+                self._command_failed(job, exc)
+        finally:
             with self._lock:
-                self._current = job
-                job.started = time.monotonic()
-            try:
-                job.run(self._abandon)
-                log.debug("hook ran: %s", job.what)
-            except HookAbandoned:
-                pass  # close() names it
-            except Exception as exc:  # a failing hook is reported and never stops anything
-                self.failures += 1
-                log.warning("hook failed: %s: %s", job.what, exc)
-            finally:
-                with self._lock:
-                    self._current = None
+                self._current = None
+
+    def _command_failed(self, job: _Job, exc: Exception) -> None:
+        """Name a failed command; it is not run again (it may have done part of its work)."""
+        log.warning("hook failed: %s: %s", job.what, exc)
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, CommandNotStarted):
+            self._missed(job, "could not start", lost=True, reason=reason)
+        elif isinstance(exc, TimeoutError):
+            self._missed(job, f"killed at the {self.params.timeout:g} s deadline", lost=True, reason=reason)
+        else:
+            self._missed(job, "exited non-zero", lost=False, reason=reason)
+
+    def _missed(self, job: _Job, how: str, *, lost: bool, reason: str = "") -> None:
+        with self._lock:
+            misses = self._webhook_misses if job.kind == "webhook" else self._command_misses
+            misses.append(_Miss(job.what, how, lost, reason))
 
     def _idle_wait(self) -> float:
-        """How long the idle worker may sleep: until the next straggler's deadline, and briefly when closing."""
+        """How long the idle worker may sleep: until the next straggler's deadline or webhook retry, and briefly
+        when closing."""
         with self._lock:
             deadlines = [run.deadline for _, run in self._stragglers]
         wait = 0.05 if self._closing.is_set() else IDLE_POLL
         if deadlines:
             wait = min(wait, max(0.0, min(deadlines) - time.monotonic()))
+        if self.backlog is not None and not self._closing.is_set():
+            retry_in = self.backlog.seconds_to_retry()
+            if retry_in is not None:
+                wait = min(wait, retry_in)
         return wait
 
     def _reap_stragglers(self, *, all_now: bool = False) -> None:
@@ -219,18 +307,31 @@ class HookSink(Sink):
                 self._stragglers.remove((what, run))
 
     def losses(self) -> list[Loss]:
-        """Hook runs that failed, were skipped or were cut short at exit: named in the summary.
+        """One line for the webhook and one for the commands, naming what did not reach them (after close).
 
-        They lose no record (the events are in the log and the other outputs), so they do not
-        count as lost outputs for the exit code.
+        A webhook post not delivered, or a command that could not start, was killed at its deadline
+        or never ran, is a lost output (exit code 3). A command that ran and exited non-zero, or one
+        cut short because the user stopped the exit wait, is named only.
         """
-        parts = [f"{n} {what}" for n, what in ((self.failures, "failed"), (self.skipped, "skipped (queue full)"),
-                                                (len(self.abandoned), "cut short at exit")) if n]
-        if not parts:
-            return super().losses()
-        detail = f": {listing(self.abandoned)}" if self.abandoned else ""
-        return [Loss(self.name, "", "hook runs " + ", ".join(parts) + detail, "see the log", lost=False),
-                *super().losses()]
+        found = []
+        with self._lock:
+            command_misses, webhook_misses = list(self._command_misses), list(self._webhook_misses)
+        backlog = self.backlog
+        if backlog is not None and (backlog.undelivered() or webhook_misses):
+            names = [*backlog.undelivered(), *(m.what for m in webhook_misses)]
+            hows = ([f"{len(backlog.dropped)} given up (too many held)"] if backlog.dropped else []) + \
+                _counted(webhook_misses)
+            count = len(names)
+            what = (f"{count} event post{'' if count == 1 else 's'} not delivered"
+                    + (f" ({', '.join(hows)})" if hows else "") + f": {listing(names)}")
+            lost = bool(backlog.undelivered()) or any(m.lost for m in webhook_misses)
+            found.append(Loss("webhook", backlog.where, what, backlog.reason or "not sent before exit", lost=lost))
+        if command_misses:
+            what = f"commands {', '.join(_counted(command_misses))}: {listing([m.what for m in command_misses])}"
+            lost = any(m.lost for m in command_misses)
+            reasons = [m.reason for m in command_misses if m.reason and (m.lost or not lost)]
+            found.append(Loss(self.name, "", what, reasons[-1] if reasons else "see the log", lost=lost))
+        return [*found, *super().losses()]
 
     # -- exit -----------------------------------------------------------------------------------
 
@@ -241,6 +342,9 @@ class HookSink(Sink):
             stragglers = [f"processes left by {what}" for what, _ in self._stragglers]
         with self._queue.mutex:
             queued = [job.what for job in self._queue.queue if job.what]
+        held = len(self.backlog) if self.backlog is not None else 0
+        if held and not (current is not None and current.kind == RETRY):
+            queued.append(f"{held} webhook post{'' if held == 1 else 's'} held to retry")
         return [*names, *queued, *stragglers]
 
     def close(self) -> None:
@@ -274,14 +378,26 @@ class HookSink(Sink):
             why = ""
         if self._worker.is_alive():
             left_over = self._outstanding()
+            self._stopped_on_signal = why == "on a signal"  # the user's choice: what it cuts short is named only
             self._abandon.set()  # the worker kills the running command or cuts the call, and stops
             self._worker.join(5.0)
             with self._queue.mutex:
+                never_ran = [job for job in self._queue.queue if job.what]
                 self._queue.queue.clear()
+            for job in never_ran:
+                self._missed(job, "cut short at exit", lost=not self._stopped_on_signal)
             self.abandoned = left_over
             if left_over:
                 log.warning("stopped waiting for hooks %s: killed or dropped %s", why, ", ".join(left_over))
         self._reap_stragglers(all_now=True)
+
+
+def _counted(misses: list[_Miss]) -> list[str]:
+    """``['1 could not start', '2 killed at the 10 s deadline']``, in the order first met."""
+    counts: dict[str, int] = {}
+    for miss in misses:
+        counts[miss.how] = counts.get(miss.how, 0) + 1
+    return [f"{n} {how}" for how, n in counts.items()]
 
 
 @contextmanager

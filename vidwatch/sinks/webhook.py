@@ -26,6 +26,19 @@ RESPONSE_LIMIT = 64 * 1024
 """Bytes of a webhook's answer read at most (the body is not used)."""
 
 
+def shown_url(url: str) -> str:
+    """The webhook's address for messages: scheme, host, port and path, without a password or query (tokens)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path or '/'}"
+
+
 class WebhookError(Exception):
     """The webhook did not accept the event (an HTTP error, a redirect, no answer in time)."""
 
