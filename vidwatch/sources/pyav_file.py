@@ -54,6 +54,21 @@ class PyAVUnsupported(Exception):
     """PyAV cannot read this file; the caller falls back to OpenCV (which then reports the error)."""
 
 
+def decode_packets(packets: Iterator[Any], name: str) -> Iterator[Any]:
+    """The frames of ``packets``, skipping damaged ones with a warning (the first, then every 100th),
+    so one bad packet in a long recording costs a frame, not the scan."""
+    bad = 0
+    for packet in packets:
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            bad += 1
+            if bad == 1 or bad % 100 == 0:
+                log.warning("%s: skipping a damaged packet (%d so far)", name, bad)
+            continue
+        yield from frames
+
+
 def luma(frame: Any) -> np.ndarray:
     """The Y plane of a decoded frame as an (H, W) uint8 view, without copying or converting.
 
@@ -144,16 +159,7 @@ class PyAVFileSource(Source):
             # average, and H.264 decoding costs about 8 % less. Set before the first packet opens
             # the decoder.
             self._stream.codec_context.options = {"skip_loop_filter": "noref"}
-        bad = 0
-        for packet in self._container.demux(self._stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                bad += 1
-                if bad == 1 or bad % 100 == 0:
-                    log.warning("%s: skipping a damaged packet (%d so far)", self.name, bad)
-                continue
-            yield from frames
+        yield from decode_packets(self._container.demux(self._stream), self.name)
 
     def __iter__(self) -> Iterator[SourceFrame]:
         fps = self.fps or FALLBACK_FPS

@@ -25,6 +25,7 @@ from vidwatch.sources.pyav_file import (
     NOT_READ,
     _bgr_of,
     av,
+    decode_packets,
     decoder_threads,
     is_limited_range,
     luma,
@@ -90,16 +91,7 @@ class SegmentSource(Source):
 
     def _decoded(self) -> Iterator[Any]:
         container, stream = self._open()
-        bad = 0
-        for packet in self._packets(container, stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                bad += 1
-                if bad == 1 or bad % 100 == 0:
-                    log.warning("%s: skipping a damaged packet (%d so far)", self.name, bad)
-                continue
-            yield from frames
+        yield from decode_packets(self._packets(container, stream), self.name)
 
     def __iter__(self) -> Iterator[SourceFrame]:
         pts_list = self.index.pts
