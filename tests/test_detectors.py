@@ -193,6 +193,37 @@ def test_light_fit_recovers_gain_and_offset_despite_a_changed_region() -> None:
     assert gain == pytest.approx(0.7, abs=0.02) and offset == pytest.approx(15, abs=2.0)
 
 
+def test_background_follows_a_light_change_instead_of_relearning() -> None:
+    """After a gain and gamma change (auto-exposure) the model maps itself to the new light and keeps
+    what it learnt, including a thing that walked in; a new scene is refused (it must re-learn)."""
+    from vidwatch.detectors.background import BackgroundDetector, BackgroundParams
+
+    from .synthetic import noisy, scene, square_at
+
+    def relit(image: np.ndarray) -> np.ndarray:
+        return (255.0 * (np.clip(image * 1.25, 0, 255) / 255.0) ** 1.3).astype(np.uint8)
+
+    base = scene(7)
+    with_thing = square_at(base, 150, 100, size=30, level=60)
+    rng = np.random.default_rng(2)
+    images = [noisy(base, rng) for _ in range(40)] + [relit(noisy(with_thing, rng)) for _ in range(3)]
+    images += [noisy(scene(8), rng)]
+    stream = frames(iter(images))
+    pre = Preprocessor(AnalysisParams())
+    detector = BackgroundDetector(BackgroundParams())
+    for _ in range(42):
+        detector.update(pre(next(stream)))
+    assert detector.relight()
+    after = detector.update(pre(next(stream)))
+    assert after.box is not None
+    x, y, w, h = after.box
+    scale = base.shape[1] / after.mask.shape[1]
+    assert abs(x * scale - 150) < 10 and abs(w * scale - 30) < 10  # the thing, and only the thing
+    assert after.value < 2 * 30 * 30 / base.size  # little more than the thing
+    detector.update(pre(next(stream)))  # another scene altogether
+    assert not detector.relight()
+
+
 def test_light_fit_on_a_flat_picture_is_an_offset_only() -> None:
     from vidwatch.detectors.background import light_fit
 

@@ -286,13 +286,14 @@ class Gate:
         return applied
 
     def _advance(self, frame: AnalysisFrame, scores: Mapping[str, Score], started: list[Event],
-                 ended: list[Event]) -> bool:
-        """Step every kind's state machine, precedence first; returns whether the models must re-learn."""
-        rebaseline = False
+                 ended: list[Event]) -> str | None:
+        """Step every kind's state machine, precedence first; returns the kind (lighting or scene_change)
+        after which the models must re-learn the scene, or None."""
+        rebaseline: str | None = None
         for gate in self._gates:
-            kind_over = gate.step(frame, scores, self.event_label, rebaseline, started, ended)
-            if kind_over and gate.kind in REBASELINE_KINDS:
-                rebaseline = True
+            kind_over = gate.step(frame, scores, self.event_label, rebaseline is not None, started, ended)
+            if kind_over and gate.kind in REBASELINE_KINDS and rebaseline is None:
+                rebaseline = gate.kind
         return rebaseline
 
     def judge(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> FrameRecord:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from vidwatch.config import Config
 from vidwatch.detectors.base import Score
-from vidwatch.events import REBASELINE_KINDS, STREAM_LOST, Event
+from vidwatch.events import LIGHTING, REBASELINE_KINDS, SCENE_CHANGE, STREAM_LOST, Event
 from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import EventRule, Gate
 from vidwatch.objects.params import OBJECTS
@@ -146,8 +146,15 @@ class Analyzer:
             self.detectors[name].guide(found.hints)
         return scores, found.tracks
 
-    def rebaseline(self) -> None:
-        """Make the motion models re-learn the scene (after a cut, a moved camera or a reconnect)."""
+    def rebaseline(self, kind: str = SCENE_CHANGE) -> None:
+        """Make the motion models re-learn the scene after a cut or a moved camera (``scene_change``),
+        or follow the new light after a ``lighting`` change where they can: a camera whose exposure
+        hunts every few seconds would otherwise never keep a model long enough to see a slow walker,
+        and things already tracked would be forgotten at each step."""
+        if kind == LIGHTING:
+            followed = [detector.relight() for detector in self._rebaselined]
+            if all(followed):
+                return
         self.preprocess.reset()
         for detector in self._rebaselined:
             detector.reset()
@@ -231,7 +238,7 @@ def run_source(
                 scores, tracks = analyzer.evidence(analysis)
                 record = gate.update(analysis, scores, tracks)
                 if record.rebaseline:
-                    analyzer.rebaseline()
+                    analyzer.rebaseline(record.rebaseline)
                 out.frame(record)
                 for event in record.started:
                     out.event_started(event)

@@ -80,6 +80,7 @@ class FrameRecord:
     """Object tracks alive on this frame (empty until the object stage runs)."""
     frame: AnalysisFrame
     """The analysis copy; ``frame.source.bgr()`` is the full-resolution picture."""
-    rebaseline: bool = False
-    """A light change or scene change was over threshold on this frame: the motion models re-learn
-    the scene from the next frame on (the capture loop acts on it; outputs may show it)."""
+    rebaseline: str | None = None
+    """The kind (``lighting`` or ``scene_change``) that was over threshold on this frame: the motion
+    models follow the new light or re-learn the scene from the next frame on (the capture loop acts on
+    it; outputs may show it)."""

@@ -68,6 +68,8 @@ class BackgroundDetector(Detector):
         self._started = 0.0
         self._opened: np.ndarray | None = None
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._last: tuple[np.ndarray, np.ndarray, int] | None = None
+        """(picture, foreground mask, blur) of the last frame learnt: what :meth:`relight` fits to."""
 
     def ready_at(self, time: float) -> bool:
         """Whether the warm-up is over by ``time``."""
@@ -112,6 +114,7 @@ class BackgroundDetector(Detector):
                            previous=self._opened, reach=p.reach)
         self._opened = blobs.opened
         self._pending = (x, squared, foreground)  # learnt in guide(), once the object stage has spoken
+        self._last = (x, foreground, frame.blur)
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         reference = cv2.subtract(x, change) if blobs.count else None  # gain·μ + offset, before the blur
@@ -147,6 +150,78 @@ class BackgroundDetector(Detector):
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, p.learning_rate, mask=background)
         cv2.accumulateWeighted(squared, var, slow, mask=foreground)
+
+
+    def relight(self) -> bool:
+        """Map μ through the tone curve that takes it to the last frame, and σ by the curve's slope.
+
+        Auto-exposure, a dimmer or a cloud remaps every grey level of the same scene. A curve fitted
+        level by level (not only a gain and an offset, so a gamma change fits too) keeps what was
+        learnt, including the things held out of the model. A frame the curve does not explain (more
+        than :data:`UNEXPLAINED` of the picture off by more than k·σ: the scene itself changed) is
+        left to a reset.
+        """
+        if self._last is None or self._mean is None or self._var is None:
+            return False
+        p = self.params
+        x, foreground, blur = self._last
+        levels, mapped = tone_curve(x, self._mean, foreground)
+        mean = np.interp(self._mean, levels, mapped).astype(np.float32)
+        slopes = np.clip(np.gradient(mapped, levels), 0.2, 5.0) if levels.size > 1 else np.ones(1)
+        slope = np.interp(self._mean, levels, slopes).astype(np.float32)
+        var = cv2.multiply(self._var, cv2.multiply(slope, slope))
+        residual = cv2.subtract(x, mean)
+        if blur > 1:
+            residual = cv2.GaussianBlur(residual, (blur, blur), 0)
+        floor = float(p.sigma_floor)
+        off = cv2.compare(cv2.multiply(residual, residual), cv2.multiply(cv2.max(var, floor * floor), p.k * p.k),
+                          cv2.CMP_GT)
+        if cv2.countNonZero(off) > UNEXPLAINED * off.size:  # things in view are a few per cent at most
+            return False
+        self._mean, self._var = mean, var
+        return True
+
+
+UNEXPLAINED = 0.15
+"""Share of the background a light change may leave unexplained after :meth:`BackgroundDetector.relight`
+(a scene that changed leaves most of it)."""
+TONE_LEVELS = 32
+"""Grey-level bins of the tone curve (8 levels each)."""
+TONE_SAMPLES = 24
+"""Subsampled pixels a bin needs for its own point on the curve."""
+
+
+def tone_curve(x: np.ndarray, mean: np.ndarray, foreground: np.ndarray, *,
+               step: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(levels, mapped): a monotonic curve with x ≈ curve(mean) on the background, for ``np.interp``.
+
+    Each bin of model levels maps to the median of what those pixels show now (robust to the few
+    that really changed); bins with too few pixels, and the ends of the range, follow the robust
+    gain-and-offset fit.
+    """
+    gain, offset = light_fit(x, mean)
+    keep = foreground[::step, ::step].ravel() == 0
+    xs = x[::step, ::step].ravel()[keep]
+    ms = mean[::step, ::step].ravel()[keep]
+    bins = np.clip((ms * (TONE_LEVELS / 256.0)).astype(np.int32), 0, TONE_LEVELS - 1)
+    order = np.argsort(bins, kind="stable")
+    bounds = np.searchsorted(bins[order], np.arange(TONE_LEVELS + 1))
+    levels, mapped = [0.0], [offset]
+    for b in range(TONE_LEVELS):
+        chosen = order[bounds[b]:bounds[b + 1]]
+        if chosen.size >= TONE_SAMPLES:
+            levels.append(_median(ms[chosen]))
+            mapped.append(_median(xs[chosen]))
+    levels.append(255.0)
+    mapped.append(gain * 255.0 + offset)
+    points = sorted(zip(levels, mapped, strict=True))
+    kept = [points[0]]
+    for level, value in points[1:]:
+        if level >= kept[-1][0] + 1.0:  # one point per grey level: slopes stay finite
+            kept.append((level, value))
+    level_array = np.array([level for level, _ in kept], np.float64)
+    curve = np.maximum.accumulate(np.array([value for _, value in kept], np.float64))
+    return level_array, curve
 
 
 def light_fit(x: np.ndarray, mean: np.ndarray, *, step: int = 6) -> tuple[float, float]:

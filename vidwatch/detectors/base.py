@@ -140,6 +140,11 @@ class Detector:
     def reset(self) -> None:
         """Forget everything learnt (after a scene change or a reconnect)."""
 
+    def relight(self) -> bool:
+        """Follow a change of the scene's light (auto-exposure, a dimmer, a cloud) seen on the last
+        frame without forgetting the scene; False when it cannot, and must re-learn (:meth:`reset`)."""
+        return False
+
     def ready_at(self, time: float) -> bool:
         """Whether the warm-up is over by ``time`` (seconds of the source): before that it only learns.
 
