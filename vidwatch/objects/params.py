@@ -37,8 +37,9 @@ class ObjectParams:
     max_light: float = param(0.25, "share of a track's observations that may look like light (texture kept, soft "
                              "edges) for it to become a thing; people measure under 0.15. A thing is unmade only "
                              "when most of them look like light", min=0.0, max=1.0)
-    min_sharpness: float = param(0.5, "how abruptly a region's change must stop at its border (about 1 for an "
-                                 "edge, less for a soft shadow or a defocused blob); softer regions are light",
+    min_sharpness: float = param(0.55, "how abruptly a region's change must stop at its border (people "
+                                 "measure 0.65-0.9, a soft shadow or a defocused flake near the lens under "
+                                 "0.5); softer regions are light",
                                  min=0.0, max=10.0)
     hold: float = param(60.0, "seconds a thing that stopped (a loiterer, a parked car) is kept out of the "
                         "background model, so it stays in view; after that the scene takes it in", min=0.0,

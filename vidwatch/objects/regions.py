@@ -33,6 +33,12 @@ RING = 2
 LIGHT_GAIN = 4.5
 """The most light scales a surface's edges by (a shadow to a fifth, a headlight to four and a half
 times): a region whose edges grew or faded more than that is no light on that surface."""
+EDGE_QUANTILE = 0.7
+"""Quantile of the change's gradient along a region's border taken as its edge: high enough that a
+thing whose outline is partly lost against the background still shows its edge, low enough that the
+small sharp flakes of a snowfall crossing the border of a defocused one do not lend it theirs."""
+MIN_JUDGED = 12
+"""Pixels of strong change a region needs for its texture to be judged on them alone."""
 NOISE_FLOOR = 0.5
 """Lowest noise σ assumed (grey levels): the analysis copy is quantised to whole levels."""
 
@@ -118,7 +124,6 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     x0, y0 = origin
     h, w = inside.shape
     around = cv2.dilate(inside, disc(2 * RING + 1))
-    border = around - cv2.erode(inside, disc(3), borderType=cv2.BORDER_REPLICATE)
     frame = grey[y0:y0 + h, x0:x0 + w].astype(np.float32)
     back = reference[y0:y0 + h, x0:x0 + w].astype(np.float32)
     fx = cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3)
@@ -126,27 +131,36 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     bx = cv2.Sobel(back, cv2.CV_32F, 1, 0, ksize=3)
     by = cv2.Sobel(back, cv2.CV_32F, 0, 1, ksize=3)
     change = frame - back
+    magnitude = np.abs(change)
     pixels = inside.astype(bool)
-    f_energy = float(np.sum((fx * fx + fy * fy)[pixels]))
-    b_energy = float(np.sum((bx * bx + by * by)[pixels]))
-    cross = float(np.sum((fx * bx + fy * by)[pixels]))
+    delta = magnitude[pixels]
+    contrast = float(delta.mean()) if delta.size else 0.0
+    peak = _quantile(delta, 0.95)
+    ring = magnitude[(around - inside).astype(bool)]
+    if ring.size >= 8:  # the noise right here, in this picture (the frame's σ is of the blurred one)
+        noise = 1.4826 * _quantile(ring, 0.5)
+    strong = pixels & (magnitude >= max(0.5 * peak, 3.0 * max(noise, NOISE_FLOOR)))
+    core = int(np.count_nonzero(strong))
+    # texture is judged where the change is strong: a faint part of the region (the trace a slow
+    # walker left in the model, merged with them) keeps the background's texture and would make a
+    # person look like light
+    judged = strong if core >= MIN_JUDGED else pixels
+    shape = judged.astype(np.uint8)
+    border = cv2.dilate(shape, disc(2 * RING + 1)) - cv2.erode(shape, disc(3), borderType=cv2.BORDER_REPLICATE)
+    f_energy = float(np.sum((fx * fx + fy * fy)[judged]))
+    b_energy = float(np.sum((bx * bx + by * by)[judged]))
+    cross = float(np.sum((fx * bx + fy * by)[judged]))
     texture = cross / float(np.sqrt(max(f_energy * b_energy, 1e-9)))
     if not 1.0 / LIGHT_GAIN**2 <= f_energy / max(b_energy, 1e-9) <= LIGHT_GAIN**2:
         # parallel but of another strength: no light scales edges that much (a striped thing crossing
         # the faint trace it left in the model along its own path)
         texture = min(texture, 0.0)
-    delta = np.abs(change)[pixels]
-    contrast = float(delta.mean()) if delta.size else 0.0
     dx = cv2.Sobel(change, cv2.CV_32F, 1, 0, ksize=3)
     dy = cv2.Sobel(change, cv2.CV_32F, 0, 1, ksize=3)
     edges = np.sqrt(dx * dx + dy * dy)[border.astype(bool)]
-    edge = _quantile(edges, 0.9)
-    peak = _quantile(delta, 0.95)
-    ring = np.abs(change)[(around - inside).astype(bool)]
-    if ring.size >= 8:  # the noise right here, in this picture (the frame's σ is of the blurred one)
-        noise = 1.4826 * _quantile(ring, 0.5)
-    core = int(np.count_nonzero(delta >= max(0.5 * peak, 3.0 * max(noise, NOISE_FLOOR))))
-    return Appearance(texture, edge / (SOBEL_STEP_GAIN * max(contrast, 1.0)), contrast, core)
+    edge = _quantile(edges, EDGE_QUANTILE)
+    level = float(magnitude[judged].mean()) if core >= MIN_JUDGED else contrast
+    return Appearance(texture, edge / (SOBEL_STEP_GAIN * max(level, 1.0)), contrast, core)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
