@@ -217,3 +217,61 @@ def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndar
             frame = frame * (1 - 0.7 * cv2.GaussianBlur(blob, (0, 0), 12))
         frames.append(finish(frame, rng, 3.0))
     return frames
+
+
+def exposure_hunting(n: int, *, seed: int = 11, walker_size: tuple[int, int] = (14, 34),
+                     walker_speed: float = 0.8, walker_start: int = 20, every: float = 2.0) -> list[np.ndarray]:
+    """Auto-exposure hunting: every ``every`` s the camera's gain and gamma jump to a new level over
+    three frames (a light change each time), while a small person walks slowly across."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    sprite = person(*walker_size, seed=seed)
+    levels = [(float(rng.uniform(0.65, 1.3)), float(rng.uniform(0.8, 1.25))) for _ in range(n)]
+    step = int(every * FPS)
+    frames = []
+    gain, gamma = 1.0, 1.0
+    for i in range(n):
+        frame = base.copy()
+        if i >= walker_start:
+            paste(frame, sprite, -walker_size[0] + walker_speed * (i - walker_start), HEIGHT * 0.55)
+        target_gain, target_gamma = levels[i // step] if i >= step else (1.0, 1.0)
+        gain += (target_gain - gain) / 2  # eased over a few frames, as a camera's exposure loop does
+        gamma += (target_gamma - gamma) / 2
+        lit = 255.0 * (np.clip(frame * gain, 0, 255) / 255.0) ** gamma
+        frames.append(finish(lit, rng, 3.0))
+    return frames
+
+
+def dappled_edge(n: int, *, seed: int = 12, pieces: int = 14, walker_size: tuple[int, int] | None = None,
+                 walker_start: int = 0, sway: float = 8.0, period: float = 3.0) -> list[np.ndarray]:
+    """A tree's dappled shadow along the bottom edge: dark leaf-shaped pieces (multiplicative, sharp)
+    that swing with the branches (``sway`` px each way every ``period`` s, each with its own flutter)
+    and come and go as leaves move in and out of the sun (1-2 s each), all the time, in the same
+    strip; optionally a person walking through the strip."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    sprite = person(*walker_size, seed=seed) if walker_size else None
+    live: list[list[float]] = []  # x, y, rx, ry, phase, age, life (frames)
+    frames = []
+    for i in range(n):
+        t = i / FPS
+        while len(live) < pieces:
+            life = float(rng.uniform(1.0, 2.2)) * FPS
+            live.append([rng.uniform(0, WIDTH), rng.uniform(HEIGHT - 70, HEIGHT - 10), rng.uniform(8, 18),
+                         rng.uniform(4, 9), rng.uniform(0, 2 * math.pi), 0.0, life])
+        frame = base.copy()
+        if sprite is not None and i >= walker_start:
+            paste(frame, sprite, -walker_size[0] + 2.0 * (i - walker_start), HEIGHT - 60 - walker_size[1] * 0.5)
+        shade = np.zeros((HEIGHT, WIDTH), np.float32)
+        branch = sway * math.sin(2 * math.pi * t / period)
+        for x, y, rx, ry, phase, age, life in live:
+            flutter = 2.0 * math.sin(2 * math.pi * t / 0.8 + phase)
+            fade = min(1.0, age / 3, (life - age) / 3)
+            cv2.ellipse(shade, (int(x + branch + flutter), int(y + 0.3 * flutter)), (int(rx), int(ry)), 0, 0, 360,
+                        max(fade, 0.0), -1, cv2.LINE_AA)
+        for piece in live:
+            piece[5] += 1
+        live[:] = [p for p in live if p[5] < p[6]]
+        shade = cv2.GaussianBlur(shade, (0, 0), 1.0)
+        frames.append(finish(frame * (1 - 0.5 * np.minimum(shade, 1.0)), rng, 3.0))
+    return frames

@@ -156,3 +156,83 @@ def test_a_young_track_must_travel_twice_as_far() -> None:
     assert track_moving(5.0, 11).evidence >= 1.0
     # the slow one counts once it has lived twice the minimum age and kept going
     assert track_moving(1.4, 25).evidence >= 1.0
+
+
+def test_a_slow_walker_while_auto_exposure_hunts_is_one_event() -> None:
+    # gain and gamma jump every 2 s (a lighting event each time): the background model follows the
+    # light instead of re-learning the scene, so the walker is kept in view and stays one event
+    size, speed, start = (14, 34), 0.8, 20
+    images = scenes.exposure_hunting(300, walker_size=size, walker_speed=speed, walker_start=start)
+    truth = scenes.visible_frames(300, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+    assert events[0][0] <= truth[0] + 3 * FPS, events
+
+
+def test_pieces_of_a_dappled_shadow_coming_and_going_are_not_motion() -> None:
+    # four 30 s clips of leaf shadows swinging and coming and going along the bottom edge: without
+    # the clutter map their pieces count as small things drifting (5 false events here)
+    false_events = [motion(scenes.dappled_edge(300, seed=seed)) for seed in (12, 14, 15, 16)]
+    assert sum(len(events) for events in false_events) <= 1, false_events
+
+
+def test_a_person_crossing_a_dappled_shadow_is_found() -> None:
+    size, start = (14, 34), 40
+    images = scenes.dappled_edge(300, walker_size=size, walker_start=start, seed=16)
+    truth = scenes.visible_frames(300, size=size, speed=2.0, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+
+
+def test_confirmed_things_choose_their_region_first() -> None:
+    # a confirmed person and a young piece of shadow both reach the merged region; the piece is
+    # closer to its centre, yet the person keeps it
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Observation, Tracker, TrackingRules
+
+    rules = TrackingRules(window=4.0, min_age=1.0, min_straightness=0.6, min_core=10.0, max_step=0.5,
+                          max_missed=0.5, coast=2.0, gate=1.0, max_light=0.25, sparse_evidence=2.0)
+    tracker = Tracker(rules)
+    person = Region((40, 40, 8, 16), 120, (44.0, 48.0), 1)
+    piece = Region((56, 44, 8, 8), 60, (60.0, 48.0), 2)
+    tracker.update(0, 0.0, [person, piece], lambda track, region: (None, None), (240, 320))
+    walker, shadow = tracker.tracks
+    walker.confirmed_at = 0.0
+    merged = Region((42, 40, 22, 16), 200, (54.0, 48.0), 1)
+    tracker.update(1, 0.1, [merged], lambda track, region: (None, None), (240, 320))
+    assert walker.missed == 0 and walker.region is merged
+    assert shadow.missed == 1
+
+
+def test_a_defocused_flake_has_soft_edges_among_sharp_flakes() -> None:
+    # a large half-transparent blurred flake near the lens on a flat surface (no texture to tell
+    # light by), with small sharp flakes falling everywhere, some across its border: soft; a person
+    # among the same flakes: sharp
+    import cv2
+    import numpy as np
+
+    from vidwatch.objects.params import ObjectParams
+    from vidwatch.objects.regions import RING, appearance, find_regions
+
+    def sharpness(kind: str, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        back = np.full((120, 160), 150.0, np.float32)
+        frame = back.copy()
+        if kind == "flake":
+            disc = np.zeros_like(back)
+            cv2.circle(disc, (80, 60), 14, 1.0, -1)
+            cover = 0.45 * cv2.GaussianBlur(disc, (0, 0), 5)
+            frame = frame * (1 - cover) + 240 * cover
+        else:
+            scenes.paste(frame, scenes.person(10, 26, seed=seed), 75, 47)
+        for _ in range(60):
+            cv2.circle(frame, (int(rng.uniform(0, 160)), int(rng.uniform(0, 120))), 1, 240.0, -1)
+        picture = np.clip(frame + rng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8)
+        change = np.abs(cv2.GaussianBlur(picture.astype(np.float32), (5, 5), 0) - back)
+        found = find_regions((change > 8).astype(np.uint8) * 255, min_area=20, max_regions=1)
+        inside, origin = found.patch(found.regions[0], RING + 1, picture.shape)
+        return appearance(inside, origin, picture, back, 2.0).sharpness
+
+    limit = ObjectParams().min_sharpness
+    assert all(sharpness("flake", seed) < limit for seed in range(4))
+    assert all(sharpness("person", seed) > limit for seed in range(4))

@@ -2,8 +2,15 @@
 
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
 optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
-Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start new
-tracks, tracks nobody claims coast a little and then end.
+Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who, confirmed things first (a
+matching cascade); regions nobody claims start new tracks, tracks nobody claims coast a little and
+then end. A frame on which a track's region merged with something or lost a part does not teach it
+its velocity.
+
+Where tracks keep being born — the pieces of a dappled shadow, foliage, water — a clutter map (births
+per cell, fading over ``CLUTTER_MEMORY``) marks a newborn track as born in a busy place, and such a
+track counts only once it has lived a whole window: the pieces come and go within a second or two,
+while a person walking through stays.
 
 What a track is comes from its history, measured in the object's own size and in seconds, so the same
 numbers hold at any resolution and frame rate:
@@ -59,6 +66,17 @@ YOUNG_AGES = 2
 """A track younger than this many minimum ages has its travel counted at 1/YOUNG_AGES."""
 MILESTONE_EVERY = 1.0
 """Seconds between the positions kept for the long measurement."""
+STEADY_AREA = 1.5
+"""A region this many times larger or smaller than a track's usual area (it merged with something, or
+lost a part) does not teach the track its velocity."""
+CLUTTER_CELL = 16
+"""Analysis pixels per side of a cell of the clutter map (where tracks keep being born)."""
+CLUTTER_MEMORY = 10.0
+"""Seconds over which births are remembered (their count decays with this time constant)."""
+BUSY_BIRTHS = 3.0
+"""Recent births around a new track's birthplace (its cell and the eight around it) from which the
+place is busy: the pieces of a dappled shadow, of foliage or of water appear, change shape and vanish
+there all the time, and a piece that drifts for a second or two looks like a small thing walking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +145,8 @@ class Track:
         self._usual_area = float(first.area)
         self._milestones: deque[tuple[float, float, float]] = deque([(first.time, first.x, first.y)])
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
+        self.busy_birth = False
+        """Born where tracks keep being born: it counts only once it has lived a whole window."""
 
     @property
     def last(self) -> Observation:
@@ -152,7 +172,8 @@ class Track:
     def add(self, obs: Observation, window: float) -> None:
         last = self.last
         dt = obs.time - last.time
-        if dt > 0:
+        steady = 1.0 / STEADY_AREA <= obs.area / max(self._usual_area, 1.0) <= STEADY_AREA
+        if dt > 0 and steady:  # a merge or a split moves the centre without the thing moving
             vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
@@ -227,7 +248,8 @@ class Track:
             # thing of the smallest size, seen on two frames, is all such footage can tell
             if self.looks_solid(rules, looks=2) and self.core >= rules.min_core:
                 self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
-        elif (self.age(last.time) >= rules.min_age - 1e-9 and self.straightness >= rules.min_straightness
+        elif (self.age(last.time) >= (rules.window if self.busy_birth else rules.min_age) - 1e-9
+              and self.straightness >= rules.min_straightness
               and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
             # until it has lived twice the minimum age a track must travel twice as far: a car or a
             # runner crossing in a second covers several sizes, a fragment of a swaying shadow one or two
@@ -242,9 +264,40 @@ class Tracker:
         self.rules = rules
         self.tracks: list[Track] = []
         self._next_id = 1
+        self._births: np.ndarray | None = None
+        """Recent births per cell of the picture (decaying): the clutter map."""
+        self._births_time = self._births_since = 0.0
 
     def reset(self) -> None:
         self.tracks = []
+        self._births = None
+
+    def _cell(self, centre: tuple[float, float]) -> tuple[int, int]:
+        """The clutter map's (row, column) of an analysis-pixel position."""
+        assert self._births is not None
+        rows, cols = self._births.shape
+        return (min(max(int(centre[1]), 0) // CLUTTER_CELL, rows - 1),
+                min(max(int(centre[0]), 0) // CLUTTER_CELL, cols - 1))
+
+    def _count_birth(self, time: float, centre: tuple[float, float], shape: tuple[int, int]) -> None:
+        """Add a birth at ``centre`` to the clutter map (made, or faded to ``time``, first)."""
+        rows, cols = -(-shape[0] // CLUTTER_CELL), -(-shape[1] // CLUTTER_CELL)
+        if self._births is None or self._births.shape != (rows, cols):
+            self._births = np.zeros((rows, cols), np.float64)
+            self._births_time = self._births_since = time
+        if time > self._births_time:
+            self._births *= math.exp(-(time - self._births_time) / CLUTTER_MEMORY)
+            self._births_time = time
+        self._births[self._cell(centre)] += 1.0
+
+    def _births_around(self, time: float, centre: tuple[float, float]) -> float:
+        """Recent births in the 3x3 cells around ``centre`` but the one there now (call after counting it)."""
+        assert self._births is not None
+        row, col = self._cell(centre)
+        around = float(self._births[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum()) - 1.0
+        # a map kept for less than its memory has seen only part of it: scaled up to a whole memory's
+        # worth (the first pieces of a shadow in view from the start are as suspect as later ones)
+        return around / max(1.0 - math.exp(-(time - self._births_since) / CLUTTER_MEMORY), 1e-3)
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
         """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
@@ -296,6 +349,22 @@ class Tracker:
                     pairs.append((int(rows[a]), int(cols[b])))
         return pairs
 
+    def _match(self, cost: np.ndarray) -> list[tuple[int, int]]:
+        """Confirmed things choose their regions first, then the other tracks share what is left.
+
+        A person crossing a busy patch (a dappled shadow, foliage) often merges with a piece of it
+        for a while; the piece's own track may lie closer to the merged region's centre, and
+        without this the person's track would be starved and end (the classic matching cascade).
+        """
+        confirmed = np.array([t.confirmed_at is not None for t in self.tracks])
+        if not confirmed.any() or confirmed.all():
+            return self._assign(cost)
+        first = np.where(confirmed[:, None], cost, UNMATCHED)
+        pairs = self._assign(first)
+        rest = np.where(confirmed[:, None], UNMATCHED, cost)
+        rest[:, [j for _, j in pairs]] = UNMATCHED
+        return pairs + self._assign(rest)
+
     def update(self, index: int, time: float, regions: Sequence[Region], describe: Describe,
                shape: tuple[int, int]) -> list[Track]:
         """Continue tracks with ``regions``, start new ones, end lost ones; returns the tracks seen now.
@@ -307,7 +376,7 @@ class Tracker:
         seen: list[Track] = []
         claimed: set[int] = set()
         if self.tracks and regions:
-            for i, j in self._assign(self._costs(time, regions)):
+            for i, j in self._match(self._costs(time, regions)):
                 track, region = self.tracks[i], regions[j]
                 light, core = None, None
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
@@ -325,11 +394,16 @@ class Tracker:
                 track.missed += 1
                 track.region = None
         self.tracks = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
-        for j, region in enumerate(regions):
-            if j not in claimed:
-                track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
-                track.region = region
-                self._next_id += 1
-                self.tracks.append(track)
-                seen.append(track)
+        born = [region for j, region in enumerate(regions) if j not in claimed]
+        for region in born:
+            self._count_birth(time, region.centre, shape)
+        for region in born:
+            track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
+            # the births around it, its own left out (those of this frame count: pieces of a shadow
+            # in view from the start are all born at once)
+            track.busy_birth = self._births_around(time, region.centre) >= BUSY_BIRTHS
+            track.region = region
+            self._next_id += 1
+            self.tracks.append(track)
+            seen.append(track)
         return seen
