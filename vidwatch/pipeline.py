@@ -152,9 +152,13 @@ class Analyzer:
         hunts every few seconds would otherwise never keep a model long enough to see a slow walker,
         and things already tracked would be forgotten at each step."""
         if kind == LIGHTING:
-            followed = [detector.relight() for detector in self._rebaselined]
-            if all(followed):
-                return
+            lost = [name for name, detector in self.detectors.items()
+                    if detector in self._rebaselined and not detector.relight()]
+            for name in lost:
+                self.detectors[name].reset()
+            if self.objects is not None and any(name in self.objects.mask_from for name in lost):
+                self.objects.reset()  # the masks it tracks start afresh
+            return
         self.preprocess.reset()
         for detector in self._rebaselined:
             detector.reset()
