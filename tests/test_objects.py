@@ -184,26 +184,6 @@ def test_a_person_crossing_a_dappled_shadow_is_found() -> None:
     assert len(events) == 1 and overlaps(events[0], truth), events
 
 
-def test_confirmed_things_choose_their_region_first() -> None:
-    # a confirmed person and a young piece of shadow both reach the merged region; the piece is
-    # closer to its centre, yet the person keeps it
-    from vidwatch.objects.regions import Region
-    from vidwatch.objects.tracker import Observation, Tracker, TrackingRules
-
-    rules = TrackingRules(window=4.0, min_age=1.0, min_straightness=0.6, min_core=10.0, max_step=0.5,
-                          max_missed=0.5, coast=2.0, gate=1.0, max_light=0.25, sparse_evidence=2.0)
-    tracker = Tracker(rules)
-    person = Region((40, 40, 8, 16), 120, (44.0, 48.0), 1)
-    piece = Region((56, 44, 8, 8), 60, (60.0, 48.0), 2)
-    tracker.update(0, 0.0, [person, piece], lambda track, region: (None, None), (240, 320))
-    walker, shadow = tracker.tracks
-    walker.confirmed_at = 0.0
-    merged = Region((42, 40, 22, 16), 200, (54.0, 48.0), 1)
-    tracker.update(1, 0.1, [merged], lambda track, region: (None, None), (240, 320))
-    assert walker.missed == 0 and walker.region is merged
-    assert shadow.missed == 1
-
-
 def test_a_defocused_flake_has_soft_edges_among_sharp_flakes() -> None:
     # a large half-transparent blurred flake near the lens on a flat surface (no texture to tell
     # light by), with small sharp flakes falling everywhere, some across its border: soft; a person

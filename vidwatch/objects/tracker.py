@@ -2,15 +2,14 @@
 
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
 optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
-Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who, confirmed things first (a
-matching cascade); regions nobody claims start new tracks, tracks nobody claims coast a little and
-then end. A frame on which a track's region merged with something or lost a part does not teach it
+Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start
+new tracks, tracks nobody claims coast a little and then end. A frame on which a track's region merged with something or lost a part does not teach it
 its velocity.
 
-Where tracks keep being born — the pieces of a dappled shadow, foliage, water — a clutter map (births
-per cell, fading over ``CLUTTER_MEMORY``) marks a newborn track as born in a busy place, and such a
-track counts only once it has lived a whole window: the pieces come and go within a second or two,
-while a person walking through stays.
+Where tracks keep coming and going without becoming things — the pieces of a dappled shadow, foliage,
+water — a clutter map (their birthplaces per cell, fading over ``CLUTTER_MEMORY``) marks a newborn
+track as born in a busy place, and such a track counts only once it has lived a whole window: the
+pieces come and go within a second or two, while a person walking through stays.
 
 What a track is comes from its history, measured in the object's own size and in seconds, so the same
 numbers hold at any resolution and frame rate:
@@ -74,9 +73,11 @@ CLUTTER_CELL = 16
 CLUTTER_MEMORY = 10.0
 """Seconds over which births are remembered (their count decays with this time constant)."""
 BUSY_BIRTHS = 3.0
-"""Recent births around a new track's birthplace (its cell and the eight around it) from which the
-place is busy: the pieces of a dappled shadow, of foliage or of water appear, change shape and vanish
-there all the time, and a piece that drifts for a second or two looks like a small thing walking."""
+"""Tracks that came and went without becoming things, born lately around a new track's birthplace (its
+cell and the eight around it), from which the place is busy: the pieces of a dappled shadow, of
+foliage or of water appear, change shape and vanish there all the time, and a piece that drifts for
+a second or two looks like a small thing walking. Things (a car in its lane, people at a door) do
+not make their place busy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,7 @@ class Track:
         self._usual_area = float(first.area)
         self._milestones: deque[tuple[float, float, float]] = deque([(first.time, first.x, first.y)])
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
+        self.birthplace = (first.x, first.y)
         self.busy_birth = False
         """Born where tracks keep being born: it counts only once it has lived a whole window."""
 
@@ -279,8 +281,8 @@ class Tracker:
         return (min(max(int(centre[1]), 0) // CLUTTER_CELL, rows - 1),
                 min(max(int(centre[0]), 0) // CLUTTER_CELL, cols - 1))
 
-    def _count_birth(self, time: float, centre: tuple[float, float], shape: tuple[int, int]) -> None:
-        """Add a birth at ``centre`` to the clutter map (made, or faded to ``time``, first)."""
+    def _clutter_map(self, time: float, shape: tuple[int, int]) -> np.ndarray:
+        """The clutter map faded to ``time`` (made on first use, or for a new picture size)."""
         rows, cols = -(-shape[0] // CLUTTER_CELL), -(-shape[1] // CLUTTER_CELL)
         if self._births is None or self._births.shape != (rows, cols):
             self._births = np.zeros((rows, cols), np.float64)
@@ -288,15 +290,19 @@ class Tracker:
         if time > self._births_time:
             self._births *= math.exp(-(time - self._births_time) / CLUTTER_MEMORY)
             self._births_time = time
-        self._births[self._cell(centre)] += 1.0
+        return self._births
 
-    def _births_around(self, time: float, centre: tuple[float, float]) -> float:
-        """Recent births in the 3x3 cells around ``centre`` but the one there now (call after counting it)."""
-        assert self._births is not None
+    def _count_clutter(self, time: float, birthplace: tuple[float, float], shape: tuple[int, int]) -> None:
+        """Count a track that ended without becoming a thing, where it was born."""
+        self._clutter_map(time, shape)[self._cell(birthplace)] += 1.0
+
+    def _clutter_around(self, time: float, centre: tuple[float, float], shape: tuple[int, int]) -> float:
+        """Tracks born in the 3x3 cells around ``centre`` that came and went lately (fading)."""
+        births = self._clutter_map(time, shape)
         row, col = self._cell(centre)
-        around = float(self._births[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum()) - 1.0
+        around = float(births[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum())
         # a map kept for less than its memory has seen only part of it: scaled up to a whole memory's
-        # worth (the first pieces of a shadow in view from the start are as suspect as later ones)
+        # worth, so the first pieces of a shadow in view from the start are as suspect as later ones
         return around / max(1.0 - math.exp(-(time - self._births_since) / CLUTTER_MEMORY), 1e-3)
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
@@ -349,22 +355,6 @@ class Tracker:
                     pairs.append((int(rows[a]), int(cols[b])))
         return pairs
 
-    def _match(self, cost: np.ndarray) -> list[tuple[int, int]]:
-        """Confirmed things choose their regions first, then the other tracks share what is left.
-
-        A person crossing a busy patch (a dappled shadow, foliage) often merges with a piece of it
-        for a while; the piece's own track may lie closer to the merged region's centre, and
-        without this the person's track would be starved and end (the classic matching cascade).
-        """
-        confirmed = np.array([t.confirmed_at is not None for t in self.tracks])
-        if not confirmed.any() or confirmed.all():
-            return self._assign(cost)
-        first = np.where(confirmed[:, None], cost, UNMATCHED)
-        pairs = self._assign(first)
-        rest = np.where(confirmed[:, None], UNMATCHED, cost)
-        rest[:, [j for _, j in pairs]] = UNMATCHED
-        return pairs + self._assign(rest)
-
     def update(self, index: int, time: float, regions: Sequence[Region], describe: Describe,
                shape: tuple[int, int]) -> list[Track]:
         """Continue tracks with ``regions``, start new ones, end lost ones; returns the tracks seen now.
@@ -376,7 +366,7 @@ class Tracker:
         seen: list[Track] = []
         claimed: set[int] = set()
         if self.tracks and regions:
-            for i, j in self._match(self._costs(time, regions)):
+            for i, j in self._assign(self._costs(time, regions)):
                 track, region = self.tracks[i], regions[j]
                 light, core = None, None
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
@@ -393,15 +383,17 @@ class Tracker:
             if track.last_seen < time:
                 track.missed += 1
                 track.region = None
-        self.tracks = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
-        born = [region for j, region in enumerate(regions) if j not in claimed]
-        for region in born:
-            self._count_birth(time, region.centre, shape)
-        for region in born:
+        kept = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
+        for track in self.tracks:
+            if track.confirmed_at is None and not any(t is track for t in kept):
+                # it came and went without becoming a thing: where it was born is a little busier
+                self._count_clutter(time, track.birthplace, shape)
+        self.tracks = kept
+        for j, region in enumerate(regions):
+            if j in claimed:
+                continue
             track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
-            # the births around it, its own left out (those of this frame count: pieces of a shadow
-            # in view from the start are all born at once)
-            track.busy_birth = self._births_around(time, region.centre) >= BUSY_BIRTHS
+            track.busy_birth = self._clutter_around(time, region.centre, shape) >= BUSY_BIRTHS
             track.region = region
             self._next_id += 1
             self.tracks.append(track)
