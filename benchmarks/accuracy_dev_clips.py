@@ -168,6 +168,67 @@ def added() -> list[Clip]:
     ]
 
 
+def variants() -> list[Clip]:
+    """More clips of the nuisances and targets the defaults still got wrong: variants of the edge
+    shadow, exposure hunting and snow clips (other seeds, sides, speeds and sizes), and walkers early,
+    fast, big, slow and far, in a corner. The mechanisms added for them were tuned on these."""
+    return [
+        _vt("x_edge_right", "Dappled shadow along the right edge. No events.", "edge_shadow", fps=10, seconds=30,
+            seed=101, dapple=DappledShadow((0.7, 0.0, 1.0, 0.8), (60, 10, 260, 210), (10, 44), depth=0.55, sway=9.0,
+                                           period=3.5, fade="right")),
+        _vt("x_edge_top", "Dappled shadow along the top edge. No events.", "edge_shadow", fps=12, seconds=30,
+            seed=102, dapple=DappledShadow((0.0, 0.0, 0.8, 0.3), (30, 0, 230, 200), (5, 40), depth=0.5, sway=7.0,
+                                           period=4.0, fade="top")),
+        _vt("x_edge_left_deep", "A deep dappled shadow along the left edge, dim light. No events.", "edge_shadow",
+            fps=10, seconds=30, seed=103, light=constant(0.8),
+            dapple=DappledShadow((0.0, 0.2, 0.35, 1.0), (50, 20, 250, 220), (20, 50), depth=0.65, sway=5.0,
+                                 period=6.0, fade="left")),
+        _vt("y_edge_bottom", "Dappled shadow along the bottom edge. No events.", "edge_shadow", fps=10, seconds=30,
+            seed=221, dapple=DappledShadow((0.0, 0.65, 1.0, 1.0), (40, 30, 240, 230), (15, 45), depth=0.5,
+                                           sway=8.0, period=4.5, fade="bottom")),
+        _vt("y_edge_left", "Dappled shadow over the left half. No events.", "edge_shadow", fps=12, seconds=30,
+            seed=222, dapple=DappledShadow((0.0, 0.0, 0.45, 1.0), (70, 0, 270, 200), (0, 35), depth=0.6, sway=6.0,
+                                           period=5.0, fade="left")),
+        _vt("x_exposure_fast", "Fast exposure hunting; a person crosses.", "exposure", fps=10, seconds=25, seed=104,
+            light=pumping(104, 25, 0.6, 1.35, (1.5, 3.0), 0.4), walkers=[Walker(1, 40, PAVEMENT_RL, 1.5, 0.004)]),
+        _vt("x_exposure_small", "Exposure hunting; a small person far off.", "exposure", fps=15, seconds=25,
+            seed=105, light=pumping(105, 25, 0.65, 1.3, (2.0, 4.0), 1.0),
+            walkers=[Walker(3, 60, FAR_ROAD_LR, 1.0, 0.002)]),
+        _vt("y_exp_a", "Exposure hunting; a person on the pavement.", "exposure", fps=10, seconds=30, seed=201,
+            light=pumping(201, 30, 0.7, 1.3, (2.0, 4.0), 0.6), walkers=[Walker(0, 50, PAVEMENT_LR, 1.2, 0.004)]),
+        _vt("y_exp_b", "Slow exposure hunting; a person from the left corner.", "exposure", fps=12, seconds=30,
+            seed=202, light=pumping(202, 30, 0.75, 1.25, (2.5, 5.0), 0.9),
+            walkers=[Walker(2, 40, CORNER_LB, 1.0, 0.004)]),
+        _vt("y_exp_c", "Abrupt exposure hunting; a slow person.", "exposure", fps=10, seconds=30, seed=203,
+            light=pumping(203, 30, 0.65, 1.35, (1.5, 3.5), 0.5), walkers=[Walker(4, 60, PAVEMENT_RL, 0.9, 0.003)]),
+        _vt("y_exp_d", "Gentle exposure hunting; a person walking away up the picture.", "exposure", fps=15,
+            seconds=30, seed=204, light=pumping(204, 30, 0.7, 1.2, (3.0, 5.0), 1.2),
+            walkers=[Walker(1, 80, CORNER_RT, 1.3, 0.005)]),
+        _vt("y_exp_e", "Exposure hunting; a small person on the upper lawn.", "exposure", fps=10, seconds=30,
+            seed=205, light=pumping(205, 30, 0.7, 1.3, (2.0, 4.5), 0.8), walkers=[Walker(3, 30, UPPER_LAWN, 1.0, 0.003)]),
+        _vt("y_exp_f", "Exposure hunting, nobody there. No events.", "exposure", fps=10, seconds=30, seed=206,
+            light=pumping(206, 30, 0.6, 1.3, (2.5, 4.0), 0.7)),
+        _vt("y_snow_a", "Snow with four near-lens flakes, wind. No events.", "snow", fps=10, seconds=25, seed=211,
+            light=constant(0.85), snow=Snow(1000, wind=0.6, near=4)),
+        _vt("y_snow_b", "Light snow, slow near-lens flakes. No events.", "snow", fps=12, seconds=25, seed=212,
+            light=constant(0.95), snow=Snow(600, wind=-0.4, near=3, near_speed=(4.0, 9.0))),
+        _vt("y_snow_c", "Snow with five large near-lens flakes. No events.", "snow", fps=10, seconds=25, seed=213,
+            light=constant(0.9), snow=Snow(800, near=5, near_size=(20.0, 40.0))),
+        _vt("y_snow_walker", "Snow; a person crosses on the pavement.", "snow", fps=10, seconds=25, seed=214,
+            light=constant(0.9), snow=Snow(800, wind=0.3, near=3), walkers=[Walker(0, 50, PAVEMENT_RL, 1.3, 0.004)]),
+        _vt("x_walker_early", "A person already walking as the clip starts.", "walker", fps=10, seconds=15,
+            seed=106, walkers=[Walker(2, 3, PAVEMENT_LR, 2.5, 0.006)]),
+        _vt("x_walker_fast", "A person running through the corner.", "walker", fps=10, seconds=15, seed=107,
+            walkers=[Walker(0, 30, CORNER_LB, 6.0, 0.008)]),
+        _vt("x_walker_big", "A big person close to the camera.", "walker", fps=15, seconds=15, seed=108,
+            walkers=[Walker(1, 40, PAVEMENT_LR, 3.0, 0.03)]),
+        _vt("x_walker_slow_far", "A slow person far off on the road.", "walker", fps=20, seconds=25, seed=109,
+            walkers=[Walker(3, 40, FAR_ROAD, 0.5, 0.0015)]),
+        _vt("x_walker_corner", "A person through the right corner.", "walker", fps=10, seconds=20, seed=110,
+            walkers=[Walker(4, 20, CORNER_RT, 1.0, 0.005)]),
+    ]
+
+
 def clips() -> list[Clip]:
     """The development split, in a fixed order."""
-    return original() + added()
+    return original() + added() + variants()

@@ -176,4 +176,27 @@ def clips() -> list[Clip]:
             fps=5, seconds=40, seed=132,
             walkers=[Walker(k % 3, 3 + 11 * k, path, 8.0 + 1.2 * k, 0.003 + 0.0004 * k)
                      for k, path in enumerate(CROWD_PATHS)]),
+        # added with the mechanisms that follow exposure changes, judge a region on its core and keep a
+        # clutter map: more of the nuisances they target, built before those mechanisms were measured here
+        _vt("edge_shadow_right", "A tree's dappled shadow (another crop) along the right edge, sharper and "
+            "faster. No events.", "edge_shadow", fps=12, seconds=30, seed=141,
+            dapple=DappledShadow((0.6, 0.0, 1.0, 0.9), (0, 0, 220, 180), (5, 40), depth=0.55, sway=7.0, period=4.5,
+                                 fade="right")),
+        _vt("edge_shadow_walker", "A dappled shadow along the bottom edge; a person (~0.4%) crosses the lower lawn "
+            "through it at 1.3 px/frame.", "edge_shadow", fps=10, seconds=30, seed=142,
+            dapple=DappledShadow((0.0, 0.7, 1.0, 1.0), (110, 20, 310, 200), (20, 50), depth=0.5, sway=6.0,
+                                 period=5.0, fade="bottom"), walkers=[Walker(2, 40, LAWN_RL, 1.3, 0.004)]),
+        _vt("exposure_slow_walker", "Auto-exposure hunting (gain 0.7-1.3, a new level every 2-4 s, eased over "
+            "0.7 s); a small person (~0.2%) crosses the car park at 0.9 px/frame.", "exposure", fps=12, seconds=30,
+            seed=143, light=pumping(143, 30, 0.7, 1.3, (2.0, 4.0), 0.7), walkers=[Walker(0, 50, CARPARK, 0.9, 0.002)]),
+        _vt("exposure_fast_hunting", "Fast auto-exposure hunting (gain 0.6-1.35, a new level every 1.2-2.5 s, "
+            "eased over 0.3 s); a person (~0.4%) crosses the plaza at 1.3 px/frame.", "exposure", fps=10,
+            seconds=25, seed=144, light=pumping(144, 25, 0.6, 1.35, (1.2, 2.5), 0.3),
+            walkers=[Walker(2, 30, PLAZA_LR, 1.3, 0.004)]),
+        _vt("snow_near_slow", "Snow (~900 flakes) whose four large defocused flakes near the lens drift slowly. "
+            "No events.", "snow", fps=10, seconds=25, seed=145, light=constant(0.9),
+            snow=Snow(900, wind=0.4, near=4, near_speed=(3.0, 7.0), near_size=(16.0, 36.0))),
+        _vt("snow_walker_road", "Snow (~800 flakes, slow near-lens flakes); a person (~0.4%) walks down the road "
+            "at 1.2 px/frame.", "snow", fps=12, seconds=25, seed=146, light=constant(0.85),
+            snow=Snow(800, wind=-0.3, near=3, near_speed=(4.0, 9.0)), walkers=[Walker(1, 40, ROAD_DOWN, 1.2, 0.004)]),
     ]
