@@ -100,7 +100,8 @@ def main() -> None:
                   f"{r['analysed']:.0f} analysed, {r['clip']:.0f} in clips", file=sys.stderr, flush=True)
     print(f"\n{video.name} (3840x2160, 30 fps, {FRAMES} frames), --realtime, {args.rounds} rounds, medians; "
           f"ratios are of each code's own run without clips, in the same rounds\n")
-    print("| code | outputs | analysed | dropped | frames in the clip | analysed, ratio | wall s | CPU s | CPU, ratio |")
+    print("| code | outputs | analysed | dropped | frames in the clip | analysed, ratio | wall s | CPU s | "
+          "CPU, ratio |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for code, clips in variants:
         rows, plain = results[(code, clips)], results[(code, False)]
@@ -108,7 +109,7 @@ def main() -> None:
         def median(key: str, rows: list[dict[str, float]] = rows) -> float:
             return statistics.median(r[key] for r in rows)
 
-        def ratio(key: str) -> str:
+        def ratio(key: str, plain: list[dict[str, float]] = plain) -> str:
             base = statistics.median(r[key] for r in plain)
             return f"{median(key) / base:.2f}" if base else "–"
 

@@ -52,7 +52,7 @@ def test_events_file_has_the_documented_fields(tmp_path: Path) -> None:
     times = [point[0] for point in track["path"]]
     assert track["path"][-1][0] == track["last_time"]
     assert len(times) >= (times[-1] - times[0]) / 0.5  # sampled about every half second, not just its ends
-    assert all(0.4 <= b - a <= 0.55 for a, b in zip(times[:-2], times[1:-1]))
+    assert all(0.4 <= b - a <= 0.55 for a, b in zip(times[:-2], times[1:-1], strict=True))
     x, y, w, h = event["box"]
     assert 0 <= x < 320 and 0 < w <= 320 and 0 < h <= 240
 

@@ -613,7 +613,8 @@ def test_an_encoder_slower_than_the_video_thins_the_clip_not_the_analysis(tmp_pa
     assert result.returncode == 0, result.stderr
     summary = result.stdout.splitlines()[0]
     analysed = int(re.search(r": (\d+) frames", summary).group(1))  # type: ignore[union-attr]
-    assert analysed >= 60, summary  # of 75 (a synchronous encoder would let about 20 through): analysis did not wait for it
+    # of 75 (a synchronous encoder would let about 20 through): analysis did not wait for it
+    assert analysed >= 60, summary
     assert "the clip writer fell behind (encoding is slower than the video comes in)" in result.stderr
     [event] = read_events(tmp_path / "e")
     times = frame_times(Path(event["clip"]))

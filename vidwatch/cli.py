@@ -63,7 +63,7 @@ def _name_losses(outputs: RunOutputs | None, lost: list[Loss]) -> None:
 def _run(args: argparse.Namespace, lost: list[Loss]) -> int:
     from vidwatch.config import load_config
     from vidwatch.outputs import OutputChoices, RunOutputs
-    from vidwatch.pipeline import RunStats, open_for_run, run_source
+    from vidwatch.pipeline import open_for_run, run_source
     from vidwatch.report import Progress, format_summary
     from vidwatch.status import StatusLine, chain
 

@@ -3,8 +3,8 @@
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
 optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
 Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start
-new tracks, tracks nobody claims coast a little and then end. A frame on which a track's region merged with something or lost a part does not teach it
-its velocity.
+new tracks, tracks nobody claims coast a little and then end. A frame on which a track's region
+merged with something or lost a part does not teach it its velocity.
 
 Where tracks keep coming and going without becoming things — the pieces of a dappled shadow, foliage,
 water — a clutter map (their birthplaces per cell, fading over ``CLUTTER_MEMORY``) marks a newborn
@@ -212,7 +212,8 @@ class Track:
         if last.time - start[0] < 2 * rules.window - 1e-9:
             return 0.0
         net = math.hypot(last.x - start[1], last.y - start[2])
-        path = sum(math.hypot(b[1] - a[1], b[2] - a[2]) for a, b in zip(milestones, list(milestones)[1:]))
+        kept = list(milestones)
+        path = sum(math.hypot(b[1] - a[1], b[2] - a[2]) for a, b in zip(kept[:-1], kept[1:], strict=True))
         path += math.hypot(last.x - milestones[-1][1], last.y - milestones[-1][2])
         if path <= 1e-6 or net / path < rules.min_straightness:
             return 0.0

@@ -134,7 +134,8 @@ def draw_record(record: FrameRecord) -> np.ndarray:
     """A copy of the frame's full-resolution picture with the gate's verdict drawn on it.
 
     The outline of the change mask (union of the detectors' masks) in green, each detector's box in
-    yellow, the tracked objects (see :func:`draw_tracks`), a caption with every score against the threshold the gate applied (red when over) and,
+    yellow, the tracked objects (see :func:`draw_tracks`), a caption with every score against the
+    threshold the gate applied (red when over) and,
     while an event is open, a red border with the open kinds named at the bottom.
     """
     frame, scores = record.frame, record.scores
