@@ -3,8 +3,7 @@
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
 optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
 Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start
-new tracks, tracks nobody claims coast a little and then end. A frame on which a track's region
-merged with something or lost a part does not teach it its velocity.
+new tracks, tracks nobody claims coast a little and then end.
 
 Where tracks keep coming and going without becoming things — the pieces of a dappled shadow, foliage,
 water — a clutter map (their birthplaces per cell, fading over ``CLUTTER_MEMORY``) marks a newborn
@@ -65,9 +64,6 @@ YOUNG_AGES = 2
 """A track younger than this many minimum ages has its travel counted at 1/YOUNG_AGES."""
 MILESTONE_EVERY = 1.0
 """Seconds between the positions kept for the long measurement."""
-STEADY_AREA = 1.5
-"""A region this many times larger or smaller than a track's usual area (it merged with something, or
-lost a part) does not teach the track its velocity."""
 CLUTTER_CELL = 16
 """Analysis pixels per side of a cell of the clutter map (where tracks keep being born)."""
 CLUTTER_MEMORY = 10.0
@@ -174,8 +170,7 @@ class Track:
     def add(self, obs: Observation, window: float) -> None:
         last = self.last
         dt = obs.time - last.time
-        steady = 1.0 / STEADY_AREA <= obs.area / max(self._usual_area, 1.0) <= STEADY_AREA
-        if dt > 0 and steady:  # a merge or a split moves the centre without the thing moving
+        if dt > 0:
             vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
