@@ -65,9 +65,9 @@ YOUNG_AGES = 2
 MILESTONE_EVERY = 1.0
 """Seconds between the positions kept for the long measurement."""
 CLUTTER_CELL = 16
-"""Analysis pixels per side of a cell of the clutter map (where tracks keep being born)."""
+"""Analysis pixels per side of a cell of the clutter map."""
 CLUTTER_MEMORY = 10.0
-"""Seconds over which births are remembered (their count decays with this time constant)."""
+"""Seconds over which the clutter map remembers (its counts decay with this time constant)."""
 BUSY_BIRTHS = 3.0
 """Tracks that came and went without becoming things, born lately around a new track's birthplace (its
 cell and the eight around it), from which the place is busy: the pieces of a dappled shadow, of
@@ -144,7 +144,7 @@ class Track:
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
         self.birthplace = (first.x, first.y)
         self.busy_birth = False
-        """Born where tracks keep being born: it counts only once it has lived a whole window."""
+        """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
 
     @property
     def last(self) -> Observation:
@@ -262,31 +262,31 @@ class Tracker:
         self.rules = rules
         self.tracks: list[Track] = []
         self._next_id = 1
-        self._births: np.ndarray | None = None
-        """Recent births per cell of the picture (decaying): the clutter map."""
-        self._births_time = self._births_since = 0.0
+        self._clutter: np.ndarray | None = None
+        """Tracks that came and went without becoming things, per cell of their birthplace (fading)."""
+        self._clutter_time = self._clutter_since = 0.0
 
     def reset(self) -> None:
         self.tracks = []
-        self._births = None
+        self._clutter = None
 
     def _cell(self, centre: tuple[float, float]) -> tuple[int, int]:
         """The clutter map's (row, column) of an analysis-pixel position."""
-        assert self._births is not None
-        rows, cols = self._births.shape
+        assert self._clutter is not None
+        rows, cols = self._clutter.shape
         return (min(max(int(centre[1]), 0) // CLUTTER_CELL, rows - 1),
                 min(max(int(centre[0]), 0) // CLUTTER_CELL, cols - 1))
 
     def _clutter_map(self, time: float, shape: tuple[int, int]) -> np.ndarray:
         """The clutter map faded to ``time`` (made on first use, or for a new picture size)."""
         rows, cols = -(-shape[0] // CLUTTER_CELL), -(-shape[1] // CLUTTER_CELL)
-        if self._births is None or self._births.shape != (rows, cols):
-            self._births = np.zeros((rows, cols), np.float64)
-            self._births_time = self._births_since = time
-        if time > self._births_time:
-            self._births *= math.exp(-(time - self._births_time) / CLUTTER_MEMORY)
-            self._births_time = time
-        return self._births
+        if self._clutter is None or self._clutter.shape != (rows, cols):
+            self._clutter = np.zeros((rows, cols), np.float64)
+            self._clutter_time = self._clutter_since = time
+        if time > self._clutter_time:
+            self._clutter *= math.exp(-(time - self._clutter_time) / CLUTTER_MEMORY)
+            self._clutter_time = time
+        return self._clutter
 
     def _count_clutter(self, time: float, birthplace: tuple[float, float], shape: tuple[int, int]) -> None:
         """Count a track that ended without becoming a thing, where it was born."""
@@ -294,12 +294,12 @@ class Tracker:
 
     def _clutter_around(self, time: float, centre: tuple[float, float], shape: tuple[int, int]) -> float:
         """Tracks born in the 3x3 cells around ``centre`` that came and went lately (fading)."""
-        births = self._clutter_map(time, shape)
+        counts = self._clutter_map(time, shape)
         row, col = self._cell(centre)
-        around = float(births[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum())
+        around = float(counts[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum())
         # a map kept for less than its memory has seen only part of it: scaled up to a whole memory's
         # worth, so the first pieces of a shadow in view from the start are as suspect as later ones
-        return around / max(1.0 - math.exp(-(time - self._births_since) / CLUTTER_MEMORY), 1e-3)
+        return around / max(1.0 - math.exp(-(time - self._clutter_since) / CLUTTER_MEMORY), 1e-3)
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
         """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
@@ -380,8 +380,9 @@ class Tracker:
                 track.missed += 1
                 track.region = None
         kept = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
+        staying = {id(t) for t in kept}
         for track in self.tracks:
-            if track.confirmed_at is None and not any(t is track for t in kept):
+            if track.confirmed_at is None and id(track) not in staying:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
         self.tracks = kept
