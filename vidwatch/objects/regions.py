@@ -7,14 +7,15 @@ surface's texture: the frame's gradients stay parallel to the background's. A ch
 instead of stopping at an edge (a soft shadow on flat ground, a defocused flake on the lens) is no
 solid thing either. So each region gets three numbers:
 
-- ``texture``: normalised correlation of the frame's and the background's gradient fields over the
-  region's pixels, each weighted by how much it changed (1 = the background's texture is still there,
-  merely lit differently). Pixels around the region are left out: near a small thing they hold mostly
-  the background's own strong edges, which would make any change look like light;
-- ``sharpness``: how abruptly the change (frame minus background) stops at the region's border (a thin
-  ring around it), over the contrast inside it (about 1 for a step, much less for a blur);
 - ``core``: how many pixels changed by at least half the region's peak change: its real size, which
-  the analysis blur does not inflate the way it inflates a small bright thing's mask.
+  the analysis blur does not inflate the way it inflates a small bright thing's mask;
+- ``texture``: normalised correlation of the frame's and the background's gradient fields over the
+  core (1 = the background's texture is still there, merely lit differently). Faint parts of the
+  region are left out — a slow walker's trace in the model, merged with them, keeps the background's
+  texture — and so are the pixels around it: near a small thing they hold mostly the background's own
+  strong edges, which would make any change look like light;
+- ``sharpness``: how abruptly the change (frame minus background) stops at the core's border (a thin
+  ring around it), over the change inside it (about 1 for a step, much less for a blur).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Appearance:
     texture: float
     """Normalised correlation of frame and background gradients (−1..1); high = texture kept (light)."""
     sharpness: float
-    """90th-percentile gradient of the change on the region's border over (4 × mean contrast)."""
+    """The change's gradient on the core's border (its EDGE_QUANTILE) over 4 × the mean change in the core."""
     contrast: float
     """Mean absolute difference from the background inside the region, grey levels."""
     core: int
