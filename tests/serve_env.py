@@ -111,14 +111,17 @@ class HttpStream:
 
     def start(self, timeout: float = 10.0) -> HttpStream:
         assert FFMPEG, "ffmpeg is not installed"
-        self.proc = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "quiet", "-re", "-stream_loop", "-1",
-             "-i", str(self.clip), "-c", "copy", "-f", self.fmt, "-listen", "1", self.url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "quiet", "-re", "-stream_loop", "-1",
+                   "-i", str(self.clip), "-c", "copy", "-f", self.fmt, "-listen", "1", self.url]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while _listening(self.port) is False:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"ffmpeg did not listen on port {self.port}")
+            if self.proc.poll() is not None:
+                # restarted on the port of a server just killed: the port may not be free again yet
+                time.sleep(0.2)
+                self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.05)
         return self
 

@@ -93,10 +93,9 @@ class StreamServer:
             if subprocess.run([*remux, "-bsf:v", "dump_extra", str(partial)], timeout=300).returncode != 0:
                 subprocess.run([*remux, str(partial)], check=True, timeout=300)
             partial.replace(served)
-        self.proc = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-             "-i", str(served), "-c", "copy", "-f", "mpegts", "-listen", "1", self.url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+                   "-i", str(served), "-c", "copy", "-f", "mpegts", "-listen", "1", self.url]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = _listening(self.port)
@@ -106,7 +105,9 @@ class StreamServer:
             if state:
                 return self
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ffmpeg stream server exited with code {self.proc.returncode}")
+                # restarted on the port of a server just killed: the port may not be free again yet
+                time.sleep(0.2)
+                self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.05)
         raise RuntimeError(f"ffmpeg did not listen on port {self.port} within {timeout} s")
 
