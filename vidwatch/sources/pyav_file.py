@@ -87,6 +87,18 @@ def is_limited_range(frame: Any) -> bool:
     return frame.color_range != FULL_RANGE and not name.startswith("yuvj") and name != "gray"
 
 
+def upright_grey(frame: Any, turn: int) -> tuple[np.ndarray, bool]:
+    """The frame's grey picture (the decoder's own luma plane where it has one), turned upright, and
+    whether it is video range."""
+    if frame.format.name in LUMA_FORMATS:
+        image, limited = luma(frame), is_limited_range(frame)
+    else:
+        image, limited = frame.to_ndarray(format="gray"), False
+    if turn >= 0:
+        image = cv2.rotate(image, turn)
+    return image, limited
+
+
 def _bgr_of(frame: Any, turn: int) -> Any:
     if turn >= 0:
         return lambda: cv2.rotate(frame.to_ndarray(format="bgr24"), turn)
@@ -171,12 +183,7 @@ class PyAVFileSource(Source):
                 for frame in self._decoded():
                     if turn == NOT_READ:  # the display matrix (a phone's rotate=90) is on every frame: read it once
                         turn = upright_turn(frame, self.name)
-                    if frame.format.name in LUMA_FORMATS:
-                        image, limited = luma(frame), is_limited_range(frame)
-                    else:
-                        image, limited = frame.to_ndarray(format="gray"), False
-                    if turn >= 0:
-                        image = cv2.rotate(image, turn)
+                    image, limited = upright_grey(frame, turn)
                     stamp = frame.time
                     # container timestamps when they are sane, else continue at the nominal rate
                     t = stamp - self._start if stamp is not None else -1.0

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import cv2
 import numpy as np
 
 from vidwatch.errors import SourceError
@@ -21,14 +20,12 @@ from vidwatch.frames import SourceFrame
 from vidwatch.sources.base import Source
 from vidwatch.sources.packets import PacketIndex
 from vidwatch.sources.pyav_file import (
-    LUMA_FORMATS,
     NOT_READ,
     _bgr_of,
     av,
     decode_packets,
     decoder_threads,
-    is_limited_range,
-    luma,
+    upright_grey,
     upright_turn,
 )
 
@@ -110,12 +107,7 @@ class SegmentSource(Source):
                         continue  # a leading picture of the keyframe before, or one the index lacks
                     if at >= self.end:
                         return
-                    if frame.format.name in LUMA_FORMATS:
-                        image, limited = luma(frame), is_limited_range(frame)
-                    else:
-                        image, limited = frame.to_ndarray(format="gray"), False
-                    if turn >= 0:
-                        image = cv2.rotate(image, turn)
+                    image, limited = upright_grey(frame, turn)
                     yield SourceFrame(at, frame.time - start_seconds, image, to_bgr=_bgr_of(frame, turn),
                                       limited_range=limited)
                     produced += 1
