@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from .test_faults import WAIT, processes_running, run_cli
+from .test_outputs import read_video
 from .vidwatch_process import VidwatchProcess
 
 FFMPEG = shutil.which("ffmpeg")
@@ -50,18 +51,6 @@ def ffmpeg(*args: str) -> None:
 
 def read_events(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def read_video(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
 
 
 def frame_times(path: Path) -> list[float]:
