@@ -8,6 +8,7 @@ Sizes are those of a real camera (640x480), so small targets are small in source
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -275,3 +276,72 @@ def dappled_edge(n: int, *, seed: int = 12, pieces: int = 14, walker_size: tuple
         shade = cv2.GaussianBlur(shade, (0, 0), 1.0)
         frames.append(finish(frame * (1 - 0.5 * np.minimum(shade, 1.0)), rng, 3.0))
     return frames
+
+
+LARGE = (1920, 1080)
+"""A large picture (width, height): analysed at the default width, min_size is under 2 px wide there."""
+
+
+class LargeScene(Sequence):
+    """Frames of a large picture made on demand (a list of 1080p frames would hold hundreds of MB).
+
+    ``draw(index, frame)`` paints what moves onto a copy of the textured ground (float32); sensor noise
+    comes from a small bank of fields, rolled at random, so each frame costs little to make.
+    """
+
+    def __init__(self, n: int, draw: Callable[[int, np.ndarray], None], *, seed: int, noise: float = 3.0,
+                 gain: float = 1.0) -> None:
+        width, height = LARGE
+        self.n, self.draw, self.seed, self.noise, self.gain = n, draw, seed, noise, gain
+        self.base = ground(seed, width=width, height=height)
+        rng = np.random.default_rng(seed + 70)
+        self.bank = rng.normal(0, noise, (4, height, width)).astype(np.float32)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.n))]
+        if not 0 <= index < self.n:
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, index])
+        frame = self.base.copy()
+        self.draw(index, frame)
+        grain = np.roll(self.bank[index % len(self.bank)], (int(rng.integers(LARGE[1])), int(rng.integers(LARGE[0]))),
+                        axis=(0, 1))
+        return np.clip(frame * self.gain + grain, 0, 255).astype(np.uint8)
+
+
+def distant_walker_large(n: int, *, size: tuple[int, int], speed: float, start: int, y: float, seed: int = 21,
+                         noise: float = 3.0, gain: float = 1.0) -> LargeScene:
+    """A person of ``size`` source px walking left to right across a large picture from frame ``start``
+    (entering at x = 300)."""
+    sprite = person(*size, seed=seed)
+
+    def draw(index: int, frame: np.ndarray) -> None:
+        if index >= start:
+            paste(frame, sprite, 300 + speed * (index - start), y)
+
+    return LargeScene(n, draw, seed=seed, noise=noise, gain=gain)
+
+
+def fine_snow_large(n: int, *, seed: int = 23, flakes: int = 1500, noise: float = 5.0) -> LargeScene:
+    """Small flakes (1-3 px) falling and drifting over a large picture, in grainy light: many small,
+    short-lived changes for a finer look to see, none of them a thing."""
+    width, height = LARGE
+    rng = np.random.default_rng(seed)
+    start = np.column_stack([rng.uniform(0, width, flakes), rng.uniform(0, height, flakes),
+                             rng.uniform(0.7, 1.6, flakes), rng.uniform(1.5, 4.0, flakes),
+                             rng.uniform(0, 2 * math.pi, flakes)])
+
+    def draw(index: int, frame: np.ndarray) -> None:
+        t = index / FPS
+        x = (start[:, 0] + 0.8 * np.sin(1.1 * t + start[:, 4]) * 3) % width
+        y = (start[:, 1] + start[:, 3] * index) % height
+        layer = np.zeros((height, width), np.float32)
+        for fx, fy, r in zip(x, y, start[:, 2], strict=True):
+            cv2.circle(layer, (int(fx), int(fy)), int(round(r)), 1.0, -1, cv2.LINE_AA)
+        frame[:] = frame * (1 - layer) + 230 * layer
+
+    return LargeScene(n, draw, seed=seed, noise=noise)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -76,7 +76,8 @@ class ArraySource(Source):
     """An in-memory source of grey frames for pipeline tests (no encoding in between)."""
 
     def __init__(self, images, fps: float = 15.0, name: str = "synthetic") -> None:
-        self._images = list(images)
+        # a sequence that makes its frames on demand (large pictures) is kept as it is
+        self._images = images if isinstance(images, Sequence) else list(images)
         self.fps = fps
         self.name = name
         self.frame_count = len(self._images)

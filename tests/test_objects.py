@@ -107,7 +107,7 @@ def test_a_picture_too_large_for_min_size_at_the_analysis_width_is_named(caplog)
     from vidwatch.objects.params import ObjectParams
     from vidwatch.objects.stage import ObjectStage
 
-    stage = ObjectStage(ObjectParams(), ("background",))
+    stage = ObjectStage(ObjectParams(fine=False), ("background",))
     small = SimpleNamespace(grey=np.zeros((240, 320), np.uint8), scale=2.4)  # 768 px wide: fine
     large = SimpleNamespace(grey=np.zeros((180, 320), np.uint8), scale=6.0)  # 1920 px wide: too coarse
     with caplog.at_level(logging.WARNING, logger="vidwatch.objects.stage"):
@@ -117,6 +117,71 @@ def test_a_picture_too_large_for_min_size_at_the_analysis_width_is_named(caplog)
         stage._check_scale(large)  # said once
     assert len(caplog.records) == 1
     assert "analysis.width: 576" in caplog.records[0].getMessage()
+    # with the fine pass (the default) the large picture is looked at finer instead: 1/3 of its size
+    stage = ObjectStage(ObjectParams(), ("background",))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="vidwatch.objects.stage"):
+        stage._check_scale(small)
+        assert stage.fine is None
+        stage._check_scale(large)
+    assert caplog.records == [] and stage.fine is not None and stage.fine.factor == 3
+
+
+def test_a_distant_person_in_a_large_picture_is_found_by_a_finer_look() -> None:
+    # 12x30 px at night in a 1920x1080 picture: 2 px wide at the default analysis width, where the
+    # masks' opening removes them; the fine pass looks again at a third of the source's size
+    start, n = 20, 200
+    images = scenes.distant_walker_large(n, size=(12, 30), speed=1.5, start=start, y=850, gain=0.35, noise=7.0,
+                                         seed=25)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= n - 5, events
+    coarse_only = [(e.start_frame, e.end_frame) for e in run_events(images, "objects.fine=false", fps=FPS)
+                   if e.kind == MOTION]
+    assert coarse_only == []
+
+
+def test_small_flakes_in_a_large_picture_are_not_motion() -> None:
+    # 1500 flakes of 1-3 px and grainy light: what a finer look sees most of, none of it a thing
+    assert motion(scenes.fine_snow_large(200)) == []
+
+
+def test_the_fine_pass_looks_only_where_the_coarse_pass_saw_a_faint_change_last() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from vidwatch.frames import SourceFrame
+    from vidwatch.objects.fine import STREAK, WARMUP, FineModel, FinePass
+
+    width, height, scale = 960, 540, 6.0
+    ground = scenes.ground(30, width=width, height=height)
+    fine = FinePass(3, FineModel(k=2.0, sigma_floor=4.0, learning_rate=0.02, foreground_rate=0.1))
+    nothing = np.zeros((90, 160), np.uint8)
+    faint = nothing.copy()
+    faint[40:43, 80:82] = 255  # where a small thing shows faintly at the analysis size
+
+    def frame(index: int, thing: bool) -> SimpleNamespace:
+        image = ground.copy()
+        if thing:
+            image[240:258, 480:492] = 30.0  # 12x18 px, dark: at analysis pixels (80, 40)
+        source = SourceFrame(index, index / 10, np.clip(image, 0, 255).astype(np.uint8))
+        return SimpleNamespace(index=index, time=index / 10, scale=scale, offset=(0.0, 0.0), source=source,
+                               noise=1.0)
+
+    for i in range(WARMUP):
+        assert fine.update(frame(i, False), nothing, None, (1.0, 0.0), 60.0) is None
+    # the thing is there, but the coarse pass saw nothing: nothing is looked at
+    for i in range(WARMUP, WARMUP + 4):
+        assert fine.update(frame(i, True), nothing, None, (1.0, 0.0), 60.0) is None
+    # a faint change that does not last yet is not looked at either; once it has, the thing is found there
+    seen = [fine.update(frame(i, True), faint, None, (1.0, 0.0), 60.0) for i in range(i + 1, i + 1 + STREAK)]
+    assert seen[:-1] == [None] * (STREAK - 1) and seen[-1] is not None
+    (found,) = seen[-1].regions
+    x, y, w, h = found.box  # fine pixels: a third of the source's
+    assert 159 <= x <= 160 and 79 <= y <= 80 and 4 <= w <= 6 and 6 <= h <= 8, found.box  # the blur adds a pixel
+    # and where the coarse pass accounts for the change (a large thing's surroundings), it is not
+    ignore = np.full_like(nothing, 255)
+    assert fine.update(frame(i + 1 + STREAK, True), faint, ignore, (1.0, 0.0), 60.0) is None
 
 
 def test_a_track_missed_for_a_few_frames_is_not_taken_for_sparse_footage() -> None:

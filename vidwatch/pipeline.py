@@ -85,6 +85,15 @@ def foreground_detectors(config: Config) -> tuple[str, ...]:
     return tuple(name for name, spec in config.detectors.items() if spec.cls.foreground)
 
 
+def object_stage(config: Config) -> ObjectStage | None:
+    """The object stage of ``config`` (None when it does not track objects), learning its fine model like
+    the first background model it tracks."""
+    if not config.tracks_objects:
+        return None
+    names = foreground_detectors(config)
+    return ObjectStage(config.objects, names, model=config.detectors[names[0]].params if names else None)
+
+
 def used_detectors(config: Config) -> list[str]:
     """The configured detectors some event kind or the object stage listens to, in config order (only
     these run)."""
@@ -129,7 +138,7 @@ class Analyzer:
         # a detector no event kind listens to would only cost time
         self.detectors = {name: config.detectors[name].create() for name in used_detectors(config)}
         self.score = DetectorRunner(self.detectors, parallel=parallel)
-        self.objects = ObjectStage(config.objects, foreground_detectors(config)) if config.tracks_objects else None
+        self.objects = object_stage(config)
         self.gate = build_gate(config, source_name=source_name, label_events=label_events)
         baseline_feeds = {n for k, r in config.events.items() if k in REBASELINE_KINDS for n in r.detectors}
         self._rebaselined = [d for n, d in self.detectors.items() if n not in baseline_feeds]
@@ -158,6 +167,8 @@ class Analyzer:
                 self.detectors[name].reset()
             if self.objects is not None and any(name in self.objects.mask_from for name in lost):
                 self.objects.reset()  # the masks it tracks start afresh
+            elif self.objects is not None:
+                self.objects.relit()
             return
         self.preprocess.reset()
         for detector in self._rebaselined:

@@ -17,7 +17,15 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from vidwatch.blobs import close_size_param, find_blobs, min_area_param, min_area_pixels, open_size_param, reach_param
+from vidwatch.blobs import (
+    close_size_param,
+    disc,
+    find_blobs,
+    min_area_param,
+    min_area_pixels,
+    open_size_param,
+    reach_param,
+)
 from vidwatch.detectors.base import QUIET, Detector, DetectorParams, LearningHints, Score
 from vidwatch.events import MOTION
 from vidwatch.frames import AnalysisFrame
@@ -118,7 +126,14 @@ class BackgroundDetector(Detector):
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         reference = cv2.subtract(x, change) if blobs.count else None  # gain·μ + offset, before the blur
-        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference)
+        # changes under the threshold or dropped as specks, away from what was kept: where a thing too
+        # small for this picture may be (see vidwatch.objects.fine), judged at a lower bar
+        faint = cv2.compare(squared, cv2.multiply(limit, FAINT * FAINT), cv2.CMP_GT)
+        if frame.valid is not None:
+            faint = cv2.bitwise_and(faint, frame.valid)
+        if blobs.count:
+            faint = cv2.bitwise_and(faint, cv2.bitwise_not(cv2.dilate(blobs.mask, disc(9))))
+        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference, faint=faint)
 
     def guide(self, hints: LearningHints | None) -> None:  # type: ignore[override]
         """Learn from the last scored frame: μ += r·(x − μ) and σ² += r·(residual² − σ²).
@@ -182,6 +197,8 @@ class BackgroundDetector(Detector):
         return True
 
 
+FAINT = 0.6
+"""Share of the k·σ bar a change must pass to be worth a finer look (the fine pass asks it to last)."""
 UNEXPLAINED = 0.15
 """Share of the background a light change may leave unexplained after :meth:`BackgroundDetector.relight`
 (a scene that changed leaves most of it)."""

@@ -46,6 +46,9 @@ class Score:
     reference: np.ndarray | None = None
     """What the frame's :attr:`~vidwatch.frames.AnalysisFrame.detail` was compared with (a background
     model's mean, mapped to the frame's light), so later stages can test what each region is."""
+    faint: np.ndarray | None = None
+    """Analysis-size uint8 mask of changed pixels that ``mask`` left out as specks: where something too
+    small for the analysis copy may be, for a finer look."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,9 @@ class Region:
     area: int
     centre: tuple[float, float]
     label: int
-    """Its label in the label image of :class:`Regions`."""
+    """Its label in the label image of :class:`Regions` (-1: found by the fine pass, not in it)."""
+    look: tuple[bool | None, float | None] | None = None
+    """(looks like light, core in source pixels²) when already judged (on the fine pass's pictures)."""
 
 
 @dataclass(frozen=True, slots=True)

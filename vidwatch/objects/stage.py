@@ -21,10 +21,12 @@ import cv2
 import numpy as np
 
 from vidwatch import record
+from vidwatch.blobs import disc
 from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
+from vidwatch.objects.fine import FineModel, FinePass, FineRegions, fine_factor
 from vidwatch.objects.params import ObjectParams
-from vidwatch.objects.regions import RING, Region, Regions, appearance, find_regions
+from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ NARROWEST = 3
 """Analysis pixels the narrow side of the smallest object needs to survive the masks' opening (3 px)."""
 
 _GROW = np.ones((3, 3), np.uint8)
+FOLLOW_TRAVEL = 0.25
+"""Travel (share of ``objects.threshold``) a track found by the fine pass must show, once older than
+``min_age``, to be looked at again on the next frame."""
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
 
@@ -55,10 +60,18 @@ class ObjectStage:
     metric_names: ClassVar[tuple[str, ...]] = ("tracks", "things", "regions")
     """What its score reports: tracks seen on the frame, confirmed things among them, regions found."""
 
-    def __init__(self, params: ObjectParams, mask_from: tuple[str, ...]) -> None:
+    def __init__(self, params: ObjectParams, mask_from: tuple[str, ...], *, model: object = None) -> None:
+        """``model``: the settings of the background model whose masks are tracked, which the fine pass
+        (see :mod:`vidwatch.objects.fine`) learns and compares like it."""
         self.params = params
         self.mask_from = mask_from
         self._scale_checked = 0.0
+        self._fine_model = FineModel.like(model)
+        self.fine: FinePass | None = None
+        self._thing_in_view = False
+        """Whether the last frame showed a confirmed thing (the fine pass then looks for no new ones)."""
+        self._fine_tracks: set[int] = set()
+        """Tracks last seen by the fine pass."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
@@ -68,24 +81,42 @@ class ObjectStage:
 
     def reset(self) -> None:
         self.tracker.reset()
+        self._thing_in_view = False
+        self._fine_tracks.clear()
+        if self.fine is not None:
+            self.fine.reset()
+
+    def relit(self) -> None:
+        """The background model followed a change of light: the fine model, which cannot, starts afresh."""
+        if self.fine is not None:
+            self.fine.reset()
 
     def _check_scale(self, frame: AnalysisFrame) -> None:
-        """Say once when the analysis copy is too coarse for ``min_size``: on a large picture analysed at
-        the default width a distant person is a couple of pixels wide and is lost, and the user should
-        know which ``analysis.width`` finds it (at the cost of analysis time)."""
+        """On a picture too large for ``min_size`` at the analysis width (a distant person a couple of
+        analysis pixels wide, whom the masks' opening removes), start the fine pass; without it, say
+        once which ``analysis.width`` would find such things (at the cost of analysis time)."""
         if self._scale_checked == frame.scale:
             return
         self._scale_checked = frame.scale
         narrow = min(self.params.min_size)
+        factor = fine_factor(self.params.min_size, frame.scale)
+        if self.params.fine and factor:
+            if self.fine is None or self.fine.factor != factor:
+                self.fine = FinePass(factor, self._fine_model)
+            log.info("objects.min_size %s px is %.1f analysis px wide at this source's scale: looking again at "
+                     "1/%d of the source's size where the analysis copy sees a faint change",
+                     list(self.params.min_size), narrow / frame.scale, factor)
+            return
+        self.fine = None
         if narrow / frame.scale >= NARROWEST:
             return
         source_width = frame.grey.shape[1] * frame.scale
         needed = 32 * math.ceil(source_width * NARROWEST / narrow / 32)
         found = math.ceil(NARROWEST * frame.scale)
         log.warning("objects.min_size %s px is %.1f analysis px wide at this source's scale (%.0f px wide, "
-                    "analysed at %d): things narrower than about %d px are lost; set analysis.width: %d to find "
-                    "them (analysis costs about %.0fx more)", list(self.params.min_size), narrow / frame.scale,
-                    source_width, frame.grey.shape[1], found, needed, (needed / frame.grey.shape[1]) ** 2)
+                    "analysed at %d): things narrower than about %d px are lost; set analysis.width: %d or "
+                    "objects.fine: true to find them", list(self.params.min_size), narrow / frame.scale,
+                    source_width, frame.grey.shape[1], found, needed)
 
     def min_area(self, frame: AnalysisFrame) -> float:
         """The smallest region tracked, analysis pixels: a quarter of ``min_size``'s box, since the analysis
@@ -93,16 +124,23 @@ class ObjectStage:
         width, height = self.params.min_size
         return max(0.25 * width * height / (frame.scale * frame.scale), 4.0)
 
-    def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
-        """The foreground regions of the background models' masks, and what the frame was compared with."""
+    def _mask(self, scores: Mapping[str, Score]) -> np.ndarray | None:
+        """The background models' foreground masks, fused (None: no mask this frame)."""
         masks = [scores[n].mask for n in self.mask_from if n in scores and scores[n].mask is not None]
-        reference = next((scores[n].reference for n in self.mask_from
-                          if n in scores and scores[n].reference is not None), None)
         if not masks:
-            return Regions([], None, (0, 0)), reference
+            return None
         mask = masks[0]
         for extra in masks[1:]:
             mask = np.maximum(mask, extra)
+        return mask
+
+    def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
+        """The foreground regions of the background models' masks, and what the frame was compared with."""
+        mask = self._mask(scores)
+        reference = next((scores[n].reference for n in self.mask_from
+                          if n in scores and scores[n].reference is not None), None)
+        if mask is None:
+            return Regions([], None, (0, 0)), reference
         return find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions), reference
 
     def _look(self, found: Regions, region: Region, frame: AnalysisFrame,
@@ -110,11 +148,13 @@ class ObjectStage:
         """(looks like light, core size in source pixels²) of one region; (None, None) when it cannot be told."""
         if reference is None:
             return None, None
-        p = self.params
         inside, origin = found.patch(region, RING + 1, frame.grey.shape)
         look = appearance(inside, origin, frame.detail, reference, frame.noise)
-        light = look.texture >= p.light_texture or look.sharpness < p.min_sharpness
-        return light, look.core * frame.scale * frame.scale
+        return self._is_light(look), look.core * frame.scale * frame.scale
+
+    def _is_light(self, look: Appearance) -> bool:
+        """Light on a surface (its texture kept) or no solid thing (its change fades out at its border)."""
+        return look.texture >= self.params.light_texture or look.sharpness < self.params.min_sharpness
 
     def judge_still(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> Score:
         """The ``objects`` score of a frame judged on its own against a still reference (a time-lapse
@@ -128,16 +168,94 @@ class ObjectStage:
                              region.box)
         return Score(0.0, {"regions": float(len(found.regions))})
 
+    def _fine_regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> list[Region]:
+        """Regions the fine pass found away from what the coarse pass accounts for, in analysis pixels,
+        already judged."""
+        if self.fine is None:
+            return []
+        used = [scores[n] for n in self.mask_from if n in scores]
+        faints = [s.faint for s in used if s.faint is not None]
+        faint = faints[0] if faints else None
+        for extra in faints[1:]:
+            faint = np.maximum(faint, extra)
+        light = next(((s.metrics["gain"], s.metrics["offset"]) for s in used if "gain" in s.metrics), (1.0, 0.0))
+        width, height = self.params.min_size
+        # while a thing is in view, another small one could not change the verdict: only what the fine
+        # pass already follows is looked at
+        seen = self.fine.update(frame, faint, self._accounted(frame, scores), light, 0.25 * width * height,
+                                explore=not self._thing_in_view)
+        if seen is None:
+            return []
+        return [self._from_fine(seen, index) for index in range(len(seen.regions))]
+
+    def _follow(self, frame: AnalysisFrame) -> None:
+        """Have the fine pass look again next frame where the small things it found should be: those that
+        are confirmed, or look like things and are new or travelling (what flickers in place is not
+        followed). A track missed for a frame is looked for where its path leads."""
+        if self.fine is None:
+            return
+        p = self.params
+        boxes = []
+        for track in self.tracker.tracks:
+            if track.region is not None:
+                if track.region.look is None:  # the coarse mask has it now
+                    self._fine_tracks.discard(track.id)
+                    continue
+                self._fine_tracks.add(track.id)
+            if track.id not in self._fine_tracks:
+                continue
+            promising = track.last.light is not True and (
+                track.age(frame.time) < p.min_age or track.travel >= FOLLOW_TRAVEL * p.threshold)
+            if track.confirmed_at is None and not promising:
+                continue
+            x, y, w, h = track.last.box
+            late = frame.time - track.last_seen
+            boxes.append((round(x + track.velocity[0] * late), round(y + track.velocity[1] * late), w, h))
+        self._fine_tracks.intersection_update(t.id for t in self.tracker.tracks)
+        self.fine.follow(boxes)
+
+    def _accounted(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> np.ndarray | None:
+        """Analysis pixels the fine pass need not look at: the coarse masks' regions and their surroundings
+        (a faint change next to a large thing is part of it: its shadow, its edge), and tracks that have
+        stayed in place for a whole window without travelling (a flapping tape, a swaying twig)."""
+        mask = self._mask(scores)
+        ignore = None
+        if mask is not None and cv2.countNonZero(mask):
+            reach = 2 * max(round(max(self.params.min_size) / frame.scale), 1) + 1
+            ignore = cv2.dilate(mask, disc(reach))
+        for track in self.tracker.tracks:
+            if (track.confirmed_at is None and track.age(frame.time) >= self.params.window
+                    and track.travel < 0.5 * self.params.threshold):
+                ignore = np.zeros(frame.grey.shape, np.uint8) if ignore is None else ignore
+                x, y, w, h = track.last.box
+                ignore[max(y - 1, 0):y + h + 1, max(x - 1, 0):x + w + 1] = 255
+        return ignore
+
+    def _from_fine(self, seen: FineRegions, index: int) -> Region:
+        """The ``index``-th fine region in analysis pixels, with its look."""
+        fine = seen.regions[index]
+        look = seen.looks[index]
+        r = seen.ratio
+        x, y, w, h = fine.box
+        box = (int(x / r), int(y / r), max(round(w / r), 1), max(round(h / r), 1))
+        centre = (fine.centre[0] / r, fine.centre[1] / r)
+        return Region(box, max(round(fine.area / (r * r)), 1), centre, -1,
+                      look=(self._is_light(look), look.core * seen.factor * seen.factor))
+
     def update(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> ObjectsResult:
         p = self.params
         self._check_scale(frame)
         found, reference = self._regions(frame, scores)
+        regions = found.regions + self._fine_regions(frame, scores)
 
         def describe(track: Track, region: Region) -> tuple[bool | None, float | None]:
+            if region.look is not None:
+                return region.look
             return self._look(found, region, frame, reference)
 
-        self.tracker.update(frame.index, frame.time, found.regions, describe, frame.grey.shape)
+        self.tracker.update(frame.index, frame.time, regions, describe, frame.grey.shape)
         live = [t for t in self.tracker.tracks if t.missed == 0]
+        self._follow(frame)
         for track in live:
             if track.confirmed_at is None and track.evidence >= p.threshold:
                 track.confirmed_at = frame.time
@@ -148,7 +266,8 @@ class ObjectStage:
         box = best.last.box if best is not None and best.evidence > 0 else None
         since = (best.born_index, best.born) if best is not None and best.evidence > 0 else None
         things = sum(1 for t in live if t.evidence >= p.threshold)
-        metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(found.regions))}
+        self._thing_in_view = things > 0
+        metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))
@@ -176,7 +295,7 @@ class ObjectStage:
         free: np.ndarray | None = None
         for track in live:
             region = track.region
-            if region is None:
+            if region is None or region.look is not None:  # none, or the fine pass's (it learns on its own)
                 continue
             lit = track.is_light(self.tracker.rules)
             held = (not lit and track.last.light is not True and track.confirmed_at is not None
@@ -196,3 +315,4 @@ class ObjectStage:
             h, w = inside.shape
             target[y0:y0 + h, x0:x0 + w] |= inside * np.uint8(255)
         return LearningHints(hold, free)
+
