@@ -227,6 +227,13 @@ def variants() -> list[Clip]:
             walkers=[Walker(3, 40, FAR_ROAD, 0.5, 0.0015)]),
         _vt("x_walker_corner", "A person through the right corner.", "walker", fps=10, seconds=20, seed=310,
             walkers=[Walker(4, 20, CORNER_RT, 1.0, 0.005)]),
+        # distant people in 1080p pictures, for the fine pass
+        Clip("x_large_person", "1080p; a distant person (~0.012%) on the far road.", "small_1080p", split="dev",
+             width=1920, height=1080, noise_bank=4, fps=10, seconds=30, seed=311,
+             walkers=[Walker(3, 30, FAR_ROAD_LR, 1.5, 0.00012)]),
+        Clip("x_large_person_night", "1080p at night; a distant person on the pavement.", "small_1080p",
+             split="dev", width=1920, height=1080, noise_bank=4, fps=10, seconds=30, seed=312, noise=7.5,
+             light=constant(0.3), walkers=[Walker(1, 40, PAVEMENT_RL, 1.7, 0.00014)]),
     ]
 
 

@@ -53,6 +53,11 @@ def _vt(name: str, description: str, category: str, **kw) -> Clip:
     return Clip(name, description, category, split="test", width=768, height=576, noise_bank=16, **kw)
 
 
+def _large(name: str, description: str, category: str, **kw) -> Clip:
+    """A 1920x1080 test clip: a distant person there is under two pixels wide at the analysis width."""
+    return Clip(name, description, category, split="test", width=1920, height=1080, noise_bank=4, **kw)
+
+
 def clips() -> list[Clip]:
     """The test split, in a fixed order."""
     return [
@@ -199,4 +204,24 @@ def clips() -> list[Clip]:
         _vt("snow_walker_road", "Snow (~800 flakes, slow near-lens flakes); a person (~0.4%) walks down the road "
             "at 1.2 px/frame.", "snow", fps=12, seconds=25, seed=146, light=constant(0.85),
             snow=Snow(800, wind=-0.3, near=3, near_speed=(4.0, 9.0)), walkers=[Walker(1, 40, ROAD_DOWN, 1.2, 0.004)]),
+        # added with the fine pass (a finer look where a large picture's analysis copy is too coarse for
+        # min_size): distant people in 1080p pictures, and the small changes a finer look sees there
+        _large("large_person_day", "1080p; a distant person (~0.012%, about 11x28 px) crosses the plaza from the "
+               "right at 1.6 px/frame.", "small_1080p", fps=10, seconds=36, seed=151,
+               walkers=[Walker(2, 40, PLAZA_RL, 1.6, 0.00012)]),
+        _large("large_person_night", "1080p at night (30% brightness, noise sigma 7); a distant person (~0.015%) "
+               "walks up the upper footpath at 1.8 px/frame.", "small_1080p", fps=10, seconds=36, seed=152,
+               noise=7.0, light=constant(0.3), walkers=[Walker(0, 30, UPPER_PATH, 1.8, 0.00015)]),
+        _large("large_person_dusk", "1080p at dusk (gain 0.45, gamma 1.2, bluish, noise sigma 5.5); a distant "
+               "person (~0.01%) crosses the lower lawn at 1.4 px/frame.", "small_1080p", fps=12, seconds=36,
+               seed=153, noise=5.5, light=constant(0.45, 1.2), tint=(1.1, 0.93, 0.8),
+               walkers=[Walker(1, 50, LAWN_RL, 1.4, 0.0001)]),
+        _large("large_snow", "1080p; fine snow (~1400 flakes per 768x576) and two defocused flakes near the lens. "
+               "No events.", "snow", fps=10, seconds=24, seed=154, light=constant(0.85),
+               snow=Snow(1400, size=(0.6, 1.6), wind=0.3, near=2)),
+        _large("large_night_noise", "1080p at night (25% brightness, noise sigma 9), nobody there. No events.",
+               "noise", fps=10, seconds=24, seed=155, noise=9.0, light=constant(0.25)),
+        _large("large_tree", "1080p; real swaying foliage (tree.avi, another crop and time) fills the left of the "
+               "picture. No events.", "foliage", fps=10, seconds=30, seed=156,
+               tree=TreeFoliage((0.02, 0.15, 0.34, 0.95), (140, 20, 320, 230), (30, 60))),
     ]
