@@ -213,9 +213,9 @@ def clips() -> list[Clip]:
                "walks up the upper footpath at 1.8 px/frame.", "small_1080p", fps=10, seconds=36, seed=152,
                noise=7.0, light=constant(0.3), walkers=[Walker(0, 30, UPPER_PATH, 1.8, 0.00015)]),
         _large("large_person_dusk", "1080p at dusk (gain 0.45, gamma 1.2, bluish, noise sigma 5.5); a distant "
-               "person (~0.01%) crosses the lower lawn at 1.4 px/frame.", "small_1080p", fps=12, seconds=36,
+               "person (~0.01%) crosses the car park from the left at 1.4 px/frame.", "small_1080p", fps=12, seconds=36,
                seed=153, noise=5.5, light=constant(0.45, 1.2), tint=(1.1, 0.93, 0.8),
-               walkers=[Walker(1, 50, LAWN_RL, 1.4, 0.0001)]),
+               walkers=[Walker(1, 50, CARPARK, 1.4, 0.0001)]),
         _large("large_snow", "1080p; fine snow (~1400 flakes per 768x576) and two defocused flakes near the lens. "
                "No events.", "snow", fps=10, seconds=24, seed=154, light=constant(0.85),
                snow=Snow(1400, size=(0.6, 1.6), wind=0.3, near=2)),

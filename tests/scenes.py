@@ -314,10 +314,17 @@ class LargeScene(Sequence):
 
 
 def distant_walker_large(n: int, *, size: tuple[int, int], speed: float, start: int, y: float, seed: int = 21,
-                         noise: float = 3.0, gain: float = 1.0) -> LargeScene:
-    """A person of ``size`` source px walking left to right across a large picture from frame ``start``
-    (entering at x = 300)."""
-    sprite = person(*size, seed=seed)
+                         noise: float = 3.0, gain: float = 1.0, shade: float = 45.0, optics: float = 0.0) -> LargeScene:
+    """A person of ``size`` source px (and ``shade``) walking left to right across a large picture from
+    frame ``start`` (entering at x = 300); ``optics`` > 0 softens their outline by a lens's blur of that
+    σ (px), as a real camera's picture of a distant person is."""
+    image, alpha = person(*size, shade=shade, seed=seed)
+    if optics > 0:
+        pad = int(math.ceil(3 * optics))
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        alpha = cv2.GaussianBlur(cv2.copyMakeBorder(alpha, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0),
+                                 (0, 0), optics)
+    sprite = image, alpha
 
     def draw(index: int, frame: np.ndarray) -> None:
         if index >= start:

@@ -173,7 +173,7 @@ def test_truth_files_are_typed_for_vidwatch_eval(bench, synthetic) -> None:
 
 REQUIRED_CATEGORIES = {"noise", "dimming", "light_switch", "shake", "rain", "storm", "foliage", "walker", "small_day",
                        "small_dusk", "small_night", "cloud_shadows", "edge_shadow", "headlights", "snow", "exposure",
-                       "loiterer", "birds", "slow_pan", "cut", "knocked", "two_walkers", "crowd"}
+                       "loiterer", "birds", "slow_pan", "cut", "knocked", "two_walkers", "crowd", "small_1080p"}
 
 
 def test_both_splits_hold_every_category_and_share_no_seed_path_or_pedestrian(bench) -> None:
@@ -187,7 +187,10 @@ def test_both_splits_hold_every_category_and_share_no_seed_path_or_pedestrian(be
     assert not set(tracks["dev"]) & set(tracks["test"])
     # the targets the issue names are there: small people 0.05-0.1 % of the frame, >= 30 s of foliage
     for split in (dev, test):
-        small = [w for c in split if c.category.startswith("small_") for w in c.walkers]
+        small = [w for c in split if c.category.startswith("small_") and c.width < 1000 for w in c.walkers]
         assert small and all(0.0005 <= w.area <= 0.001 for w in small)
+        # and in 1080p pictures, people of about min_size (10x24 px): under 2 analysis px wide
+        large = [(c, w) for c in split if c.category == "small_1080p" for w in c.walkers]
+        assert large and all(c.width == 1920 and 0.0001 <= w.area <= 0.00016 for c, w in large)
         assert any(c.tree is not None and c.seconds >= 30 and not c.walkers for c in split)
         assert any(c.tree is not None and c.walkers for c in split)

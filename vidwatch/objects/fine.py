@@ -15,6 +15,7 @@ the tracker in analysis pixels, as if the coarse mask had found them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -42,12 +43,13 @@ JOIN = 5
 """Closing kernel (fine pixels) that joins the pieces of one small silhouette."""
 MIN_GAIN = 1.25
 BUSY_MEMORY = 60.0
-"""Seconds over which the fine pass remembers where it looked."""
+"""Seconds over which the fine pass remembers where the coarse mask was and where it looked."""
 BUSY_LIMIT = 3.0
-"""Seconds of looking at a place, lately, after which new faint changes there are not looked at (what is
-found there is still followed)."""
+"""Seconds, lately, after which a place is busy: faint changes there are not looked at, and what the fine
+pass followed there is not followed on (a person crosses a place in a second or two; a flapping tape,
+a swaying branch or a flickering lamp stays)."""
 BUSY_REACH = 9
-"""Analysis pixels around a place looked at that count as looked at too."""
+"""Analysis pixels around the coarse mask and around a place looked at that count as busy too."""
 MAX_LOOKS = 3
 """Places looked at per frame at most (those followed from the last frame first, then the largest new
 ones): a busy scene costs no more than this."""
@@ -115,13 +117,14 @@ class FinePass:
         self._next_strip = 0
         self._streak: np.ndarray | None = None
         self._busy: np.ndarray | None = None
-        """Seconds each analysis pixel was looked at lately (fading over :data:`BUSY_MEMORY`)."""
-        self._busy_time = 0.0
-        """When :attr:`_busy` was last faded."""
+        """Seconds each analysis pixel was in the coarse mask or looked at, lately (fading over
+        :data:`BUSY_MEMORY`)."""
         self._time: float | None = None
         """The last frame's time."""
         self._following: list[tuple[float, float, float, float]] = []
-        """Fine rectangles (x0, y0, x1, y1) of last frame's regions, looked at again."""
+        """Fine rectangles (x0, y0, x1, y1) of small things found, looked at again on the next frame."""
+        self._held: list[tuple[float, float, float, float]] = []
+        """Fine rectangles of things being tracked, kept out of the model."""
 
     def _fine(self, frame: AnalysisFrame, rows: slice, cols: slice) -> np.ndarray:
         """Fine rows/columns of the source frame (aligned like the analysis copy), float32 grey."""
@@ -187,20 +190,31 @@ class FinePass:
         x = self._fine(frame, rows, slice(0, width))
         mean, var = self._mean[rows], self._var[rows]
         residual = self._residual(x, mean, light)
-        foreground = self._foreground(residual, var)
+        # the soft rim of a change belongs to it: learnt at the rate of a whole strip's wait, a small
+        # thing's rim would be half in the model at once, and the thing would look like light on it
+        foreground = cv2.dilate(self._foreground(residual, var), disc(JOIN))
         background = cv2.bitwise_not(foreground)
+        for x0, y0, x1, y1 in self._held:  # things being tracked are not learnt at all
+            top, bottom = max(int(y0) - MARGIN - rows.start, 0), min(math.ceil(y1) + MARGIN, rows.stop) - rows.start
+            left, right = max(int(x0) - MARGIN, 0), math.ceil(x1) + MARGIN
+            if bottom > top:
+                foreground[top:bottom, left:right] = 0
+                background[top:bottom, left:right] = 0
         squared = cv2.multiply(residual, residual)
         cv2.accumulateWeighted(x, mean, rate, mask=background)
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, rate, mask=background)
         cv2.accumulateWeighted(squared, var, slow, mask=foreground)
 
-    def update(self, frame: AnalysisFrame, faint: np.ndarray | None, ignore: np.ndarray | None,
-               light: tuple[float, float], min_area: float, *, explore: bool = True) -> FineRegions | None:
+    def update(self, frame: AnalysisFrame, faint: np.ndarray | None, known: np.ndarray | None,
+               ignored: Callable[[], np.ndarray | None], light: tuple[float, float], min_area: float, *,
+               explore: bool = True) -> FineRegions | None:
         """Learn one strip; where ``faint`` (the coarse model's unresolved change) has lasted, outside
-        ``ignore`` (analysis pixels the coarse pass accounts for), and where it was asked to
-        :meth:`follow`, compare with the fine model and return the regions of at least ``min_area``
-        source pixels² found there (None: nothing looked at). Without ``explore`` it only follows."""
+        ``ignored()`` (analysis pixels the coarse pass accounts for, asked for only when there is
+        something to look at) and places kept busy lately (by the coarse mask, ``known``, or by looking
+        there), and where it was asked to :meth:`follow`, compare with the fine model and return the
+        regions of at least ``min_area`` source pixels² found there (None: nothing looked at). Without
+        ``explore`` it only follows."""
         source_height, source_width = frame.source.image.shape[:2]
         self._shape = (source_height // self.factor, source_width // self.factor)
         if self._mean is not None and self._mean.shape != self._shape:
@@ -211,10 +225,20 @@ class FinePass:
         step = frame.time - self._time if self._time is not None and frame.time > self._time else 0.0
         self._time = frame.time
         self._extend_streaks(faint)
+        busy = self._fade_busy(known, frame.time, step)
         rects, self._following = self._following, []
+        if busy is not None:  # a small thing followed into a place the coarse mask keeps busy is clutter
+            rects = [r for r in rects if not busy[min(int((r[1] + r[3]) / 2 / ratio), busy.shape[0] - 1),
+                                                   min(int((r[0] + r[2]) / 2 / ratio), busy.shape[1] - 1)]]
         if warming:
             return None
-        places = self._places(ignore, frame.time, step) if explore else None
+        lasting = cv2.compare(self._streak, STREAK, cv2.CMP_GE) if explore and self._streak is not None else None
+        if lasting is not None and not cv2.countNonZero(lasting):
+            lasting = None
+        if lasting is None and not rects:  # nothing to look at: the usual case, at the cost of a strip
+            return None
+        ignore = ignored()
+        places = self._places(lasting, ignore, busy, step) if lasting is not None else None
         if places is not None:
             count, _, stats, _ = cv2.connectedComponentsWithStats(places, connectivity=8)
             order = np.argsort(-stats[1:count, cv2.CC_STAT_AREA], kind="stable") + 1
@@ -226,6 +250,21 @@ class FinePass:
         for rows, cols in _merged(rects, self._shape):
             self._look_at(frame, rows, cols, ignore, light, min_area / (self.factor * self.factor), found)
         return found
+
+    def judge(self, frame: AnalysisFrame, box: tuple[int, int, int, int],
+              light: tuple[float, float]) -> Appearance | None:
+        """How the largest change inside an analysis-pixel ``box`` (a region of the coarse mask too small
+        to be judged at its scale) looks on the fine pictures; None before the model has learnt."""
+        if self._mean is None or self._seen < WARMUP:
+            return None
+        r = self._ratio
+        x, y, w, h = box
+        found = FineRegions([], [], r, self.factor)
+        for rows, cols in _merged([(x * r, y * r, (x + w) * r, (y + h) * r)], self._shape):
+            self._look_at(frame, rows, cols, None, light, 1.0, found)
+        if not found.regions:
+            return None
+        return max(zip(found.regions, found.looks, strict=True), key=lambda pair: pair[0].area)[1]
 
     def _look_at(self, frame: AnalysisFrame, rows: slice, cols: slice, ignore: np.ndarray | None,
                  light: tuple[float, float], min_area: float, found: FineRegions) -> None:
@@ -259,11 +298,13 @@ class FinePass:
             found.regions.append(Region((x + cols.start, y + rows.start, w, h), region.area,
                                         (cx + cols.start, cy + rows.start), -1))
 
-    def follow(self, boxes: list[tuple[int, int, int, int]]) -> None:
+    def follow(self, boxes: list[tuple[int, int, int, int]], held: list[tuple[int, int, int, int]]) -> None:
         """Look at these analysis-pixel boxes (x, y, w, h) again next frame, whatever the coarse model sees
-        there: a small thing's faint trace comes and goes."""
+        there (a small thing's faint trace comes and goes), and keep the ``held`` ones (things being
+        tracked) out of the model until then."""
         r = self._ratio
         self._following = [(x * r, y * r, (x + w) * r, (y + h) * r) for x, y, w, h in boxes]
+        self._held = [(x * r, y * r, (x + w) * r, (y + h) * r) for x, y, w, h in held]
 
     def _extend_streaks(self, faint: np.ndarray | None) -> None:
         """Count, per analysis pixel, the frames in a row with a faint change at or next to it (so a thing
@@ -278,27 +319,33 @@ class FinePass:
         cv2.add(grown, 1, dst=streak, mask=faint)
         self._streak = streak
 
-    def _places(self, ignore: np.ndarray | None, time: float, step: float) -> np.ndarray | None:
-        """Analysis pixels to look at: where a faint change has lasted :data:`STREAK` frames, outside
-        ``ignore`` and the places looked at too often lately (grown a little), or None."""
-        if self._streak is None:
+    def _fade_busy(self, known: np.ndarray | None, time: float, step: float) -> np.ndarray | None:
+        """Fade the busy map to ``time`` and add ``step`` seconds where the coarse mask is (grown a little);
+        return the mask of busy places (None: none)."""
+        if known is None:
             return None
-        places = cv2.compare(self._streak, STREAK, cv2.CMP_GE)
-        if ignore is not None:
-            places = cv2.bitwise_and(places, cv2.bitwise_not(ignore))
-        if not cv2.countNonZero(places):
-            return None
-        # places looked at again and again with nothing to follow (a flapping tape, a flickering lamp)
-        # are left alone for a while: a small thing crosses a place in a few seconds
-        if self._busy is None or self._busy.shape != places.shape:
-            self._busy, self._busy_time = np.zeros(places.shape, np.float32), time
-        self._busy *= math.exp(-max(time - self._busy_time, 0.0) / BUSY_MEMORY)
-        self._busy_time = time
-        places = cv2.bitwise_and(places, cv2.compare(self._busy, BUSY_LIMIT, cv2.CMP_LT))
+        if self._busy is None or self._busy.shape != known.shape:
+            self._busy = np.zeros(known.shape, np.float32)
+        cv2.multiply(self._busy, math.exp(-step / BUSY_MEMORY), dst=self._busy)
+        if cv2.countNonZero(known):
+            cv2.add(self._busy, step, dst=self._busy, mask=cv2.dilate(known, disc(BUSY_REACH)))
+        busy = cv2.compare(self._busy, BUSY_LIMIT, cv2.CMP_GE)
+        return busy if cv2.countNonZero(busy) else None
+
+    def _places(self, lasting: np.ndarray, ignore: np.ndarray | None, busy: np.ndarray | None,
+                step: float) -> np.ndarray | None:
+        """Analysis pixels to look at: where a faint change has lasted (``lasting``), outside ``ignore`` and
+        the ``busy`` places (grown a little), or None. Looking makes a place busier: places looked at
+        again and again with nothing to follow (a flapping tape, a flickering lamp) are left alone for
+        a while, where a small thing crosses a place in a few seconds."""
+        places = lasting if ignore is None else cv2.bitwise_and(lasting, cv2.bitwise_not(ignore))
+        if busy is not None:
+            places = cv2.bitwise_and(places, cv2.bitwise_not(busy))
         if not cv2.countNonZero(places):
             return None
         places = cv2.dilate(places, disc(3))
-        # what flickers at one pixel flickers at its neighbours next (a tape flapping along its length)
+        if self._busy is None or self._busy.shape != places.shape:
+            self._busy = np.zeros(places.shape, np.float32)
         cv2.add(self._busy, step, dst=self._busy, mask=cv2.dilate(places, disc(BUSY_REACH)))
         return places
 

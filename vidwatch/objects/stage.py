@@ -35,6 +35,9 @@ NARROWEST = 3
 """Analysis pixels the narrow side of the smallest object needs to survive the masks' opening (3 px)."""
 
 _GROW = np.ones((3, 3), np.uint8)
+SMALL_REGION = 2 * NARROWEST
+"""Analysis pixels across under which a region of the coarse mask is judged on the fine pictures (when
+the fine pass runs): too few to tell its texture or its edges from the blur."""
 FOLLOW_TRAVEL = 0.25
 """Travel (share of ``objects.threshold``) a track found by the fine pass must show, once older than
 ``min_age``, to be looked at again on the next frame."""
@@ -72,6 +75,8 @@ class ObjectStage:
         """Whether the last frame showed a confirmed thing (the fine pass then looks for no new ones)."""
         self._fine_tracks: set[int] = set()
         """Tracks last seen by the fine pass."""
+        self._light = (1.0, 0.0)
+        """The background model's fit of this frame's light (gain, offset), for the fine pass."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
@@ -178,12 +183,13 @@ class ObjectStage:
         faint = faints[0] if faints else None
         for extra in faints[1:]:
             faint = np.maximum(faint, extra)
-        light = next(((s.metrics["gain"], s.metrics["offset"]) for s in used if "gain" in s.metrics), (1.0, 0.0))
+        light = self._light = next(((s.metrics["gain"], s.metrics["offset"]) for s in used if "gain" in s.metrics),
+                                   (1.0, 0.0))
         width, height = self.params.min_size
         # while a thing is in view, another small one could not change the verdict: only what the fine
         # pass already follows is looked at
-        seen = self.fine.update(frame, faint, self._accounted(frame, scores), light, 0.25 * width * height,
-                                explore=not self._thing_in_view)
+        seen = self.fine.update(frame, faint, self._mask(scores), lambda: self._accounted(frame, scores), light,
+                                0.25 * width * height, explore=not self._thing_in_view)
         if seen is None:
             return []
         return [self._from_fine(seen, index) for index in range(len(seen.regions))]
@@ -191,28 +197,31 @@ class ObjectStage:
     def _follow(self, frame: AnalysisFrame) -> None:
         """Have the fine pass look again next frame where the small things it found should be: those that
         are confirmed, or look like things and are new or travelling (what flickers in place is not
-        followed). A track missed for a frame is looked for where its path leads."""
+        followed); a track missed for a frame is looked for where its path leads. Every track that looks
+        like a thing is kept out of its model meanwhile."""
         if self.fine is None:
             return
         p = self.params
-        boxes = []
+        boxes, held = [], []
         for track in self.tracker.tracks:
             if track.region is not None:
                 if track.region.look is None:  # the coarse mask has it now
                     self._fine_tracks.discard(track.id)
-                    continue
-                self._fine_tracks.add(track.id)
+                else:
+                    self._fine_tracks.add(track.id)
+            x, y, w, h = track.last.box
+            late = frame.time - track.last_seen
+            box = (round(x + track.velocity[0] * late), round(y + track.velocity[1] * late), w, h)
+            if track.last.light is not True:
+                held.append(box)
             if track.id not in self._fine_tracks:
                 continue
             promising = track.last.light is not True and (
                 track.age(frame.time) < p.min_age or track.travel >= FOLLOW_TRAVEL * p.threshold)
-            if track.confirmed_at is None and not promising:
-                continue
-            x, y, w, h = track.last.box
-            late = frame.time - track.last_seen
-            boxes.append((round(x + track.velocity[0] * late), round(y + track.velocity[1] * late), w, h))
+            if track.confirmed_at is not None or promising:
+                boxes.append(box)
         self._fine_tracks.intersection_update(t.id for t in self.tracker.tracks)
-        self.fine.follow(boxes)
+        self.fine.follow(boxes, held)
 
     def _accounted(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> np.ndarray | None:
         """Analysis pixels the fine pass need not look at: the coarse masks' regions and their surroundings
@@ -251,6 +260,11 @@ class ObjectStage:
         def describe(track: Track, region: Region) -> tuple[bool | None, float | None]:
             if region.look is not None:
                 return region.look
+            if self.fine is not None and min(region.box[2:]) <= SMALL_REGION:
+                # too few analysis pixels to tell texture or edges: judged on the fine pictures
+                look = self.fine.judge(frame, region.box, self._light)
+                if look is not None:
+                    return self._is_light(look), look.core * self.fine.factor * self.fine.factor
             return self._look(found, region, frame, reference)
 
         self.tracker.update(frame.index, frame.time, regions, describe, frame.grey.shape)
