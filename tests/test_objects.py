@@ -174,7 +174,8 @@ def test_the_fine_pass_looks_only_where_the_coarse_pass_saw_a_faint_change_last_
     for i in range(WARMUP, WARMUP + 4):
         assert fine.update(frame(i, True), nothing, None, lambda: None, (1.0, 0.0), 60.0) is None
     # a faint change that does not last yet is not looked at either; once it has, the thing is found there
-    seen = [fine.update(frame(i, True), faint, None, lambda: None, (1.0, 0.0), 60.0) for i in range(i + 1, i + 1 + STREAK)]
+    seen = [fine.update(frame(j, True), faint, None, lambda: None, (1.0, 0.0), 60.0)
+            for j in range(i + 1, i + 1 + STREAK)]
     assert seen[:-1] == [None] * (STREAK - 1) and seen[-1] is not None
     (found,) = seen[-1].regions
     x, y, w, h = found.box  # fine pixels: a third of the source's

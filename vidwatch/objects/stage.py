@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -75,6 +76,8 @@ class ObjectStage:
         """Whether the last frame showed a confirmed thing (the fine pass then looks for no new ones)."""
         self._fine_tracks: set[int] = set()
         """Tracks last seen by the fine pass."""
+        self._paths: dict[int, deque[tuple[int, tuple[float, float]]]] = {}
+        """Per track: (frame index, source-pixel point) of its history, as outputs see its path."""
         self._light = (1.0, 0.0)
         """The background model's fit of this frame's light (gain, offset), for the fine pass."""
         width, height = params.min_size
@@ -86,6 +89,7 @@ class ObjectStage:
 
     def reset(self) -> None:
         self.tracker.reset()
+        self._paths.clear()
         self._thing_in_view = False
         self._fine_tracks.clear()
         if self.fine is not None:
@@ -282,15 +286,35 @@ class ObjectStage:
         things = sum(1 for t in live if t.evidence >= p.threshold)
         self._thing_in_view = things > 0
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
+        if len(self._paths) > 2 * len(self.tracker.tracks) + 16:  # forget the paths of ended tracks
+            alive = {t.id for t in self.tracker.tracks}
+            self._paths = {k: v for k, v in self._paths.items() if k in alive}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))
 
     def _describe(self, track: Track, frame: AnalysisFrame) -> record.Track:
-        """A track as outputs see it: full-resolution source pixels, seconds."""
+        """A track as outputs see it: full-resolution source pixels, seconds.
+
+        Its path is kept per track and extended by the observations made since the last frame (each
+        placed with the camera offset of its own frame), not rebuilt from the whole history each frame.
+        """
         s = frame.scale
         dx, dy = frame.offset
-        path = tuple((round((o.x + dx) * s, 1), round((o.y + dy) * s, 1)) for o in track.history)
+        points = self._paths.get(track.id)
+        if points is None:
+            points = self._paths[track.id] = deque()
+        history = track.history
+        while points and points[0][0] < history[0].index:
+            points.popleft()
+        last = points[-1][0] if points else -1
+        added = []
+        for o in reversed(history):
+            if o.index <= last:
+                break
+            added.append((o.index, (round((o.x + dx) * s, 1), round((o.y + dy) * s, 1))))
+        points.extend(reversed(added))
+        path = tuple(point for _, point in points)
         return record.Track(track.id, frame.to_full(track.last.box), (track.velocity[0] * s, track.velocity[1] * s),
                             track.age(frame.time), track.confirmed_at is not None, track.is_light(self.tracker.rules),
                             path)
