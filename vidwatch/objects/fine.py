@@ -42,8 +42,8 @@ WARMUP = 4
 """Frames learnt over the whole fine picture before it is compared with (then one strip per frame)."""
 BLUR = 3
 """Gaussian kernel of the fine residual, against the noise that a finer picture averages less."""
-JOIN = 5
-"""Closing kernel (fine pixels) that joins the pieces of one small silhouette."""
+RIM = 5
+"""Kernel (fine pixels) a change is grown by before a strip is learnt: its soft rim belongs to it."""
 MIN_GAIN = 1.25
 BUSY_MEMORY = 60.0
 """Seconds over which the fine pass remembers where the coarse mask was and where it looked."""
@@ -102,11 +102,16 @@ def fine_factor(min_size: tuple[int, ...], scale: float) -> int:
 class FinePass:
     """A background model at the fine scale, learnt strip by strip, compared only where asked."""
 
-    def __init__(self, factor: int, model: FineModel) -> None:
+    def __init__(self, factor: int, model: FineModel, min_size: tuple[int, ...] = (10, 24)) -> None:
         self.factor = factor
         self.model = model
         self._shape: tuple[int, int] = (0, 0)
         """(height, width) of the fine picture."""
+        width, height = min_size
+        self._join = cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (max(round(width / factor / 2), 1) | 1, max(round(height / factor), 1) | 1))
+        """Closing kernel that joins the pieces of one small thing: ``min_size`` at the fine scale, half as
+        wide (a person's legs apart from their coat, their head apart from their shoulders, at night)."""
         self._ratio = 1.0
         """Fine pixels per analysis pixel."""
         self.reset()
@@ -198,7 +203,7 @@ class FinePass:
         residual = self._residual(x, mean, light)
         # the soft rim of a change belongs to it: learnt at the rate of a whole strip's wait, a small
         # thing's rim would be half in the model at once, and the thing would look like light on it
-        foreground = cv2.dilate(self._foreground(residual, var), disc(JOIN))
+        foreground = cv2.dilate(self._foreground(residual, var), disc(RIM))
         background = cv2.bitwise_not(foreground)
         for x0, y0, x1, y1 in self._held:  # things being tracked are not learnt at all
             top, bottom = max(int(y0) - MARGIN - rows.start, 0), min(math.ceil(y1) + MARGIN, rows.stop) - rows.start
@@ -290,7 +295,7 @@ class FinePass:
                 part = grown[dy:dy + mask.shape[0], dx:dx + mask.shape[1]]
                 mask[:part.shape[0], :part.shape[1]][part > 0] = 0
         # specks out; the pieces of one silhouette (its legs apart from its coat) joined
-        mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc(2)), cv2.MORPH_CLOSE, disc(JOIN))
+        mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc(2)), cv2.MORPH_CLOSE, self._join)
         regions = find_regions(mask, min_area=min_area, max_regions=MAX_LOOKS)
         if not regions.regions:
             return

@@ -111,7 +111,7 @@ class ObjectStage:
         factor = fine_factor(self.params.min_size, frame.scale)
         if self.params.fine and factor:
             if self.fine is None or self.fine.factor != factor:
-                self.fine = FinePass(factor, self._fine_model)
+                self.fine = FinePass(factor, self._fine_model, self.params.min_size)
             log.info("objects.min_size %s px is %.1f analysis px wide at this source's scale: looking again at "
                      "1/%d of the source's size where the analysis copy sees a faint change",
                      list(self.params.min_size), narrow / frame.scale, factor)
@@ -222,7 +222,7 @@ class ObjectStage:
                 continue
             promising = track.last.light is not True and (
                 track.age(frame.time) < p.min_age or track.travel >= FOLLOW_TRAVEL * p.threshold)
-            if track.confirmed_at is not None or promising:
+            if track.confirmed_at is not None or (promising and not self._thing_in_view):
                 boxes.append(box)
         self._fine_tracks.intersection_update(t.id for t in self.tracker.tracks)
         self.fine.follow(boxes, held)
@@ -264,8 +264,10 @@ class ObjectStage:
         def describe(track: Track, region: Region) -> tuple[bool | None, float | None]:
             if region.look is not None:
                 return region.look
-            if self.fine is not None and min(region.box[2:]) <= SMALL_REGION:
-                # too few analysis pixels to tell texture or edges: judged on the fine pictures
+            if (self.fine is not None and min(region.box[2:]) <= SMALL_REGION
+                    and (track.confirmed_at is not None or not self._thing_in_view)):
+                # too few analysis pixels to tell texture or edges: judged on the fine pictures (while a
+                # thing is in view, only for things: another could not change the verdict)
                 look = self.fine.judge(frame, region.box, self._light)
                 if look is not None:
                     return self._is_light(look), look.core * self.fine.factor * self.fine.factor
