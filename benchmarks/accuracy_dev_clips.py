@@ -234,6 +234,12 @@ def variants() -> list[Clip]:
         Clip("x_large_person_night", "1080p at night; a distant person on the pavement.", "small_1080p",
              split="dev", width=1920, height=1080, noise_bank=4, fps=10, seconds=30, seed=312, noise=7.5,
              light=constant(0.3), walkers=[Walker(1, 40, PAVEMENT_RL, 1.7, 0.00014)]),
+        Clip("x_large_snow", "1080p; fine snow, a few flakes near the lens. No events.", "snow", split="dev",
+             width=1920, height=1080, noise_bank=4, fps=10, seconds=24, seed=313, light=constant(0.9),
+             snow=Snow(1200, size=(0.5, 1.8), wind=-0.2, near=3)),
+        Clip("x_large_snow_dense", "1080p; dense fine snow in dim light, two flakes near the lens. No events.",
+             "snow", split="dev", width=1920, height=1080, noise_bank=4, fps=12, seconds=24, seed=314,
+             noise=4.0, light=constant(0.7), snow=Snow(2200, size=(0.6, 1.5), wind=0.4, near=2)),
     ]
 
 

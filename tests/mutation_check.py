@@ -185,6 +185,12 @@ MUTANTS = (
            "        if self._mean is None or self._seen < WARMUP:\n            return None\n        r = self._ratio\n",
            "        return None\n        r = self._ratio\n",
            ("tests/test_objects.py",)),
+    Mutant("fine-never-vetoes", "a coarse track in a large picture becomes a thing without a finer look",
+           "vidwatch/objects/stage.py",
+           "        if self.fine is None or region is None or region.look is not None:\n            return False\n"
+           "        look = self.fine.judge",
+           "        if True:\n            return False\n        look = self.fine.judge",
+           ("tests/test_objects.py",)),
     Mutant("triage-blind-to-keyframes", "triage ignores what the keyframe comparisons found",
            "vidwatch/triage.py",
            "        if change.active:\n            active[change.first:change.second + 1] = True\n",

@@ -352,3 +352,27 @@ def fine_snow_large(n: int, *, seed: int = 23, flakes: int = 1500, noise: float 
         frame[:] = frame * (1 - layer) + 230 * layer
 
     return LargeScene(n, draw, seed=seed, noise=noise)
+
+
+def near_lens_flakes_large(n: int, *, seed: int = 27, every: int = 40, radius: float = 18.0,
+                           speed: float = 6.0) -> LargeScene:
+    """Large defocused flakes (blurred over a third of their radius, translucent) drifting steadily down
+    across a large picture near the lens, one every ``every`` frames: coarsely analysed, their edges look
+    as sharp as a person's."""
+    width, height = LARGE
+    rng = np.random.default_rng(seed)
+    size = int(6 * radius)
+    disc_ = np.zeros((size, size), np.float32)
+    cv2.circle(disc_, (size // 2, size // 2), int(radius), 1.0, -1, cv2.LINE_AA)
+    sprite = cv2.GaussianBlur(disc_, (0, 0), 0.35 * radius) * 0.4
+    starts = [(float(rng.uniform(0.1, 0.9) * width), float(rng.uniform(-0.5, 0.5))) for _ in range(n // every + 1)]
+
+    def draw(index: int, frame: np.ndarray) -> None:
+        for k, (x0, drift) in enumerate(starts):
+            age = index - k * every
+            if 0 <= age < 3 * every:
+                x, y = x0 + drift * speed * age, -size + speed * age
+                bright = np.full((size, size), 245.0, np.float32)
+                paste(frame, (bright, sprite), x - size / 2, y)
+
+    return LargeScene(n, draw, seed=seed)

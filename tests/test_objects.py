@@ -140,6 +140,11 @@ def test_a_distant_person_in_a_large_picture_is_found_by_a_finer_look() -> None:
     assert coarse_only == []
 
 
+def test_defocused_flakes_drifting_near_the_lens_of_a_large_picture_are_not_motion() -> None:
+    # analysed 320 px wide, their soft edges look as sharp as a person's: the fine pictures tell them apart
+    assert motion(scenes.near_lens_flakes_large(200, radius=18.0, speed=6.0)) == []
+
+
 def test_small_flakes_in_a_large_picture_are_not_motion() -> None:
     # 1500 flakes of 1-3 px and grainy light: what a finer look sees most of, none of it a thing
     assert motion(scenes.fine_snow_large(200)) == []

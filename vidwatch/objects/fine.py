@@ -53,6 +53,9 @@ pass followed there is not followed on (a person crosses a place in a second or 
 a swaying branch or a flickering lamp stays)."""
 BUSY_REACH = 9
 """Analysis pixels around the coarse mask and around a place looked at that count as busy too."""
+LARGEST = 3
+"""Times ``min_size`` (each side) beyond which a region of the fine pass is not reported: anything that
+large the coarse pass sees; in the fine picture it is many small changes joined (dense snow)."""
 MAX_LOOKS = 3
 """Places looked at per frame at most (those followed from the last frame first, then the largest new
 ones): a busy scene costs no more than this."""
@@ -108,10 +111,13 @@ class FinePass:
         self._shape: tuple[int, int] = (0, 0)
         """(height, width) of the fine picture."""
         width, height = min_size
+        self._largest = (LARGEST * width // factor, LARGEST * height // factor)
+        """The largest region the fine pass reports (fine pixels): :data:`LARGEST` times ``min_size``."""
         self._join = cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (max(round(width / factor / 2), 1) | 1, max(round(height / factor), 1) | 1))
-        """Closing kernel that joins the pieces of one small thing: ``min_size`` at the fine scale, half as
-        wide (a person's legs apart from their coat, their head apart from their shoulders, at night)."""
+            cv2.MORPH_ELLIPSE, (max(round(width / factor / 2), 1) | 1, max(round(0.75 * height / factor), 1) | 1))
+        """Closing kernel that joins the pieces of one small thing (a person's legs apart from their coat,
+        their head apart from their shoulders, at night): at the fine scale, half as wide as ``min_size``
+        and three quarters as tall (taller, it joins the flakes of a snowfall into person-sized streaks)."""
         self._ratio = 1.0
         """Fine pixels per analysis pixel."""
         self.reset()
@@ -259,7 +265,8 @@ class FinePass:
             return None
         found = FineRegions([], [], ratio, self.factor)
         for rows, cols in _merged(rects, self._shape):
-            self._look_at(frame, rows, cols, ignore, light, min_area / (self.factor * self.factor), found)
+            self._look_at(frame, rows, cols, ignore, light, min_area / (self.factor * self.factor), found,
+                          self._largest)
         return found
 
     def judge(self, frame: AnalysisFrame, box: tuple[int, int, int, int],
@@ -278,8 +285,10 @@ class FinePass:
         return max(zip(found.regions, found.looks, strict=True), key=lambda pair: pair[0].area)[1]
 
     def _look_at(self, frame: AnalysisFrame, rows: slice, cols: slice, ignore: np.ndarray | None,
-                 light: tuple[float, float], min_area: float, found: FineRegions) -> None:
-        """Compare one rectangle of the fine picture with the model; add its regions to ``found``."""
+                 light: tuple[float, float], min_area: float, found: FineRegions,
+                 largest: tuple[int, int] | None = None) -> None:
+        """Compare one rectangle of the fine picture with the model; add its regions (no wider or taller
+        than ``largest``, fine pixels) to ``found``."""
         assert self._mean is not None and self._var is not None
         picture = self._fine(frame, rows, cols)
         mean = self._mean[rows, cols]
@@ -302,6 +311,8 @@ class FinePass:
         gain, offset = light
         reference = mean * gain + offset
         for region in regions.regions:
+            if largest is not None and (region.box[2] > largest[0] or region.box[3] > largest[1]):
+                continue  # what is that large the coarse pass sees; here it is many small changes joined
             found.looks.append(appearance(*regions.patch(region, RING + 1, mask.shape), picture, reference,
                                           frame.noise))
             x, y, w, h = region.box

@@ -39,6 +39,8 @@ _GROW = np.ones((3, 3), np.uint8)
 SMALL_REGION = 2 * NARROWEST
 """Analysis pixels across under which a region of the coarse mask is judged on the fine pictures (when
 the fine pass runs): too few to tell its texture or its edges from the blur."""
+FINE_VOTES = 5
+"""Looks on the fine pictures a coarse track needs before it becomes a thing (its last ten count)."""
 FOLLOW_TRAVEL = 0.25
 """Travel (share of ``objects.threshold``) a track found by the fine pass must show, once older than
 ``min_age``, to be looked at again on the next frame."""
@@ -80,6 +82,8 @@ class ObjectStage:
         """Per track: (frame index, source-pixel point) of its history, as outputs see its path."""
         self._light = (1.0, 0.0)
         """The background model's fit of this frame's light (gain, offset), for the fine pass."""
+        self._fine_votes: dict[int, list[bool]] = {}
+        """Per track about to become a thing: whether each look on the fine pictures said light."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
@@ -90,6 +94,7 @@ class ObjectStage:
     def reset(self) -> None:
         self.tracker.reset()
         self._paths.clear()
+        self._fine_votes.clear()
         self._thing_in_view = False
         self._fine_tracks.clear()
         if self.fine is not None:
@@ -198,6 +203,22 @@ class ObjectStage:
             return []
         return [self._from_fine(seen, index) for index in range(len(seen.regions))]
 
+    def _fine_says_light(self, track: Track, frame: AnalysisFrame) -> bool:
+        """Whether the fine pictures show the coarse region of a track about to become a thing as light or
+        as no solid thing. On a large picture analysed coarsely, edges are judged in pixels that each
+        cover many of the source's: a flake drifting near the lens, blurred over a few source pixels,
+        looks as sharp there as a person; a finer look tells them apart. Asked only at the moment a
+        track would be confirmed (and again on later frames while it is refused)."""
+        region = track.region
+        if self.fine is None or region is None or region.look is not None:
+            return False
+        look = self.fine.judge(frame, region.box, self._light)
+        votes = self._fine_votes.setdefault(track.id, [])
+        votes.append(look is None or self._is_light(look))  # nothing solid there at the finer scale
+        # as a track's own looks: a thing may look like light now and then, but not often
+        return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
+            votes[-2 * FINE_VOTES:])
+
     def _follow(self, frame: AnalysisFrame) -> None:
         """Have the fine pass look again next frame where the small things it found should be: those that
         are confirmed, or look like things and are new or travelling (what flickers in place is not
@@ -276,21 +297,30 @@ class ObjectStage:
         self.tracker.update(frame.index, frame.time, regions, describe, frame.grey.shape)
         live = [t for t in self.tracker.tracks if t.missed == 0]
         self._follow(frame)
+        vetoed: set[int] = set()
         for track in live:
             if track.confirmed_at is None and track.evidence >= p.threshold:
-                track.confirmed_at = frame.time
+                if self._fine_says_light(track, frame):
+                    vetoed.add(track.id)
+                else:
+                    track.confirmed_at = frame.time
+
+        def evidence(track: Track) -> float:
+            return 0.0 if track.id in vetoed else track.evidence
+
         # a confirmed thing out of sight (coasting) keeps its evidence for when it is seen again, but
         # counts only while seen: the gate's post-roll and merge gap bridge a short disappearance
-        best = max(live, key=lambda t: t.evidence, default=None)
-        value = best.evidence if best is not None else 0.0
-        box = best.last.box if best is not None and best.evidence > 0 else None
-        since = (best.born_index, best.born) if best is not None and best.evidence > 0 else None
-        things = sum(1 for t in live if t.evidence >= p.threshold)
+        best = max(live, key=evidence, default=None)
+        value = evidence(best) if best is not None else 0.0
+        box = best.last.box if best is not None and value > 0 else None
+        since = (best.born_index, best.born) if best is not None and value > 0 else None
+        things = sum(1 for t in live if evidence(t) >= p.threshold)
         self._thing_in_view = things > 0
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
-        if len(self._paths) > 2 * len(self.tracker.tracks) + 16:  # forget the paths of ended tracks
+        if len(self._paths) + len(self._fine_votes) > 2 * len(self.tracker.tracks) + 16:  # forget ended tracks
             alive = {t.id for t in self.tracker.tracks}
             self._paths = {k: v for k, v in self._paths.items() if k in alive}
+            self._fine_votes = {k: v for k, v in self._fine_votes.items() if k in alive}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))
