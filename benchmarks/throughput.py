@@ -7,7 +7,8 @@ alike:
   OpenCV-based tool pays);
 - ``vidwatch``: the default configuration (all four detectors);
 - ``diff``, ``background``, ``flow``, ``histogram``: vidwatch with that detector alone;
-- ``dvr-scan``: DVR-Scan with its defaults, where it is installed (``--dvr-scan PATH``).
+- ``dvr-scan``: DVR-Scan with its defaults, where it is installed (``--dvr-scan PATH``);
+- with ``--set KEY=VALUE`` (repeatable): vidwatch with those overrides, beside the default.
 
 Each measurement runs in its own process, so its peak resident memory (ru_maxrss) is its own.
 Frames per second are over the decode/analysis loop (best of ``--repeat`` rounds); ``CPU ms`` is
@@ -88,21 +89,27 @@ def measure_decode(path: str) -> dict[str, float]:
     return {"frames": frames, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
-def measure_vidwatch(path: str, detector: str | None) -> dict[str, float]:
+def measure_vidwatch(path: str, detector: str | None, overrides: list[str] | None = None) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from vidwatch.config import build_config
+    from vidwatch.config import apply_overrides, build_config
     from vidwatch.pipeline import run_source
 
     config = build_config(None if detector is None else {"detectors": {detector: {}}})
+    if overrides:
+        config = apply_overrides(config, overrides)
     cpu = time.process_time()
     stats = run_source(path, config, [])
     return {"frames": stats.frames, "seconds": stats.elapsed, "cpu": time.process_time() - cpu,
             "events": len(stats.events)}
 
 
-def child_main(kind: str, path: str) -> None:
-    result = measure_decode(path) if kind == "decode" else measure_vidwatch(
-        path, None if kind == "vidwatch" else kind)
+def child_main(kind: str, path: str, overrides: list[str]) -> None:
+    if kind == "decode":
+        result = measure_decode(path)
+    elif kind == VARIANT:
+        result = measure_vidwatch(path, None, overrides)
+    else:
+        result = measure_vidwatch(path, None if kind == "vidwatch" else kind)
     print(json.dumps(result))
 
 
@@ -132,7 +139,8 @@ def frame_count(path: Path) -> int:
         capture.release()
 
 
-def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None) -> dict[str, list[dict]]:
+def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None,
+               overrides: list[str] | None = None) -> dict[str, list[dict]]:
     """Every measurement ``repeat`` times, in rounds, so each round sees the machine in one state."""
     runs: dict[str, list[dict]] = {}
     names = kinds + (["dvr-scan"] if dvr_scan else [])
@@ -143,6 +151,7 @@ def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None)
                 argv = [str(dvr_scan), "-i", str(path), "-so", "-q", "--ignore-user-config"]
             else:
                 argv = [sys.executable, __file__, "--child", kind, str(path)]
+                argv += [f"--set={item}" for item in overrides or ()] if kind == VARIANT else []
             res = run_child(argv)
             if kind == "dvr-scan":
                 res["frames"], res["seconds"] = frames, res["process_seconds"]
@@ -154,6 +163,8 @@ def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None)
 
 LABELS = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (all detectors)",
           "dvr-scan": "DVR-Scan defaults"}
+VARIANT = "variant"
+"""The run kind of vidwatch with ``--set`` overrides, measured beside the default."""
 
 
 def paired_ratio(base: list[dict], runs: list[dict], key: str) -> float:
@@ -161,7 +172,7 @@ def paired_ratio(base: list[dict], runs: list[dict], key: str) -> float:
     return statistics.median(b[key] / r[key] for b, r in zip(base, runs, strict=True))
 
 
-def table(path: Path, runs: dict[str, list[dict]]) -> str:
+def table(path: Path, runs: dict[str, list[dict]], overrides: list[str] | None = None) -> str:
     decode, dvr = runs.get("decode"), runs.get("dvr-scan")
     first = next(iter(runs.values()))[0]
     lines = [f"{path.name}: {int(first['frames'])} frames",
@@ -178,6 +189,8 @@ def table(path: Path, runs: dict[str, list[dict]]) -> str:
             vs_dvr = f"{paired_ratio(dvr, results, 'process_seconds'):.1f}"
         peak = max(r["peak_mb"] for r in results)
         label = LABELS.get(kind, f"vidwatch {kind} only")
+        if kind == VARIANT:
+            label = "vidwatch " + " ".join(overrides or ())
         lines.append(f"| {label} | {fps:.0f} | {cpu} | {vs_decode} | {vs_dvr} | {peak:.0f} |")
     return "\n".join(lines)
 
@@ -192,19 +205,21 @@ def main() -> None:
     parser.add_argument("--vtest", type=Path, default=VTEST, help="clip to scale up when no files are given")
     parser.add_argument("--dvr-scan", type=Path, default=DVR_SCAN, help="DVR-Scan executable (skipped if absent)")
     parser.add_argument("--no-dvr-scan", action="store_true", help="do not run DVR-Scan")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="also measure vidwatch with these config overrides (repeatable), beside the default")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_main(*args.child)
+        child_main(*args.child, args.set)
         return
     files = args.files or make_test_files(args.vtest, cache_dir())
-    kinds = args.only or ["decode", "vidwatch", *DETECTORS]
+    kinds = (args.only or ["decode", "vidwatch", *DETECTORS]) + ([VARIANT] if args.set else [])
     dvr_scan = None if args.no_dvr_scan or not args.dvr_scan.exists() else args.dvr_scan
     print(f"{os.cpu_count()} CPUs, {args.repeat} rounds; DVR-Scan: {dvr_scan or 'not run'}", flush=True)
     for path in files:
         print(f"measuring {path} ...", file=sys.stderr, flush=True)
-        results = bench_file(path, kinds, args.repeat, dvr_scan)
-        print(table(path, results), flush=True)
+        results = bench_file(path, kinds, args.repeat, dvr_scan, args.set)
+        print(table(path, results, args.set), flush=True)
         print(flush=True)
 
 

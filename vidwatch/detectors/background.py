@@ -126,13 +126,19 @@ class BackgroundDetector(Detector):
         metrics = {"foreground": blobs.area_fraction, "raw_foreground": blobs.raw_fraction, "gain": gain,
                    "offset": offset}
         reference = cv2.subtract(x, change) if blobs.count else None  # gain·μ + offset, before the blur
-        # changes under the threshold or dropped as specks, away from what was kept: where a thing too
-        # small for this picture may be (see vidwatch.objects.fine), judged at a lower bar
-        faint = cv2.compare(squared, cv2.multiply(limit, FAINT * FAINT), cv2.CMP_GT)
-        if frame.valid is not None:
-            faint = cv2.bitwise_and(faint, frame.valid)
-        if blobs.count:
-            faint = cv2.bitwise_and(faint, cv2.bitwise_not(cv2.dilate(blobs.mask, disc(9))))
+        valid = frame.valid
+
+        def faint() -> np.ndarray:
+            """Changes under the threshold or dropped as specks, away from what was kept: where a thing too
+            small for this picture may be (see vidwatch.objects.fine), at a lower bar. Made on request:
+            only a large picture's fine pass asks."""
+            changed = cv2.compare(squared, cv2.multiply(limit, FAINT * FAINT), cv2.CMP_GT)
+            if valid is not None:
+                changed = cv2.bitwise_and(changed, valid)
+            if blobs.count:
+                changed = cv2.bitwise_and(changed, cv2.bitwise_not(cv2.dilate(blobs.mask, disc(9))))
+            return changed
+
         return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference, faint=faint)
 
     def guide(self, hints: LearningHints | None) -> None:  # type: ignore[override]

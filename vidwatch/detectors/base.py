@@ -14,6 +14,7 @@ the same declarations either way.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -46,9 +47,10 @@ class Score:
     reference: np.ndarray | None = None
     """What the frame's :attr:`~vidwatch.frames.AnalysisFrame.detail` was compared with (a background
     model's mean, mapped to the frame's light), so later stages can test what each region is."""
-    faint: np.ndarray | None = None
-    """Analysis-size uint8 mask of changed pixels that ``mask`` left out as specks: where something too
-    small for the analysis copy may be, for a finer look."""
+    faint: Callable[[], np.ndarray] | None = None
+    """Makes, on request, the analysis-size uint8 mask of changes too faint or too small for ``mask``:
+    where something too small for the analysis copy may be, for a finer look (only a large picture's
+    fine pass asks, so other runs never pay for it)."""
 
 
 @dataclass(frozen=True, slots=True)

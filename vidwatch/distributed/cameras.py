@@ -238,12 +238,14 @@ def _file_fields(message: Message) -> list[tuple[str, Any]]:
 
 
 def _portable(view: FrameView) -> tuple[FrameView, bytes]:
-    """The view without its full picture (sent as a JPEG instead) and without the frame's caches."""
+    """The view without its full picture (sent as a JPEG instead), without the frame's caches and without
+    what the scores make only on request (a function of this process, which cannot be sent)."""
     frame = view.frame
     ok, jpeg = cv2.imencode(".jpg", frame.source.bgr(), [cv2.IMWRITE_JPEG_QUALITY, LIVE_QUALITY])
     empty = SourceFrame(frame.source.index, frame.source.time, np.zeros((1, 1), np.uint8))
     light = dataclasses.replace(frame, source=empty, cache={}, colour=None, sharp=None)
-    return dataclasses.replace(view, frame=light), (jpeg.tobytes() if ok else b"")
+    scores = {name: dataclasses.replace(score, faint=None) for name, score in view.scores.items()}
+    return dataclasses.replace(view, frame=light, scores=scores), (jpeg.tobytes() if ok else b"")
 
 
 def _with_picture(view: FrameView, picture: bytes) -> FrameView | None:

@@ -188,7 +188,7 @@ class ObjectStage:
         if self.fine is None:
             return []
         used = [scores[n] for n in self.mask_from if n in scores]
-        faints = [s.faint for s in used if s.faint is not None]
+        faints = [s.faint() for s in used if s.faint is not None]
         faint = faints[0] if faints else None
         for extra in faints[1:]:
             faint = np.maximum(faint, extra)
