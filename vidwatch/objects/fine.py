@@ -133,6 +133,8 @@ class FinePass:
         self._busy: np.ndarray | None = None
         """Seconds each analysis pixel was in the coarse mask or looked at, lately (fading over
         :data:`BUSY_MEMORY`)."""
+        self._busy_time = 0.0
+        """When :attr:`_busy` was last faded."""
         self._time: float | None = None
         """The last frame's time."""
         self._following: list[tuple[float, float, float, float]] = []
@@ -343,12 +345,13 @@ class FinePass:
 
     def _fade_busy(self, known: np.ndarray | None, time: float, step: float) -> np.ndarray | None:
         """Fade the busy map to ``time`` and add ``step`` seconds where the coarse mask is (grown a little);
-        return the mask of busy places (None: none)."""
+        return the mask of busy places (None: none, or no ``known`` mask this frame)."""
         if known is None:
             return None
         if self._busy is None or self._busy.shape != known.shape:
-            self._busy = np.zeros(known.shape, np.float32)
-        cv2.multiply(self._busy, math.exp(-step / BUSY_MEMORY), dst=self._busy)
+            self._busy, self._busy_time = np.zeros(known.shape, np.float32), time
+        cv2.multiply(self._busy, math.exp(-max(time - self._busy_time, 0.0) / BUSY_MEMORY), dst=self._busy)
+        self._busy_time = time
         if cv2.countNonZero(known):
             cv2.add(self._busy, step, dst=self._busy, mask=cv2.dilate(known, disc(BUSY_REACH)))
         busy = cv2.compare(self._busy, BUSY_LIMIT, cv2.CMP_GE)

@@ -188,17 +188,21 @@ class ObjectStage:
         if self.fine is None:
             return []
         used = [scores[n] for n in self.mask_from if n in scores]
-        faints = [s.faint() for s in used if s.faint is not None]
-        faint = faints[0] if faints else None
-        for extra in faints[1:]:
-            faint = np.maximum(faint, extra)
         light = self._light = next(((s.metrics["gain"], s.metrics["offset"]) for s in used if "gain" in s.metrics),
                                    (1.0, 0.0))
         width, height = self.params.min_size
-        # while a thing is in view, another small one could not change the verdict: only what the fine
-        # pass already follows is looked at
-        seen = self.fine.update(frame, faint, self._mask(scores), lambda: self._accounted(frame, scores), light,
-                                0.25 * width * height, explore=not self._thing_in_view)
+        # while a thing is in view, another small one could not change the verdict: no new places are
+        # looked for (nor their faint changes made); only what the fine pass already follows is looked at
+        explore = not self._thing_in_view
+        faint = known = None
+        if explore:
+            faints = [s.faint() for s in used if s.faint is not None]
+            faint = faints[0] if faints else None
+            for extra in faints[1:]:
+                faint = np.maximum(faint, extra)
+            known = self._mask(scores)
+        seen = self.fine.update(frame, faint, known, lambda: self._accounted(frame, scores), light,
+                                0.25 * width * height, explore=explore)
         if seen is None:
             return []
         return [self._from_fine(seen, index) for index in range(len(seen.regions))]
