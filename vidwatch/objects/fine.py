@@ -2,14 +2,16 @@
 
 A 1080p picture analysed 320 px wide makes a distant person (``objects.min_size`` 10x24 source px)
 under two analysis pixels wide: the background model still sees a faint change there, but its mask's
-opening removes it, and the blur halves its contrast. Analysing the whole picture finer costs about
-three times as much on every frame. This pass keeps its own background model at the scale
-``min_size`` needs (its narrow side 3 px wide), learns it one strip of rows per frame, and compares
+opening removes it, and the blur halves its contrast. Analysing the whole picture finer (576 px)
+makes a 1080p run take about 1.7 times as long. This pass keeps its own background model at the scale
+``min_size`` needs (its narrow side 3 px wide), learns it a strip of rows at a time, and compares
 with it only around the places where the coarse model saw such a faint change persist over a few
-frames — usually nowhere, so a quiet or busy scene of large things costs one strip per frame.
+frames — usually nowhere, so a quiet or busy scene of large things costs a strip every other frame.
 
 The regions it finds are judged (light or thing, core size) on its own finer pictures and handed to
-the tracker in analysis pixels, as if the coarse mask had found them.
+the tracker in analysis pixels, as if the coarse mask had found them. The object stage also asks it
+to judge coarse regions too small to judge at their own scale, and coarse tracks about to become
+things (see :meth:`FinePass.judge`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ MARGIN = 6
 """Fine pixels looked at around what the coarse pass saw (the finer silhouette is larger than its
 faint trace, and the region's surroundings are needed to judge it)."""
 WARMUP = 4
-"""Frames learnt over the whole fine picture before it is compared with (then one strip per frame)."""
+"""Frames learnt over the whole fine picture before it is compared with (then a strip at a time)."""
 BLUR = 3
 """Gaussian kernel of the fine residual, against the noise that a finer picture averages less."""
 RIM = 5

@@ -25,8 +25,9 @@ class ObjectParams:
     min_size: tuple[int, ...] = param((10, 24), "smallest object to find, [width, height] in source pixels "
                                       "(a person 12x32 px far away is found with the default)")
     fine: bool = param(True, "on a picture too large for min_size at analysis.width, look again at a finer scale "
-                       "where the analysis copy sees a faint change that lasts (costs little: one strip of a "
-                       "finer background model per frame, and the places looked at)")
+                       "where the analysis copy sees a faint change that lasts, and confirm small things there "
+                       "(costs little: a strip of a finer background model every other frame, and the places "
+                       "looked at)")
     min_age: float = param(1.0, "seconds a track must live before it counts: birds, insects and flakes near the "
                            "lens cross the picture faster", min=0.0, max=60.0)
     window: float = param(4.0, "seconds of a track's history its travel and straightness are measured over",
