@@ -28,7 +28,8 @@ from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
 
 NARROWEST = 3
-"""Pixels the narrow side of the smallest object needs at the scale it is analysed at."""
+"""Pixels the narrow side of the smallest object needs at the scale it is analysed at, to survive the
+masks' opening (3 px)."""
 STRIP = 16
 """Rows of the fine picture learnt at a time (all of them in turn)."""
 LEARN_EVERY = 2

@@ -25,15 +25,12 @@ from vidwatch import record
 from vidwatch.blobs import disc
 from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
-from vidwatch.objects.fine import FineModel, FinePass, FineRegions, fine_factor
+from vidwatch.objects.fine import NARROWEST, FineModel, FinePass, FineRegions, fine_factor
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
 
 log = logging.getLogger(__name__)
-
-NARROWEST = 3
-"""Analysis pixels the narrow side of the smallest object needs to survive the masks' opening (3 px)."""
 
 _GROW = np.ones((3, 3), np.uint8)
 SMALL_REGION = 2 * NARROWEST
@@ -140,13 +137,7 @@ class ObjectStage:
 
     def _mask(self, scores: Mapping[str, Score]) -> np.ndarray | None:
         """The background models' foreground masks, fused (None: no mask this frame)."""
-        masks = [scores[n].mask for n in self.mask_from if n in scores and scores[n].mask is not None]
-        if not masks:
-            return None
-        mask = masks[0]
-        for extra in masks[1:]:
-            mask = np.maximum(mask, extra)
-        return mask
+        return _fused([scores[n].mask for n in self.mask_from if n in scores and scores[n].mask is not None])
 
     def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
         """The foreground regions of the background models' masks, and what the frame was compared with."""
@@ -196,10 +187,7 @@ class ObjectStage:
         explore = not self._thing_in_view
         faint = known = None
         if explore:
-            faints = [s.faint() for s in used if s.faint is not None]
-            faint = faints[0] if faints else None
-            for extra in faints[1:]:
-                faint = np.maximum(faint, extra)
+            faint = _fused([s.faint() for s in used if s.faint is not None])
             known = self._mask(scores)
         seen = self.fine.update(frame, faint, known, lambda: self._accounted(frame, scores), light,
                                 0.25 * width * height, explore=explore)
@@ -390,3 +378,12 @@ class ObjectStage:
             target[y0:y0 + h, x0:x0 + w] |= inside * np.uint8(255)
         return LearningHints(hold, free)
 
+
+def _fused(masks: list[np.ndarray]) -> np.ndarray | None:
+    """The union of several background models' masks (None: none)."""
+    if not masks:
+        return None
+    fused = masks[0]
+    for extra in masks[1:]:
+        fused = np.maximum(fused, extra)
+    return fused
