@@ -83,13 +83,11 @@ class Preprocessor:
         size = self._analysis_size(width, height)
         small = downscale(image, size) if size != (width, height) else image
         colour = None
-        if small.ndim == 3:
-            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-            if self.params.colour:
+        grey = grey_levels(small, frame.limited_range)
+        if self.params.colour:
+            if small.ndim == 3:
                 colour = small
-        else:
-            grey = cv2.LUT(small, VIDEO_TO_FULL_RANGE) if frame.limited_range else small
-            if self.params.colour:  # a luma-only reader still has the colour, converted on request
+            else:  # a luma-only reader still has the colour, converted on request
                 bgr = frame.bgr()
                 colour = downscale(bgr, size) if bgr.shape[:2] != size[::-1] else bgr
         if self.params.normalize == "percentile":
@@ -126,6 +124,13 @@ class Preprocessor:
             analysis.offset = alignment.offset
             analysis.displacement = alignment.displacement
         return analysis
+
+
+def grey_levels(image: np.ndarray, limited_range: bool) -> np.ndarray:
+    """0..255 grey of a decoded picture (or part of one): BGR converted, video-range luma stretched."""
+    if image.ndim == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return cv2.LUT(image, VIDEO_TO_FULL_RANGE) if limited_range else image
 
 
 def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

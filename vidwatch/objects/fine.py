@@ -26,6 +26,7 @@ import numpy as np
 from vidwatch.blobs import disc
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
+from vidwatch.preprocess import grey_levels
 
 NARROWEST = 3
 """Pixels the narrow side of the smallest object needs at the scale it is analysed at, to survive the
@@ -48,6 +49,7 @@ BLUR = 3
 RIM = 5
 """Kernel (fine pixels) a change is grown by before a strip is learnt: its soft rim belongs to it."""
 MIN_GAIN = 1.25
+"""How much finer than the analysis copy the fine pass must be to be worth running."""
 BUSY_MEMORY = 60.0
 """Seconds over which the fine pass remembers where the coarse mask was and where it looked."""
 BUSY_LIMIT = 3.0
@@ -62,7 +64,6 @@ large the coarse pass sees; in the fine picture it is many small changes joined 
 MAX_LOOKS = 3
 """Places looked at per frame at most (those followed from the last frame first, then the largest new
 ones): a busy scene costs no more than this."""
-"""How much finer than the analysis copy the fine pass must be to be worth running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +155,8 @@ class FinePass:
         y0, y1 = rows.start * f + dy, rows.stop * f + dy
         x0, x1 = cols.start * f + dx, cols.stop * f + dx
         height, width = image.shape[:2]
-        crop = image[max(y0, 0):max(min(y1, height), 0), max(x0, 0):max(min(x1, width), 0)]
-        if crop.ndim == 3:
-            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-        elif source.limited_range:
-            from vidwatch.preprocess import VIDEO_TO_FULL_RANGE  # one table for both scales
-
-            crop = cv2.LUT(crop, VIDEO_TO_FULL_RANGE)
+        crop = grey_levels(image[max(y0, 0):max(min(y1, height), 0), max(x0, 0):max(min(x1, width), 0)],
+                           source.limited_range)
         pads = (max(-y0, 0), max(y1 - height, 0), max(-x0, 0), max(x1 - width, 0))
         if any(pads) and crop.size:
             crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
