@@ -64,3 +64,25 @@ def test_reach_drops_changes_far_from_last_frames_changes() -> None:
     x, y, w, h = blobs.largest_box
     assert (x, y) == (42, 42) and w <= 20 and h <= 20
     assert cv2.countNonZero(blobs.mask[100:, 200:]) == 0
+
+
+def test_the_object_stage_reads_the_blobs_labelling_as_if_it_labelled_the_mask_itself() -> None:
+    from vidwatch.objects.regions import find_regions
+
+    mask = np.zeros(SHAPE, np.uint8)
+    mask[100:140, 200:230] = 255  # 1200 px
+    mask[20:30, 40:60] = 255  # 200 px
+    mask[60:75, 100:108] = 255  # 120 px
+    mask[150:156, 10:16] = 255  # 36 px: dropped by the blobs (min_area 100), though the object stage's bar is lower
+    blobs = _clean(mask, open_size=0, min_area=100)
+    assert blobs.components is not None
+    labelled = find_regions(blobs.mask, min_area=30, max_regions=2, components=blobs.components)
+    fresh = find_regions(blobs.mask, min_area=30, max_regions=2)
+    assert [(r.box, r.area, r.centre) for r in labelled.regions] == [(r.box, r.area, r.centre) for r in fresh.regions]
+    assert [r.box for r in labelled.regions] == [(200, 100, 30, 40), (40, 20, 20, 10)]  # largest first, at most 2
+    everything = find_regions(blobs.mask, min_area=30, max_regions=8, components=blobs.components)
+    assert sorted(r.area for r in everything.regions) == [120, 200, 1200]  # not the region the blobs dropped
+    for region in everything.regions:  # each label picks out its own pixels
+        inside, (x0, y0) = everything.patch(region, 1, SHAPE)
+        x, y, w, h = region.box
+        assert inside.sum() == region.area and inside[y - y0, x - x0] == 1

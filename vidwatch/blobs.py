@@ -53,10 +53,27 @@ def disc(size: int) -> np.ndarray:
     return _KERNELS[size]
 
 
-def _label_type(mask: np.ndarray) -> int:
+def label_type(mask: np.ndarray) -> int:
     """16-bit labels where they cannot overflow: the same components, several times faster than 32-bit."""
     height, width = mask.shape[:2]
     return cv2.CV_16U if ((height + 1) // 2) * ((width + 1) // 2) < 65535 else cv2.CV_32S
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """A cleaned mask's 8-connected regions, as :func:`find_blobs` labelled them, so later stages (the
+    object stage) need not label the same mask again."""
+
+    labels: np.ndarray
+    """Label image of the rectangle of the mask that holds changes."""
+    origin: tuple[int, int]
+    """That rectangle's top-left corner (x, y) in the frame."""
+    stats: np.ndarray
+    """``cv2.connectedComponentsWithStats`` statistics (x, y, w, h, area) per label, in the rectangle."""
+    centroids: np.ndarray
+    """Centroid (x, y) per label, in the rectangle."""
+    kept: np.ndarray
+    """The labels of the regions in the blobs' mask (those at least ``min_area``), ascending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +91,8 @@ class Blobs:
     count: int
     opened: np.ndarray | None = None
     """The despeckled mask before the persistence test: pass it back as ``previous`` next frame."""
+    components: Components | None = None
+    """The regions of ``mask`` as labelled (None where no labelling was needed: no ``min_area``)."""
 
 
 def find_blobs(
@@ -115,11 +134,13 @@ def find_blobs(
     if width == 0:
         return Blobs(cleaned, 0.0, raw / total, None, 0, opened)
     region = cleaned[top:top + height, left:left + width]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8, ltype=_label_type(region))
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(region, connectivity=8,
+                                                                        ltype=label_type(region))
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.flatnonzero(areas >= min_area) + 1
+    components = Components(labels, (left, top), stats, centroids, keep)
     if keep.size == 0:
-        return Blobs(np.zeros_like(mask), 0.0, raw / total, None, 0, opened)
+        return Blobs(np.zeros_like(mask), 0.0, raw / total, None, 0, opened, components)
     if keep.size == count - 1:
         kept = cleaned
     else:
@@ -130,4 +151,4 @@ def find_blobs(
     largest = keep[np.argmax(stats[keep, cv2.CC_STAT_AREA])]
     x, y, w, h = (int(v) for v in stats[largest, :4])
     area = float(stats[keep, cv2.CC_STAT_AREA].sum()) / total
-    return Blobs(kept, area, raw / total, (x + left, y + top, w, h), int(keep.size), opened)
+    return Blobs(kept, area, raw / total, (x + left, y + top, w, h), int(keep.size), opened, components)

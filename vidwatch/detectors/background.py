@@ -139,7 +139,8 @@ class BackgroundDetector(Detector):
                 changed = cv2.bitwise_and(changed, cv2.bitwise_not(cv2.dilate(blobs.mask, disc(9))))
             return changed
 
-        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference, faint=faint)
+        return Score(blobs.area_fraction, metrics, blobs.mask, blobs.largest_box, reference=reference, faint=faint,
+                     components=blobs.components)
 
     def guide(self, hints: LearningHints | None) -> None:  # type: ignore[override]
         """Learn from the last scored frame: μ += r·(x − μ) and σ² += r·(residual² − σ²).

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from vidwatch.blobs import Components
 from vidwatch.frames import AnalysisFrame
 from vidwatch.params import param
 
@@ -51,6 +52,9 @@ class Score:
     """Makes, on request, the analysis-size uint8 mask of changes too faint or too small for ``mask``:
     where something too small for the analysis copy may be, for a finer look (only a large picture's
     fine pass asks, so other runs never pay for it)."""
+    components: Components | None = None
+    """The connected regions of ``mask`` as the detector labelled them (the object stage takes them
+    rather than labelling the same mask again)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ class DiffDetector(Detector):
         self._opened = blobs.opened
         value = blobs.area_fraction if self.params.norm == "zero" else manhattan
         metrics = {"manhattan": manhattan, "zero": blobs.area_fraction, "raw_zero": blobs.raw_fraction}
-        return Score(value, metrics, blobs.mask, blobs.largest_box)
+        return Score(value, metrics, blobs.mask, blobs.largest_box, components=blobs.components)
 
     def _drop_busy_pixels(self, changed: np.ndarray) -> np.ndarray:
         """Learn how often each pixel changes and drop the ones that change most of the time."""

@@ -239,12 +239,13 @@ def _file_fields(message: Message) -> list[tuple[str, Any]]:
 
 def _portable(view: FrameView) -> tuple[FrameView, bytes]:
     """The view without its full picture (sent as a JPEG instead), without the frame's caches and without
-    what the scores make only on request (a function of this process, which cannot be sent)."""
+    what the scores make only on request (a function of this process, which cannot be sent), nor their
+    masks' labelling (read only by this process's object stage)."""
     frame = view.frame
     ok, jpeg = cv2.imencode(".jpg", frame.source.bgr(), [cv2.IMWRITE_JPEG_QUALITY, LIVE_QUALITY])
     empty = SourceFrame(frame.source.index, frame.source.time, np.zeros((1, 1), np.uint8))
     light = dataclasses.replace(frame, source=empty, cache={}, colour=None, sharp=None)
-    scores = {name: dataclasses.replace(score, faint=None) for name, score in view.scores.items()}
+    scores = {name: dataclasses.replace(score, faint=None, components=None) for name, score in view.scores.items()}
     return dataclasses.replace(view, frame=light, scores=scores), (jpeg.tobytes() if ok else b"")
 
 

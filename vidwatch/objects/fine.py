@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidwatch.blobs import disc
+from vidwatch.blobs import disc, label_type
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
-from vidwatch.preprocess import grey_levels
+from vidwatch.preprocess import downscale, grey_levels
 
 NARROWEST = 3
 """Pixels the narrow side of the smallest object needs at the scale it is analysed at, to survive the
@@ -162,8 +162,8 @@ class FinePass:
             crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
         if crop.shape[:2] != (y1 - y0, x1 - x0):  # wholly outside (a huge shift): nothing to compare
             return np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.float32)
-        if f > 1:
-            crop = cv2.resize(crop, (crop.shape[1] // f, crop.shape[0] // f), interpolation=cv2.INTER_AREA)
+        if f > 1:  # the crop is whole blocks of f x f: each fine pixel is one block's mean
+            crop = downscale(crop, (crop.shape[1] // f, crop.shape[0] // f))
         return crop.astype(np.float32)
 
     def _residual(self, x: np.ndarray, mean: np.ndarray, light: tuple[float, float]) -> np.ndarray:
@@ -258,7 +258,8 @@ class FinePass:
         ignore = ignored()
         places = self._places(lasting, ignore, busy, step) if lasting is not None else None
         if places is not None:
-            count, _, stats, _ = cv2.connectedComponentsWithStats(places, connectivity=8)
+            count, _, stats, _ = cv2.connectedComponentsWithStats(places, connectivity=8,
+                                                                    ltype=label_type(places))
             order = np.argsort(-stats[1:count, cv2.CC_STAT_AREA], kind="stable") + 1
             rects += [(x * ratio, y * ratio, (x + w) * ratio, (y + h) * ratio)
                       for x, y, w, h, _ in stats[order[:max(MAX_LOOKS - len(rects), 0)]]]
@@ -280,16 +281,16 @@ class FinePass:
         x, y, w, h = box
         found = FineRegions([], [], r, self.factor)
         for rows, cols in _merged([(x * r, y * r, (x + w) * r, (y + h) * r)], self._shape):
-            self._look_at(frame, rows, cols, None, light, 1.0, found)
+            self._look_at(frame, rows, cols, None, light, 1.0, found, most=1)
         if not found.regions:
             return None
         return max(zip(found.regions, found.looks, strict=True), key=lambda pair: pair[0].area)[1]
 
     def _look_at(self, frame: AnalysisFrame, rows: slice, cols: slice, ignore: np.ndarray | None,
                  light: tuple[float, float], min_area: float, found: FineRegions,
-                 largest: tuple[int, int] | None = None) -> None:
-        """Compare one rectangle of the fine picture with the model; add its regions (no wider or taller
-        than ``largest``, fine pixels) to ``found``."""
+                 largest: tuple[int, int] | None = None, *, most: int = MAX_LOOKS) -> None:
+        """Compare one rectangle of the fine picture with the model; add its ``most`` largest regions (no
+        wider or taller than ``largest``, fine pixels) to ``found``."""
         assert self._mean is not None and self._var is not None
         picture = self._fine(frame, rows, cols)
         mean = self._mean[rows, cols]
@@ -306,7 +307,7 @@ class FinePass:
                 mask[:part.shape[0], :part.shape[1]][part > 0] = 0
         # specks out; the pieces of one silhouette (its legs apart from its coat) joined
         mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc(2)), cv2.MORPH_CLOSE, self._join)
-        regions = find_regions(mask, min_area=min_area, max_regions=MAX_LOOKS)
+        regions = find_regions(mask, min_area=min_area, max_regions=most)
         if not regions.regions:
             return
         gain, offset = light

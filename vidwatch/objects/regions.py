@@ -20,12 +20,13 @@ solid thing either. So each region gets three numbers:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from vidwatch.blobs import disc
+from vidwatch.blobs import Components, disc, label_type
 
 SOBEL_STEP_GAIN = 4.0
 """A 3x3 Sobel filter answers a step of height C with 4·C."""
@@ -100,15 +101,26 @@ class Regions:
         return inside, (x0, y0)
 
 
-def find_regions(mask: np.ndarray, *, min_area: float, max_regions: int) -> Regions:
-    """Connected regions of at least ``min_area`` pixels, largest first (at most ``max_regions``)."""
-    left, top, width, height = cv2.boundingRect(mask)
-    if width == 0:
-        return Regions([], None, (0, 0))
-    crop = mask[top:top + height, left:left + width]
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(crop, connectivity=8, ltype=cv2.CV_32S)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.flatnonzero(areas >= min_area) + 1
+def find_regions(mask: np.ndarray, *, min_area: float, max_regions: int,
+                 components: Components | None = None) -> Regions:
+    """Connected regions of at least ``min_area`` pixels, largest first (at most ``max_regions``).
+
+    ``components``: the regions of ``mask`` as already labelled (by the detector that made it), taken
+    instead of labelling the mask again.
+    """
+    if components is None:
+        left, top, width, height = cv2.boundingRect(mask)
+        if width == 0:
+            return Regions([], None, (0, 0))
+        crop = mask[top:top + height, left:left + width]
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(crop, connectivity=8,
+                                                                            ltype=label_type(crop))
+        candidates = np.arange(1, count)
+    else:
+        labels, (left, top), stats, centroids = components.labels, components.origin, components.stats, \
+            components.centroids
+        candidates = components.kept
+    keep = candidates[stats[candidates, cv2.CC_STAT_AREA] >= min_area]
     keep = keep[np.argsort(-stats[keep, cv2.CC_STAT_AREA], kind="stable")][:max_regions]
     regions = []
     for j in keep:
@@ -126,20 +138,18 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     """
     x0, y0 = origin
     h, w = inside.shape
-    around = cv2.dilate(inside, disc(2 * RING + 1))
     frame = grey[y0:y0 + h, x0:x0 + w].astype(np.float32)
     back = reference[y0:y0 + h, x0:x0 + w].astype(np.float32)
     fx = cv2.Sobel(frame, cv2.CV_32F, 1, 0, ksize=3)
     fy = cv2.Sobel(frame, cv2.CV_32F, 0, 1, ksize=3)
     bx = cv2.Sobel(back, cv2.CV_32F, 1, 0, ksize=3)
     by = cv2.Sobel(back, cv2.CV_32F, 0, 1, ksize=3)
-    change = frame - back
-    magnitude = np.abs(change)
-    pixels = inside.astype(bool)
+    magnitude = cv2.absdiff(frame, back)
+    pixels = inside.view(bool)  # 0/1 bytes: a view, not a copy
     delta = magnitude[pixels]
-    contrast = float(delta.mean()) if delta.size else 0.0
+    contrast = _mean(delta)
     peak = _quantile(delta, 0.95)
-    ring = magnitude[(around - inside).astype(bool)]
+    ring = magnitude[(cv2.dilate(inside, disc(2 * RING + 1)) - inside).view(bool)]
     if ring.size >= 8:  # the noise right here, in this picture (the frame's σ is of the blurred one)
         noise = 1.4826 * _quantile(ring, 0.5)
     strong = pixels & (magnitude >= max(0.5 * peak, 3.0 * max(noise, NOISE_FLOOR)))
@@ -148,22 +158,28 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     # walker left in the model, merged with them) keeps the background's texture and would make a
     # person look like light
     judged = strong if core >= MIN_JUDGED else pixels
-    shape = judged.astype(np.uint8)
+    shape = judged.view(np.uint8)
     border = cv2.dilate(shape, disc(2 * RING + 1)) - cv2.erode(shape, disc(3), borderType=cv2.BORDER_REPLICATE)
-    f_energy = float(np.sum((fx * fx + fy * fy)[judged]))
-    b_energy = float(np.sum((bx * bx + by * by)[judged]))
-    cross = float(np.sum((fx * bx + fy * by)[judged]))
-    texture = cross / float(np.sqrt(max(f_energy * b_energy, 1e-9)))
+    # these functions run for every region of every frame: dot products of the judged pixels rather
+    # than whole-patch arrays, and the change's gradient as the difference of the two (Sobel is linear)
+    fxj, fyj, bxj, byj = fx[judged], fy[judged], bx[judged], by[judged]
+    f_energy = float(fxj @ fxj + fyj @ fyj)
+    b_energy = float(bxj @ bxj + byj @ byj)
+    cross = float(fxj @ bxj + fyj @ byj)
+    texture = cross / math.sqrt(max(f_energy * b_energy, 1e-9))
     if not 1.0 / LIGHT_GAIN**2 <= f_energy / max(b_energy, 1e-9) <= LIGHT_GAIN**2:
         # parallel but of another strength: no light scales edges that much (a striped thing crossing
         # the faint trace it left in the model along its own path)
         texture = min(texture, 0.0)
-    dx = cv2.Sobel(change, cv2.CV_32F, 1, 0, ksize=3)
-    dy = cv2.Sobel(change, cv2.CV_32F, 0, 1, ksize=3)
-    edges = np.sqrt(dx * dx + dy * dy)[border.astype(bool)]
+    edges = cv2.magnitude(fx - bx, fy - by)[border.view(bool)]
     edge = _quantile(edges, EDGE_QUANTILE)
-    level = float(magnitude[judged].mean()) if core >= MIN_JUDGED else contrast
+    level = _mean(magnitude[judged]) if core >= MIN_JUDGED else contrast
     return Appearance(texture, edge / (SOBEL_STEP_GAIN * max(level, 1.0)), contrast, core)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, 0 for no values (a sum and a division: ``ndarray.mean`` costs several times more)."""
+    return float(values.sum()) / values.size if values.size else 0.0
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

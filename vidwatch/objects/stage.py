@@ -141,12 +141,15 @@ class ObjectStage:
 
     def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
         """The foreground regions of the background models' masks, and what the frame was compared with."""
-        mask = self._mask(scores)
+        masked = [scores[n] for n in self.mask_from if n in scores and scores[n].mask is not None]
+        mask = _fused([score.mask for score in masked])  # type: ignore[misc]
         reference = next((scores[n].reference for n in self.mask_from
                           if n in scores and scores[n].reference is not None), None)
         if mask is None:
             return Regions([], None, (0, 0)), reference
-        return find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions), reference
+        labelled = masked[0].components if len(masked) == 1 else None  # a fused mask is labelled afresh
+        return find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions,
+                            components=labelled), reference
 
     def _look(self, found: Regions, region: Region, frame: AnalysisFrame,
               reference: np.ndarray | None) -> tuple[bool | None, float | None]:

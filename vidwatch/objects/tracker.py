@@ -34,6 +34,7 @@ size or more, seen on two frames, counts.
 from __future__ import annotations
 
 import math
+import statistics
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ class Track:
                              self.velocity[1] + k * (vy - self.velocity[1]))
         self.history.append(obs)
         self._areas.append(obs.area)
-        self._usual_area = float(np.median(self._areas))
+        self._usual_area = float(statistics.median(self._areas))  # numpy's costs 20x more on 32 values
         while self.history[0].time < obs.time - window - 1e-9:
             self.history.popleft()
         milestones = self._milestones

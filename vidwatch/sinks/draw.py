@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import cv2
 import numpy as np
 
+from vidwatch.blobs import label_type
 from vidwatch.detectors.base import Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.record import FrameRecord, Track
@@ -57,7 +58,8 @@ def change_boxes(scores: Mapping[str, Score], names: Sequence[str], frame: Analy
     boxes: list[Box] = []
     mask = union_mask(scores, names)
     if mask is not None:
-        count, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            (mask > 0).astype(np.uint8), connectivity=8, ltype=label_type(mask))
         boxes.extend(frame.to_full(tuple(int(v) for v in stats[i, :4])) for i in range(1, count))  # type: ignore[arg-type]
     for name in names:
         score = scores.get(name)
