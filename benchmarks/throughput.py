@@ -8,7 +8,9 @@ alike:
 - ``vidwatch``: the default configuration (all four detectors);
 - ``diff``, ``background``, ``flow``, ``histogram``: vidwatch with that detector alone;
 - ``dvr-scan``: DVR-Scan with its defaults, where it is installed (``--dvr-scan PATH``);
-- with ``--set KEY=VALUE`` (repeatable): vidwatch with those overrides, beside the default.
+- with ``--set KEY=VALUE`` (repeatable): vidwatch with those overrides, beside the default;
+- with ``--against PATH``: the vidwatch of another checkout (a worktree of an earlier commit), so
+  two versions of the code are compared in the same rounds.
 
 Each measurement runs in its own process, so its peak resident memory (ru_maxrss) is its own.
 Frames per second are over the decode/analysis loop (best of ``--repeat`` rounds); ``CPU ms`` is
@@ -89,8 +91,9 @@ def measure_decode(path: str) -> dict[str, float]:
     return {"frames": frames, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
-def measure_vidwatch(path: str, detector: str | None, overrides: list[str] | None = None) -> dict[str, float]:
-    sys.path.insert(0, str(ROOT))
+def measure_vidwatch(path: str, detector: str | None, overrides: list[str] | None = None,
+                     root: Path = ROOT) -> dict[str, float]:
+    sys.path.insert(0, str(root))  # this checkout's vidwatch (or ``root``'s), whatever is installed
     from vidwatch.config import apply_overrides, build_config
     from vidwatch.pipeline import run_source
 
@@ -103,11 +106,13 @@ def measure_vidwatch(path: str, detector: str | None, overrides: list[str] | Non
             "events": len(stats.events)}
 
 
-def child_main(kind: str, path: str, overrides: list[str]) -> None:
+def child_main(kind: str, path: str, overrides: list[str], against: Path | None) -> None:
     if kind == "decode":
         result = measure_decode(path)
     elif kind == VARIANT:
         result = measure_vidwatch(path, None, overrides)
+    elif kind == AGAINST and against is not None:
+        result = measure_vidwatch(path, None, root=against)
     else:
         result = measure_vidwatch(path, None if kind == "vidwatch" else kind)
     print(json.dumps(result))
@@ -140,7 +145,7 @@ def frame_count(path: Path) -> int:
 
 
 def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None,
-               overrides: list[str] | None = None) -> dict[str, list[dict]]:
+               overrides: list[str] | None = None, against: Path | None = None) -> dict[str, list[dict]]:
     """Every measurement ``repeat`` times, in rounds, so each round sees the machine in one state."""
     runs: dict[str, list[dict]] = {}
     names = kinds + (["dvr-scan"] if dvr_scan else [])
@@ -152,6 +157,7 @@ def bench_file(path: Path, kinds: list[str], repeat: int, dvr_scan: Path | None,
             else:
                 argv = [sys.executable, __file__, "--child", kind, str(path)]
                 argv += [f"--set={item}" for item in overrides or ()] if kind == VARIANT else []
+                argv += [f"--against={against}"] if kind == AGAINST else []
             res = run_child(argv)
             if kind == "dvr-scan":
                 res["frames"], res["seconds"] = frames, res["process_seconds"]
@@ -165,6 +171,8 @@ LABELS = {"decode": "plain OpenCV decode", "vidwatch": "vidwatch default (all de
           "dvr-scan": "DVR-Scan defaults"}
 VARIANT = "variant"
 """The run kind of vidwatch with ``--set`` overrides, measured beside the default."""
+AGAINST = "against"
+"""The run kind of another checkout's vidwatch (``--against``), measured beside this one's."""
 
 
 def paired_ratio(base: list[dict], runs: list[dict], key: str) -> float:
@@ -172,7 +180,8 @@ def paired_ratio(base: list[dict], runs: list[dict], key: str) -> float:
     return statistics.median(b[key] / r[key] for b, r in zip(base, runs, strict=True))
 
 
-def table(path: Path, runs: dict[str, list[dict]], overrides: list[str] | None = None) -> str:
+def table(path: Path, runs: dict[str, list[dict]], overrides: list[str] | None = None,
+          against: Path | None = None) -> str:
     decode, dvr = runs.get("decode"), runs.get("dvr-scan")
     first = next(iter(runs.values()))[0]
     lines = [f"{path.name}: {int(first['frames'])} frames",
@@ -191,6 +200,8 @@ def table(path: Path, runs: dict[str, list[dict]], overrides: list[str] | None =
         label = LABELS.get(kind, f"vidwatch {kind} only")
         if kind == VARIANT:
             label = "vidwatch " + " ".join(overrides or ())
+        elif kind == AGAINST:
+            label = f"vidwatch at {against}"
         lines.append(f"| {label} | {fps:.0f} | {cpu} | {vs_decode} | {vs_dvr} | {peak:.0f} |")
     return "\n".join(lines)
 
@@ -207,19 +218,26 @@ def main() -> None:
     parser.add_argument("--no-dvr-scan", action="store_true", help="do not run DVR-Scan")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="also measure vidwatch with these config overrides (repeatable), beside the default")
+    parser.add_argument("--against", type=Path, metavar="PATH",
+                        help="also measure the vidwatch of another checkout (e.g. a git worktree of an earlier "
+                        "commit), beside this one's, in the same rounds")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_main(*args.child, args.set)
+        child_main(*args.child, args.set, args.against)
         return
     files = args.files or make_test_files(args.vtest, cache_dir())
     kinds = (args.only or ["decode", "vidwatch", *DETECTORS]) + ([VARIANT] if args.set else [])
+    if args.against is not None:
+        if not (args.against / "vidwatch" / "__init__.py").is_file():
+            sys.exit(f"--against {args.against}: no vidwatch package there; give a checkout of this repository")
+        kinds.append(AGAINST)
     dvr_scan = None if args.no_dvr_scan or not args.dvr_scan.exists() else args.dvr_scan
     print(f"{os.cpu_count()} CPUs, {args.repeat} rounds; DVR-Scan: {dvr_scan or 'not run'}", flush=True)
     for path in files:
         print(f"measuring {path} ...", file=sys.stderr, flush=True)
-        results = bench_file(path, kinds, args.repeat, dvr_scan, args.set)
-        print(table(path, results, args.set), flush=True)
+        results = bench_file(path, kinds, args.repeat, dvr_scan, args.set, args.against)
+        print(table(path, results, args.set, args.against), flush=True)
         print(flush=True)
 
 
