@@ -171,6 +171,11 @@ MUTANTS = (
            "vidwatch/objects/tracker.py",
            "BUSY_BIRTHS = 3.0\n", "BUSY_BIRTHS = 1e9\n",
            ("tests/test_objects.py",)),
+    Mutant("object-stage-reads-dropped-regions", "the object stage takes every region the detector labelled, "
+           "also those its blobs dropped as too small",
+           "vidwatch/objects/regions.py",
+           "        candidates = components.kept\n", "        candidates = np.arange(1, len(components.stats))\n",
+           ("tests/test_blobs.py",)),
     Mutant("fine-never-explores", "the fine pass looks only where it already follows something",
            "vidwatch/objects/fine.py",
            "        places = self._places(lasting, ignore, busy, step) if lasting is not None else None\n",
