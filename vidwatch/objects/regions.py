@@ -160,8 +160,9 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     judged = strong if core >= MIN_JUDGED else pixels
     shape = judged.view(np.uint8)
     border = cv2.dilate(shape, disc(2 * RING + 1)) - cv2.erode(shape, disc(3), borderType=cv2.BORDER_REPLICATE)
-    # these functions run for every region of every frame: dot products of the judged pixels rather
-    # than whole-patch arrays, and the change's gradient as the difference of the two (Sobel is linear)
+    # this runs for every tracked region several times a second: dot products of the judged pixels
+    # rather than whole-patch arrays, and the change's gradient as the difference of the frame's and
+    # the background's (Sobel is linear)
     fxj, fyj, bxj, byj = fx[judged], fy[judged], bx[judged], by[judged]
     f_energy = float(fxj @ fxj + fyj @ fyj)
     b_energy = float(bxj @ bxj + byj @ byj)

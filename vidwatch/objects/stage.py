@@ -142,7 +142,7 @@ class ObjectStage:
     def _regions(self, frame: AnalysisFrame, scores: Mapping[str, Score]) -> tuple[Regions, np.ndarray | None]:
         """The foreground regions of the background models' masks, and what the frame was compared with."""
         masked = [scores[n] for n in self.mask_from if n in scores and scores[n].mask is not None]
-        mask = _fused([score.mask for score in masked])  # type: ignore[misc]
+        mask = _fused([score.mask for score in masked if score.mask is not None])
         reference = next((scores[n].reference for n in self.mask_from
                           if n in scores and scores[n].reference is not None), None)
         if mask is None:
