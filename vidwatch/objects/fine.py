@@ -171,11 +171,11 @@ class FinePass:
         change = cv2.addWeighted(x, 1.0, mean, -gain, -offset)
         return cv2.GaussianBlur(change, (BLUR, BLUR), 0)
 
-    def _foreground(self, residual: np.ndarray, var: np.ndarray) -> np.ndarray:
+    def _foreground(self, squared: np.ndarray, var: np.ndarray) -> np.ndarray:
+        """Where the squared residual is beyond k·σ (σ at least the floor)."""
         m = self.model
         floor = m.sigma_floor * m.sigma_floor
-        return cv2.compare(cv2.multiply(residual, residual), cv2.multiply(cv2.max(var, floor), m.k * m.k),
-                           cv2.CMP_GT)
+        return cv2.compare(squared, cv2.multiply(cv2.max(var, floor), m.k * m.k), cv2.CMP_GT)
 
     def _learn(self, frame: AnalysisFrame, light: tuple[float, float]) -> None:
         """Warm-up: the whole picture, a running mean; then a strip every :data:`LEARN_EVERY` frames, at the
@@ -208,9 +208,10 @@ class FinePass:
         x = self._fine(frame, rows, slice(0, width))
         mean, var = self._mean[rows], self._var[rows]
         residual = self._residual(x, mean, light)
+        squared = cv2.multiply(residual, residual)
         # the soft rim of a change belongs to it: learnt at the rate of a whole strip's wait, a small
         # thing's rim would be half in the model at once, and the thing would look like light on it
-        foreground = cv2.dilate(self._foreground(residual, var), disc(RIM))
+        foreground = cv2.dilate(self._foreground(squared, var), disc(RIM))
         background = cv2.bitwise_not(foreground)
         for x0, y0, x1, y1 in self._held:  # things being tracked are not learnt at all
             top, bottom = max(int(y0) - MARGIN - rows.start, 0), min(math.ceil(y1) + MARGIN, rows.stop) - rows.start
@@ -218,7 +219,6 @@ class FinePass:
             if bottom > top:
                 foreground[top:bottom, left:right] = 0
                 background[top:bottom, left:right] = 0
-        squared = cv2.multiply(residual, residual)
         cv2.accumulateWeighted(x, mean, rate, mask=background)
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, rate, mask=background)
@@ -294,7 +294,8 @@ class FinePass:
         assert self._mean is not None and self._var is not None
         picture = self._fine(frame, rows, cols)
         mean = self._mean[rows, cols]
-        mask = self._foreground(self._residual(picture, mean, light), self._var[rows, cols])
+        residual = self._residual(picture, mean, light)
+        mask = self._foreground(cv2.multiply(residual, residual), self._var[rows, cols])
         if ignore is not None:  # the ignored analysis pixels over this rectangle, at the fine scale
             r = found.ratio
             top, left = int(rows.start / r), int(cols.start / r)
