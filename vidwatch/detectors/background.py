@@ -114,7 +114,7 @@ class BackgroundDetector(Detector):
         residual = cv2.GaussianBlur(change, (frame.blur, frame.blur), 0) if frame.blur > 1 else change
         squared = cv2.multiply(residual, residual)
         floor = float(max(p.sigma_floor, frame.noise))
-        limit = cv2.multiply(cv2.max(var, floor * floor), p.k * p.k)
+        limit = k_sigma_bar(var, floor, p.k)
         foreground = cv2.compare(squared, limit, cv2.CMP_GT)  # |residual| > k·max(σ, floor), 0/255
         mask = foreground if frame.valid is None else cv2.bitwise_and(foreground, frame.valid)
         blobs = find_blobs(mask, open_size=p.open_size, close_size=p.close_size,
@@ -196,12 +196,17 @@ class BackgroundDetector(Detector):
         if blur > 1:
             residual = cv2.GaussianBlur(residual, (blur, blur), 0)
         floor = float(p.sigma_floor)
-        off = cv2.compare(cv2.multiply(residual, residual), cv2.multiply(cv2.max(var, floor * floor), p.k * p.k),
-                          cv2.CMP_GT)
+        off = cv2.compare(cv2.multiply(residual, residual), k_sigma_bar(var, floor, p.k), cv2.CMP_GT)
         if cv2.countNonZero(off) > UNEXPLAINED * off.size:  # things in view are a few per cent at most
             return False
         self._mean, self._var = mean, var
         return True
+
+
+def k_sigma_bar(var: np.ndarray, floor: float, k: float) -> np.ndarray:
+    """(k·max(σ, floor))² per pixel, σ² being ``var``: what a pixel's squared residual must exceed to be
+    foreground. The one home of the background model's test (the fine pass keeps the same model)."""
+    return cv2.multiply(cv2.max(var, floor * floor), k * k)
 
 
 FAINT = 0.6

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from vidwatch.blobs import disc, label_type
+from vidwatch.detectors.background import BackgroundParams, k_sigma_bar
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
 from vidwatch.preprocess import downscale, grey_levels
@@ -79,8 +80,6 @@ class FineModel:
     def like(cls, params: object) -> FineModel:
         """The fine model of a background detector with these ``params`` (its defaults for a detector
         that has no such setting)."""
-        from vidwatch.detectors.background import BackgroundParams
-
         default = BackgroundParams()
         return cls(*(float(getattr(params, name, getattr(default, name)))
                      for name in ("k", "sigma_floor", "learning_rate", "foreground_rate")))
@@ -173,9 +172,7 @@ class FinePass:
 
     def _foreground(self, squared: np.ndarray, var: np.ndarray) -> np.ndarray:
         """Where the squared residual is beyond k·σ (σ at least the floor)."""
-        m = self.model
-        floor = m.sigma_floor * m.sigma_floor
-        return cv2.compare(squared, cv2.multiply(cv2.max(var, floor), m.k * m.k), cv2.CMP_GT)
+        return cv2.compare(squared, k_sigma_bar(var, self.model.sigma_floor, self.model.k), cv2.CMP_GT)
 
     def _learn(self, frame: AnalysisFrame, light: tuple[float, float]) -> None:
         """Warm-up: the whole picture, a running mean; then a strip every :data:`LEARN_EVERY` frames, at the
