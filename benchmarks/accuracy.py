@@ -149,14 +149,18 @@ def default_systems(configs: Sequence[str] | None, peers: bool) -> list[System]:
 
 
 def generated_cases(split: str, cache: Path, names: Sequence[str] | None, regenerate: bool,
-                    jobs: int) -> list[Case]:
-    """The clips of one split (generated on first use), with their truth files."""
+                    jobs: int, recompress: int | None = None) -> list[Case]:
+    """The clips of one split (generated on first use), with their truth files; re-encoded at CRF
+    ``recompress`` when given."""
     if names is not None:
         names = [n for n in names if n in accuracy_clips.clip_names(split)]
         if not names:
             return []
     cases = []
-    for video in accuracy_clips.ensure_clips(cache, split, names, regenerate, jobs):
+    videos = accuracy_clips.ensure_clips(cache, split, names, regenerate, jobs)
+    if recompress is not None:
+        videos = accuracy_clips.recompressed(videos, recompress, jobs)
+    for video in videos:
         data = json.loads(video.with_suffix(".json").read_text())
         cases.append(Case(split, video.stem, video, video.with_suffix(".json"), data.get("category", ""),
                           float(data["fps"]), int(data["frames"])))
@@ -389,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=accuracy_clips.DEFAULT_CACHE,
                         help="where clips are generated and cached (default: %(default)s)")
     parser.add_argument("--regenerate", action="store_true", help="regenerate the clips even if cached")
+    parser.add_argument("--recompress", type=int, metavar="CRF",
+                        help="score the generated clips re-encoded as a bandwidth-starved camera sends them: "
+                             "H.264 at this CRF (e.g. 33; the clips are written at 23), a keyframe every 10 s; "
+                             "cached beside the clips")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (default: 1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each run")
     args = parser.parse_args(argv)
@@ -401,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     splits = ("dev", "test") if args.split == "all" else (args.split,)
     cases: list[Case] = []
     for split in splits:
-        cases += generated_cases(split, args.cache, args.clips, args.regenerate, jobs)
+        cases += generated_cases(split, args.cache, args.clips, args.regenerate, jobs, args.recompress)
     if not args.no_real:
         cases += real_cases(args.clips)
     if not cases:
@@ -419,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     footage = sorted({json.loads(c.truth_path.read_text()).get("footage", "?") for c in cases if c.group != "real"})
 
     if args.json:
-        out = {"footage": footage, "tolerance": args.tolerance, "early_seconds": args.early, "groups": {}}
+        out = {"footage": footage, "recompress_crf": args.recompress, "tolerance": args.tolerance,
+               "early_seconds": args.early, "groups": {}}
         for g in groups:
             out["groups"][g] = {
                 name: {"clips": {case.name: {"category": case.category,
@@ -441,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"accuracy benchmark: {', '.join(footage)} footage; tolerance {args.tolerance} frames (Megamind "
           f"+-1); early > {args.early:g} s; vidwatch from {Path(vidwatch.__file__).parent}; "
           f"OpenCV {cv2.__version__}" + (f"; DVR-Scan {dvr_scan_version(dvr.target)}" if dvr and dvr.target else ""))
+    if args.recompress is not None:
+        print(f"generated clips re-encoded at CRF {args.recompress}, a keyframe every "
+              f"{accuracy_clips.RECOMPRESS_KEYFRAME_SECONDS} s (written at CRF 23, every 2 s)")
     if "synthetic" in footage:
         print("NOTE: OpenCV sample data not found, clips use SYNTHETIC scenes (see benchmarks/README.md)")
     print("truth/hit/false/split/early/falseS count motion and scene_change events; light = lighting hits/switches; "

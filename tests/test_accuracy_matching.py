@@ -194,3 +194,33 @@ def test_both_splits_hold_every_category_and_share_no_seed_path_or_pedestrian(be
         assert large and all(c.width == 1920 and 0.0001 <= w.area <= 0.00016 for c, w in large)
         assert any(c.tree is not None and c.seconds >= 30 and not c.walkers for c in split)
         assert any(c.tree is not None and c.walkers for c in split)
+
+
+def test_recompressed_clips_keep_their_truth_and_frames_and_are_cached(bench, tmp_path) -> None:
+    clips = bench.accuracy.accuracy_clips
+    folder = tmp_path / "dev"
+    folder.mkdir()
+    video = folder / "moving.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    for i in range(30):
+        frame = np.full((120, 160, 3), 90, np.uint8)
+        cv2.rectangle(frame, (5 + 3 * i, 40), (25 + 3 * i, 80), (230, 230, 230), -1)
+        writer.write(frame)
+    writer.release()
+    truth = {"events": [[0, 29]], "fps": 10, "frames": 30, "category": "walker"}
+    video.with_suffix(".json").write_text(json.dumps(truth))
+
+    (first,) = clips.recompressed([video], 40)
+    assert first == tmp_path / "crf40" / "dev" / "moving.mp4"
+    assert json.loads(first.with_suffix(".json").read_text()) == truth
+    capture = cv2.VideoCapture(str(first))
+    count = 0
+    while capture.grab():
+        count += 1
+    capture.release()
+    assert count == 30
+    assert first.read_bytes() != video.read_bytes()
+
+    written = first.stat().st_mtime_ns
+    assert clips.recompressed([video], 40) == [first]
+    assert first.stat().st_mtime_ns == written  # cached: not encoded again
