@@ -8,11 +8,13 @@ while decoding well under all of the file; where the compressed stream cannot be
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.archive_clips import ALL_INTRA, CBR, VBR, VBR_B_FRAMES, Story, write
+from tests.synthetic import noisy, scene
 from vidwatch import triage
-from vidwatch.config import load_config
+from vidwatch.config import apply_overrides, load_config
 from vidwatch.pipeline import run_source
 from vidwatch.segments import timing_for
 from vidwatch.sources.packets import DISPOSABLE_REORDERED, KEY, REFERENCE, read_packet_index
@@ -68,6 +70,50 @@ def test_keyframe_comparison_sees_a_small_slow_object_and_a_light_change(recordi
     assert crossing.active and crossing.changed > 10 * triage.CHANGE_AREA
     assert not quiet.active and quiet.changed < triage.CHANGE_AREA
     assert light.active and light.shift > 20
+
+
+class DistantWalker:
+    """A 1920x1080 still scene where a faint 10x24 px figure (20 grey levels off the ground) appears at
+    frame 60 and walks 1 px a frame: the smallest object ``objects.min_size`` asks for, far away."""
+
+    frames = 150
+
+    def images(self):
+        ground = scene(21, width=1920, height=1080)
+        rng = np.random.default_rng(8)
+        for i in range(self.frames):
+            image = ground.copy()
+            if i >= 60:
+                x = 300 + (i - 60)
+                image[400:424, x:x + 10] = ground[400:424, x:x + 10] - 20
+            yield noisy(image, rng, 3.0)
+
+
+def test_keyframes_are_compared_finely_enough_for_the_smallest_object_to_find(tmp_path):
+    path = write(tmp_path / "far.mp4", DistantWalker(), VBR)
+    index = read_packet_index(str(path))
+    keys = [int(k) for k in index.keyframes]  # every one, so each second's change is judged alone
+    assert keys == [0, 25, 50, 75, 100, 125]
+    assert triage.fine_width(1920, (10, 24)) == 576  # the figure spans 3 pixels across
+    coarse = {c.first: c for c in triage.compare_keyframes(index, keys)}
+    fine = {c.first: c for c in triage.compare_keyframes(index, keys, (10, 24))}
+    # at 160 px wide the figure is under a pixel across: the comparison (and its opening) loses it
+    assert not any(c.active for c in coarse.values())
+    assert not fine[0].active and not fine[25].active  # nobody there yet: noise is not a change
+    assert all(fine[k].active for k in (50, 75, 100)), [(k, c.small, c.small_needed) for k, c in fine.items()]
+    assert fine[100].small < 20 * fine[100].small_needed  # the figure, not the whole picture
+    assert all(c.changed == coarse[k].changed and c.noise == coarse[k].noise for k, c in fine.items())
+
+
+def test_fast_compares_keyframes_for_the_configs_smallest_object(recording, monkeypatch):
+    asked = []
+    compare = triage.compare_keyframes
+    monkeypatch.setattr(triage, "compare_keyframes", lambda index, keys, smallest=None: (
+        asked.append(smallest), compare(index, keys, smallest))[1])
+    config = load_config(None)
+    plan_file(str(recording), apply_overrides(config, ["objects.min_size=[6,16]"]), jobs=1, fast=True)
+    plan_file(str(recording), apply_overrides(config, ["objects.enabled=false"]), jobs=1, fast=True)
+    assert asked and set(asked) == {(6, 16), None}
 
 
 @pytest.mark.parametrize("encoding, keyframe_every, reason", [

@@ -144,9 +144,9 @@ def run_task(task: tuple[str, int, str, Any], config: Config, options: RunOption
     results.put((slot, "begin", os.getpid()))
     try:
         if kind == "keyframes":
-            from vidwatch.triage import compare_keyframes
+            from vidwatch.triage import compare_keyframes, smallest_object
 
-            results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail)))
+            results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail, smallest_object(config))))
         elif kind == "segment":
             segment, retry, warmup = detail
             with ExitStack() as stack:

@@ -10,7 +10,10 @@ one before and many on one where something changed. Two cheap signals are read:
   a light switched on, a shaking camera — makes packets jump;
 - **keyframes**, the only frames decoded here (the decoder skips the rest), shrunk to a small grey
   picture and compared with the keyframe before: anything that came, went or moved in between,
-  however slow or small, changes the picture, and a light change shifts its brightness.
+  however slow, changes the picture, and a light change shifts its brightness. Where the smallest
+  object to find (``objects.min_size``, in source pixels) would be averaged away in that small
+  picture — a distant person in a 1080p one — the keyframes are also compared at the scale that
+  object needs, for a change of its size.
 
 Every stretch between two keyframes that either signal marks is decoded in full and analysed by
 the ordinary pipeline (:mod:`vidwatch.segments`: a warm-up before each, and each run continues
@@ -29,6 +32,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -39,6 +43,9 @@ from vidwatch.preprocess import VIDEO_TO_FULL_RANGE, downscale
 from vidwatch.segments import Segment, Timing
 from vidwatch.sources.packets import KEY, PacketIndex
 from vidwatch.sources.pyav_file import LUMA_FORMATS, av, is_limited_range, luma
+
+if TYPE_CHECKING:
+    from vidwatch.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,15 @@ CHANGE_AREA = 0.0004
 """Share of the picture that must change between two keyframes for the stretch to be decoded: a
 quarter of the smallest region the detectors report by default (0.1 %), so anything they could
 find is seen here first."""
+SMALLEST_ACROSS = 3.0
+"""Pixels of the finer comparison across the narrow side of the smallest object to find: at
+``COMPARE_WIDTH`` a 10-pixel-wide person in a 1080p picture is under one pixel, its change averaged
+into the ground around it."""
+MAX_FINE_WIDTH = 640
+"""Widest the finer comparison gets (a 4K picture: the smallest object then spans about two pixels)."""
+SMALLEST_SHARE = 0.25
+"""Share of the smallest object's area that must change in the finer comparison (the object's
+coarse counterpart is ``CHANGE_AREA``, a quarter of the smallest region)."""
 LIGHT_STEP = 2.5
 """Grey levels the median brightness must move between consecutive keyframes to count as a light change."""
 NOISY_SIGMA = 8.0
@@ -107,10 +123,15 @@ class KeyframeChange:
     """Median brightness change, grey levels."""
     noise: float
     """Noise sigma of the difference, grey levels."""
+    small: float = 0.0
+    """Share of the finer comparison's picture that changed (0 where there is none)."""
+    small_needed: float = math.inf
+    """Share of the finer picture the smallest object to find covers, times ``SMALLEST_SHARE``."""
 
     @property
     def active(self) -> bool:
-        return self.changed >= CHANGE_AREA or abs(self.shift) >= LIGHT_STEP or self.noise > NOISY_SIGMA
+        return (self.changed >= CHANGE_AREA or abs(self.shift) >= LIGHT_STEP or self.noise > NOISY_SIGMA
+                or self.small >= self.small_needed)
 
 
 @dataclass(slots=True)
@@ -139,15 +160,23 @@ class TriagePlan:
 
 # --- keyframes ------------------------------------------------------------------------------------
 
-def compare_keyframes(index: PacketIndex, keys: Sequence[int]) -> list[KeyframeChange]:
+Pictures = tuple[np.ndarray, np.ndarray | None, float]
+"""A keyframe shrunk for comparing: the small picture, the finer one (None where the small one is
+fine enough) and the share of the finer picture the smallest object to find covers."""
+
+
+def compare_keyframes(index: PacketIndex, keys: Sequence[int],
+                      smallest: tuple[int, int] | None = None) -> list[KeyframeChange]:
     """Decode the keyframes ``keys`` small and compare each with the one before; where two differ,
     the keyframes between them are decoded too, so the change is placed to the keyframe interval.
+    ``smallest`` is the smallest object to find, [width, height] in source pixels (None: the
+    smallest region the detectors report is the guide).
 
     Only the keyframes asked for are decoded; no other packet reaches the decoder.
     """
     if len(keys) < 2:
         return []
-    pictures = _decode_keyframes(index, keys)
+    pictures = _decode_keyframes(index, keys, smallest)
     changes = _compare_runs(keys, pictures)
     all_keys = index.keyframes
 
@@ -156,7 +185,7 @@ def compare_keyframes(index: PacketIndex, keys: Sequence[int]) -> list[KeyframeC
 
     finer = [k for c in changes if c.active for k in between(c.first, c.second)]
     if finer:
-        pictures.update(_decode_keyframes(index, finer))
+        pictures.update(_decode_keyframes(index, finer, smallest))
         refined: list[KeyframeChange] = []
         for change in changes:
             inner = between(change.first, change.second)
@@ -168,7 +197,7 @@ def compare_keyframes(index: PacketIndex, keys: Sequence[int]) -> list[KeyframeC
     return changes
 
 
-def _compare_runs(keys: Sequence[int], pictures: dict[int, np.ndarray]) -> list[KeyframeChange]:
+def _compare_runs(keys: Sequence[int], pictures: dict[int, Pictures]) -> list[KeyframeChange]:
     changes = []
     for a, b in zip(keys[:-1], keys[1:], strict=True):
         if a in pictures and b in pictures:
@@ -178,11 +207,12 @@ def _compare_runs(keys: Sequence[int], pictures: dict[int, np.ndarray]) -> list[
     return changes
 
 
-def _decode_keyframes(index: PacketIndex, keys: Sequence[int]) -> dict[int, np.ndarray]:
-    """The keyframes ``keys`` (ascending), each shrunk to a small grey picture."""
+def _decode_keyframes(index: PacketIndex, keys: Sequence[int],
+                      smallest: tuple[int, int] | None) -> dict[int, Pictures]:
+    """The keyframes ``keys`` (ascending), each shrunk to a small grey picture (and a finer one)."""
     wanted = {int(index.pts[k]): int(k) for k in keys}
     last_pts = int(index.pts[keys[-1]])
-    pictures: dict[int, np.ndarray] = {}
+    pictures: dict[int, Pictures] = {}
     try:
         container = av.open(index.path)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -208,13 +238,13 @@ def _decode_keyframes(index: PacketIndex, keys: Sequence[int]) -> dict[int, np.n
                         break
                     continue
                 try:
-                    _keep(packet.decode(), wanted, pictures)
+                    _keep(packet.decode(), wanted, pictures, smallest)
                 except av.error.InvalidDataError:
                     continue
             if started or attempt == 1:
                 break
             container.seek(0, stream=stream, backward=True, any_frame=False)
-        _keep(stream.codec_context.decode(None), wanted, pictures)  # what the decoder still holds
+        _keep(stream.codec_context.decode(None), wanted, pictures, smallest)  # what the decoder still holds
     except av.error.FFmpegError as exc:
         log.warning("%s: reading keyframes stopped: %s", index.path, exc)
     finally:
@@ -222,23 +252,49 @@ def _decode_keyframes(index: PacketIndex, keys: Sequence[int]) -> dict[int, np.n
     return pictures
 
 
-def _keep(frames: Sequence[object], wanted: dict[int, int], pictures: dict[int, np.ndarray]) -> None:
+def _keep(frames: Sequence[object], wanted: dict[int, int], pictures: dict[int, Pictures],
+          smallest: tuple[int, int] | None) -> None:
     for frame in frames:
         k = wanted.get(frame.pts)  # type: ignore[attr-defined]
         if k is not None:
-            pictures[k] = _small(frame)
+            pictures[k] = _pictures(frame, smallest)
 
 
-def _small(frame: object) -> np.ndarray:
-    """A decoded frame as a small, lightly blurred grey picture on the 0..255 scale."""
+def smallest_object(config: Config) -> tuple[int, int] | None:
+    """The smallest object to find, [width, height] in source pixels, when the object stage looks for one."""
+    objects = config.objects
+    return (objects.min_size[0], objects.min_size[1]) if objects.enabled else None
+
+
+def fine_width(width: int, smallest: tuple[int, int] | None) -> int:
+    """Width of the finer comparison for a picture ``width`` pixels wide, or 0 when the small
+    picture (``COMPARE_WIDTH``) already gives the smallest object ``SMALLEST_ACROSS`` pixels."""
+    if smallest is None or width <= COMPARE_WIDTH:
+        return 0
+    needed = min(math.ceil(width * SMALLEST_ACROSS / min(smallest)), MAX_FINE_WIDTH, width)
+    return needed if needed > COMPARE_WIDTH else 0
+
+
+def _pictures(frame: object, smallest: tuple[int, int] | None) -> Pictures:
+    """A decoded frame as a small, lightly blurred grey picture on the 0..255 scale, and the finer one."""
     if frame.format.name in LUMA_FORMATS:  # type: ignore[attr-defined]
         grey = luma(frame)
         limited = is_limited_range(frame)
     else:
         grey, limited = frame.to_ndarray(format="gray"), False  # type: ignore[attr-defined]
     height, width = grey.shape
-    size = (COMPARE_WIDTH, max(1, round(height * COMPARE_WIDTH / width))) if width > COMPARE_WIDTH else (width, height)
-    small = downscale(grey, size) if size != (width, height) else grey.copy()
+    small = _shrunk(grey, min(COMPARE_WIDTH, width), limited)
+    fine = fine_width(width, smallest)
+    if not fine or smallest is None:
+        return small, None, math.inf
+    scale = fine / width
+    share = (smallest[0] * scale) * (smallest[1] * scale) / (fine * max(1, round(height * scale)))
+    return small, _shrunk(grey, fine, limited), share
+
+
+def _shrunk(grey: np.ndarray, width: int, limited: bool) -> np.ndarray:
+    height = max(1, round(grey.shape[0] * width / grey.shape[1]))
+    small = downscale(grey, (width, height)) if width != grey.shape[1] else grey.copy()
     if limited:
         small = cv2.LUT(small, VIDEO_TO_FULL_RANGE)
     return cv2.GaussianBlur(small, (3, 3), 0).astype(np.float32)
@@ -247,16 +303,28 @@ def _small(frame: object) -> np.ndarray:
 _OPEN = np.ones((2, 2), np.uint8)
 
 
-def _compare(a: int, b: int, before: np.ndarray, after: np.ndarray) -> KeyframeChange:
-    """What changed from ``before`` to ``after``, once the light is fitted away.
+def _compare(a: int, b: int, before: Pictures, after: Pictures) -> KeyframeChange:
+    """What changed from ``before`` to ``after``, once the light is fitted away: in the small
+    pictures, and in the finer ones where there are finer ones."""
+    if before[0].shape != after[0].shape:
+        return KeyframeChange(a, b, 1.0, 0.0, 0.0)
+    changed, noise = _changed(before[0], after[0])
+    shift = float(np.median(after[0]) - np.median(before[0]))
+    if before[1] is None or after[1] is None or before[1].shape != after[1].shape:
+        return KeyframeChange(a, b, changed, shift, noise)
+    small, _ = _changed(before[1], after[1])
+    return KeyframeChange(a, b, changed, shift, noise, small, SMALLEST_SHARE * after[2])
+
+
+def _changed(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """The share of the picture that changed from ``before`` to ``after`` beyond the noise, and the
+    noise sigma of their difference.
 
     The after-picture is matched to the before-picture by a robust gain and offset (the
     background model's light fit), so a cloud or a switched light changes the brightness figure,
     not the count of changed pixels; the pixels the fit leaves unexplained beyond the noise are
     what came, went or moved.
     """
-    if before.shape != after.shape:
-        return KeyframeChange(a, b, 1.0, 0.0, 0.0)
     gain, offset = light_fit(after, before, step=2)
     residual = after - (gain * before + offset)
     centre = float(np.median(residual))
@@ -264,8 +332,7 @@ def _compare(a: int, b: int, before: np.ndarray, after: np.ndarray) -> KeyframeC
     noise = 1.4826 * float(np.median(deviation))
     changed = (deviation > max(CHANGE_LEVEL, CHANGE_SIGMAS * noise)).astype(np.uint8)
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN)  # single pixels are noise
-    shift = float(np.median(after) - np.median(before))
-    return KeyframeChange(a, b, float(changed.mean()), shift, noise)
+    return float(changed.mean()), noise
 
 
 def sampled_keyframes(index: PacketIndex) -> list[int]:
