@@ -116,6 +116,23 @@ def test_fast_compares_keyframes_for_the_configs_smallest_object(recording, monk
     assert asked and set(asked) == {(6, 16), None}
 
 
+def test_parallel_keyframe_tasks_compare_for_the_configs_smallest_object(recording, monkeypatch):
+    """The task a worker process (or a Ray actor) runs for ``--fast`` on several files."""
+    from vidwatch.batch import RunOptions, run_task
+
+    asked = []
+    compare = triage.compare_keyframes
+    monkeypatch.setattr(triage, "compare_keyframes", lambda index, keys, smallest=None: (
+        asked.append(smallest), compare(index, keys, smallest))[1])
+    messages: list = []
+    queue = type("Queue", (), {"put": staticmethod(messages.append)})()
+    config = apply_overrides(load_config(None), ["objects.min_size=[6,16]"])
+    run_task(("keyframes", 0, str(recording), [0, 25]), config, RunOptions(), queue, None, {})
+    assert asked == [(6, 16)]
+    assert [what for _, what, _ in messages] == ["begin", "changes"]
+    assert [c.first for c in messages[1][2]] == [0]
+
+
 @pytest.mark.parametrize("encoding, keyframe_every, reason", [
     (CBR, 25, "constant"),
     (ALL_INTRA, 1, "keyframe"),
