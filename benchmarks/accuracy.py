@@ -452,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
           f"OpenCV {cv2.__version__}" + (f"; DVR-Scan {dvr_scan_version(dvr.target)}" if dvr and dvr.target else ""))
     if args.recompress is not None:
         print(f"generated clips re-encoded at CRF {args.recompress}, a keyframe every "
-              f"{accuracy_clips.RECOMPRESS_KEYFRAME_SECONDS} s (written at CRF 23, every 2 s)")
+              f"{accuracy_clips.RECOMPRESS_KEYFRAME_SECONDS} s (written at CRF {accuracy_clips.CLIP_CRF}, "
+              f"every {accuracy_clips.CLIP_KEYFRAME_SECONDS} s)")
     if "synthetic" in footage:
         print("NOTE: OpenCV sample data not found, clips use SYNTHETIC scenes (see benchmarks/README.md)")
     print("truth/hit/false/split/early/falseS count motion and scene_change events; light = lighting hits/switches; "

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -77,6 +77,16 @@ def clip_names(split: str) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+CLIP_CRF = 23
+CLIP_KEYFRAME_SECONDS = 2
+
+
+def x264_options(crf: int, keyframe_seconds: float, fps: float) -> list[str]:
+    """ffmpeg's output options for the benchmark's H.264: single-threaded, so encoding is deterministic."""
+    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-g", str(max(1, int(keyframe_seconds * fps))),
+            "-pix_fmt", "yuv420p", "-threads", "1", "-x264-params", "threads=1"]
+
+
 class _Writer:
     """H.264 through ffmpeg (single-threaded, deterministic) when present, else OpenCV mp4v."""
 
@@ -88,9 +98,8 @@ class _Writer:
         if ffmpeg:
             self.codec = "h264"
             cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s",
-                   f"{width}x{height}", "-r", f"{fps:g}", "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
-                   "-crf", "23", "-g", str(int(2 * fps)), "-pix_fmt", "yuv420p", "-threads", "1",
-                   "-x264-params", "threads=1", "-movflags", "+faststart", str(path)]
+                   f"{width}x{height}", "-r", f"{fps:g}", "-i", "-",
+                   *x264_options(CLIP_CRF, CLIP_KEYFRAME_SECONDS, fps), "-movflags", "+faststart", str(path)]
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
         else:
             self.codec = "mp4v"
@@ -205,9 +214,8 @@ tens of seconds, and the longer the run of predicted frames, the more the pictur
 def _recompress_job(args: tuple[Path, Path, int, float]) -> Path:
     source, target, crf, fps = args
     partial = target.with_name(f".{target.name}")
-    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(source), "-c:v", "libx264", "-preset", "veryfast",
-           "-crf", str(crf), "-g", str(max(1, round(RECOMPRESS_KEYFRAME_SECONDS * fps))), "-pix_fmt", "yuv420p",
-           "-threads", "1", "-x264-params", "threads=1", "-f", "mp4", str(partial)]
+    cmd = ["ffmpeg", "-y", "-loglevel", "error", "-i", str(source),
+           *x264_options(crf, RECOMPRESS_KEYFRAME_SECONDS, fps), "-f", "mp4", str(partial)]
     subprocess.run(cmd, check=True)
     partial.replace(target)
     return target
@@ -237,12 +245,8 @@ def recompressed(videos: Sequence[Path], crf: int, jobs: int = 1) -> list[Path]:
         todo.append((video, target, crf, float(json.loads(source_truth.read_text())["fps"])))
     if todo:
         started = time.perf_counter()
-        if jobs > 1 and len(todo) > 1:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                list(pool.map(_recompress_job, todo))
-        else:
-            for job in todo:
-                _recompress_job(job)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # the work is ffmpeg's, in its own process
+            list(pool.map(_recompress_job, todo))
         for video, target, _, _ in todo:  # the truth last: its presence marks a complete clip
             shutil.copyfile(video.with_suffix(".json"), target.with_suffix(".json"))
         log.info("recompressed %d clip(s) at CRF %d in %.1f s", len(todo), crf, time.perf_counter() - started)

@@ -105,25 +105,31 @@ def test_keyframes_are_compared_finely_enough_for_the_smallest_object_to_find(tm
     assert all(c.changed == coarse[k].changed and c.noise == coarse[k].noise for k, c in fine.items())
 
 
-def test_fast_compares_keyframes_for_the_configs_smallest_object(recording, monkeypatch):
-    asked = []
+@pytest.fixture
+def asked(monkeypatch):
+    """The ``smallest`` every keyframe comparison is asked for (the comparisons still run)."""
+    seen = []
     compare = triage.compare_keyframes
-    monkeypatch.setattr(triage, "compare_keyframes", lambda index, keys, smallest=None: (
-        asked.append(smallest), compare(index, keys, smallest))[1])
+
+    def spy(index, keys, smallest=None):
+        seen.append(smallest)
+        return compare(index, keys, smallest)
+
+    monkeypatch.setattr(triage, "compare_keyframes", spy)
+    return seen
+
+
+def test_fast_compares_keyframes_for_the_configs_smallest_object(recording, asked):
     config = load_config(None)
     plan_file(str(recording), apply_overrides(config, ["objects.min_size=[6,16]"]), jobs=1, fast=True)
     plan_file(str(recording), apply_overrides(config, ["objects.enabled=false"]), jobs=1, fast=True)
     assert asked and set(asked) == {(6, 16), None}
 
 
-def test_parallel_keyframe_tasks_compare_for_the_configs_smallest_object(recording, monkeypatch):
+def test_parallel_keyframe_tasks_compare_for_the_configs_smallest_object(recording, asked):
     """The task a worker process (or a Ray actor) runs for ``--fast`` on several files."""
     from vidwatch.batch import RunOptions, run_task
 
-    asked = []
-    compare = triage.compare_keyframes
-    monkeypatch.setattr(triage, "compare_keyframes", lambda index, keys, smallest=None: (
-        asked.append(smallest), compare(index, keys, smallest))[1])
     messages: list = []
     queue = type("Queue", (), {"put": staticmethod(messages.append)})()
     config = apply_overrides(load_config(None), ["objects.min_size=[6,16]"])
