@@ -18,6 +18,7 @@ Usage::
     python benchmarks/accuracy.py --jobs 2                 # both splits and real footage, every system
     python benchmarks/accuracy.py --split dev --config my.yaml --no-peers
     python benchmarks/accuracy.py --split dev --details    # per-clip rows of the dev split
+    python benchmarks/accuracy.py --fresh 1 2 3 --jobs 2   # three suites drawn from seeds nobody tuned on
     python benchmarks/accuracy.py --json > results.json
 """
 
@@ -41,6 +42,7 @@ for _path in (str(ROOT), str(HERE)):  # measure this checkout, not whatever vidw
         sys.path.insert(0, _path)
 
 import accuracy_clips  # noqa: E402
+import accuracy_fresh_clips  # noqa: E402
 from accuracy_footage import find_data_dir  # noqa: E402
 from accuracy_peers import Detection, dvr_scan_events, dvr_scan_path, dvr_scan_version, mog2_events  # noqa: E402
 
@@ -57,14 +59,14 @@ REAL_FOOTAGE = (
     ("vtest.avi", "vtest_motion.json", None),
 )
 GROUP_ORDER = ("dev", "real", "test")
-"""Report order: the held-out split last."""
+"""Report order: the held-out split last (fresh suites after it, by seed)."""
 
 
 @dataclass(frozen=True)
 class Case:
     """One clip to score."""
 
-    group: str  # "dev", "test" or "real"
+    group: str  # "dev", "test", "real" or a fresh suite ("fresh<seed>")
     name: str
     video: Path
     truth_path: Path
@@ -371,9 +373,12 @@ def run(systems: Sequence[System], cases: Sequence[Case], jobs: int) -> dict[tup
 def main(argv: list[str] | None = None) -> int:
     defaults = EvalParams()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["dev", "test", "all"], default="all",
-                        help="which generated split to run (default: all = dev, then test); the real footage "
-                             "group runs too unless --no-real")
+    parser.add_argument("--split", choices=["dev", "test", "all"],
+                        help="which generated split to run (default: all = dev, then test, unless --fresh is "
+                             "given); the real footage group runs too unless --no-real")
+    parser.add_argument("--fresh", type=int, nargs="+", metavar="SEED",
+                        help="run suites drawn at random from these seeds (accuracy_fresh_clips.py): one clip of "
+                             "every test kind, footage nobody has tuned on; alone, only these run")
     parser.add_argument("--config", action="append", metavar="PATH",
                         help="config file to measure (repeatable; 'default' = built-in defaults); "
                              "default: built-in defaults and every preset in vidwatch/presets/")
@@ -383,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--details", action="store_true",
                         help="also print every dev and real clip for every system")
     parser.add_argument("--details-test", action="store_true",
-                        help="also print every test clip (the held-out split: read its totals, don't tune on it)")
+                        help="also print every test and fresh clip (held out: read their totals, don't tune on them)")
     parser.add_argument("--json", action="store_true", help="print everything as JSON instead of tables")
     parser.add_argument("--tolerance", type=int, default=defaults.tolerance,
                         help=f"frames of slack when matching (default: {defaults.tolerance}, as vidwatch eval)")
@@ -406,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("vidwatch").setLevel(logging.WARNING)
     jobs = max(1, args.jobs)
 
-    splits = ("dev", "test") if args.split == "all" else (args.split,)
+    if args.split is None:
+        splits: tuple[str, ...] = () if args.fresh else ("dev", "test")
+    else:
+        splits = ("dev", "test") if args.split == "all" else (args.split,)
+    splits += tuple(f"{accuracy_fresh_clips.PREFIX}{seed}" for seed in dict.fromkeys(args.fresh or ()))
     cases: list[Case] = []
     for split in splits:
         cases += generated_cases(split, args.cache, args.clips, args.regenerate, jobs, args.recompress)
@@ -418,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     systems = default_systems(args.config, not args.no_peers)
     started = time.perf_counter()
     raw = run(systems, cases, jobs)
-    groups = [g for g in GROUP_ORDER if any(c.group == g for c in cases)]
+    groups = [g for g in (*GROUP_ORDER, *splits) if any(c.group == g for c in cases)]
+    groups = list(dict.fromkeys(groups))
     results = {g: {s.name: [] for s in systems} for g in groups}
     for case in cases:
         for s in systems:
@@ -461,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     for g in groups:
         group_cases = [c for c in cases if c.group == g]
         title = {"dev": "DEV split (tune on this)", "test": "TEST split (held out: never tune on it)",
-                 "real": "REAL footage"}[g]
+                 "real": "REAL footage"}.get(g, f"FRESH suite, seed {g[len('fresh'):]} (drawn at random: nobody "
+                                                f"has tuned on it)")
         print(f"\n==== {title}: {describe_group(g, group_cases)}")
         if g == "real":
             print(format_real(results[g]))
@@ -469,10 +480,20 @@ def main(argv: list[str] | None = None) -> int:
             print(format_summary(results[g]))
             print()
             print(format_categories(results[g]))
-        if (args.details and g != "test") or (args.details_test and g == "test"):
+        held_out = g not in ("dev", "real")
+        if (args.details and not held_out) or (args.details_test and held_out):
             for name, rows in results[g].items():
                 print()
                 print(format_clips(name, rows, {c.name: raw[(name, g, c.name)][0] for c, _, _ in rows}))
+    fresh = [g for g in groups if accuracy_fresh_clips.is_fresh(g)]
+    if len(fresh) > 1:
+        together = {s.name: [row for g in fresh for row in results[g][s.name]] for s in systems}
+        seeds = ", ".join(g[len(accuracy_fresh_clips.PREFIX):] for g in fresh)
+        print(f"\n==== FRESH suites together (seeds {seeds}): "
+              f"{describe_group('fresh', [c for c in cases if c.group in fresh])}")
+        print(format_summary(together))
+        print()
+        print(format_categories(together))
     print(f"\n{len(systems)} systems x {len(cases)} clips in {time.perf_counter() - started:.0f} s ({jobs} jobs)")
     return 0
 

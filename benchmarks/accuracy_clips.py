@@ -8,7 +8,9 @@ clips whose truth is known to the frame. The clips are rendered from real footag
 - ``test`` (``accuracy_test_clips.py``): held out. Every nuisance and target kind of ``dev`` is here
   too, but with other seeds, other pedestrians, paths, speeds, directions, positions and sizes,
   other foliage crops and time ranges and other nuisance parameters, so that fitting ``dev`` does
-  not fit ``test``.
+  not fit ``test``;
+- ``fresh<seed>`` (``accuracy_fresh_clips.py``): a suite drawn at random from the seed, one clip of
+  every kind of ``test``, with pedestrians neither split uses: footage nobody has seen, on demand.
 
 Each clip ``<split>/<name>.mp4`` (H.264 through ffmpeg when available, else OpenCV ``mp4v``) is
 written with ``<name>.json``, a truth file ``vidwatch eval`` reads as it is (see README,
@@ -21,7 +23,8 @@ written with ``<name>.json``, a truth file ``vidwatch eval`` reads as it is (see
 
 Usage::
 
-    python benchmarks/accuracy_clips.py [--split dev|test|all] [--out DIR] [--force] [--clips NAME ...] [--jobs N]
+    python benchmarks/accuracy_clips.py [--split dev|test|all|fresh<seed>] [--out DIR] [--force]
+                                        [--clips NAME ...] [--jobs N]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import accuracy_dev_clips  # noqa: E402
+import accuracy_fresh_clips  # noqa: E402
 import accuracy_test_clips  # noqa: E402
 from accuracy_footage import Footage, find_data_dir, load_footage  # noqa: E402
 from accuracy_render import render, truth_for  # noqa: E402
@@ -65,7 +69,9 @@ def clips(split: str) -> list[Clip]:
         return accuracy_dev_clips.clips()
     if split == "test":
         return accuracy_test_clips.clips()
-    raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if accuracy_fresh_clips.is_fresh(split):
+        return accuracy_fresh_clips.clips(accuracy_fresh_clips.seed_of(split))
+    raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)} or fresh<seed>")
 
 
 def clip_names(split: str) -> list[str]:
@@ -253,9 +259,16 @@ def recompressed(videos: Sequence[Path], crf: int, jobs: int = 1) -> list[Path]:
     return out
 
 
+def _split_arg(text: str) -> str:
+    if text in (*SPLITS, "all") or accuracy_fresh_clips.is_fresh(text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: choose dev, test, all or fresh<seed> (e.g. fresh1)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all", help="which split (default: all)")
+    parser.add_argument("--split", type=_split_arg, default="all",
+                        help="dev, test, all (both) or fresh<seed> (a suite drawn from that seed; default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_CACHE, help="output folder (default: %(default)s)")
     parser.add_argument("--clips", nargs="+", metavar="NAME", help="only these clips")
     parser.add_argument("--force", action="store_true", help="regenerate even if cached")

@@ -36,13 +36,14 @@ DATA_DIRS = (
     "/usr/share/doc/opencv-doc/examples/data",
 )
 """Where OpenCV's sample data is looked for (after $VIDWATCH_OPENCV_DATA)."""
-SPLITS = ("dev", "test")
 
 # vtest.avi tracks: (first frame, frames) of pedestrians that stay isolated; found once with _track()
-# below and kept fixed so the sprites never change. The test tracks are other stretches of the video.
+# below and kept fixed so the sprites never change. The test tracks are other stretches of the video;
+# the fresh suites' (accuracy_fresh_clips.py) are stretches neither split uses.
 VTEST_TRACKS = {
     "dev": ((54, 41), (183, 21), (630, 35)),
     "test": ((684, 41), (255, 20), (204, 14)),
+    "fresh": ((282, 18), (519, 21), (738, 14)),
 }
 MEGAMIND_FRAMES = (60, 120, 170)
 """Frames of Megamind.avi used as cut-to scenes (one per shot: woman at table, man, woman reverse)."""
@@ -316,9 +317,10 @@ def load_synthetic_footage() -> Footage:
     building = _synthetic_scene(rng, 768, 576, dark=True)
     other = np.random.default_rng(4321)
     test = [_synthetic_walk(other, s) for s in (50.0, 30.0, 70.0)]
+    fresh = [_synthetic_walk(np.random.default_rng(2468), s) for s in (40.0, 65.0, 25.0)]
     scenes = {"building": building,
               **{f"megamind_{i}": _synthetic_scene(other, 720, 528, dark=True) for i in MEGAMIND_FRAMES}}
-    return Footage(plate, {"dev": dev, "test": test}, foliage, scenes, _synthetic_tree(), "synthetic")
+    return Footage(plate, {"dev": dev, "test": test, "fresh": fresh}, foliage, scenes, _synthetic_tree(), "synthetic")
 
 
 def load_footage() -> Footage:

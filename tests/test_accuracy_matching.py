@@ -23,13 +23,14 @@ def bench():
         import accuracy
         import accuracy_dev_clips
         import accuracy_footage
+        import accuracy_fresh_clips
         import accuracy_peers
         import accuracy_render
         import accuracy_scene
         import accuracy_test_clips
 
         yield type("Bench", (), {"accuracy": accuracy, "dev": accuracy_dev_clips, "test": accuracy_test_clips,
-                                 "footage": accuracy_footage, "peers": accuracy_peers, "render": accuracy_render,
+                                 "footage": accuracy_footage, "fresh": accuracy_fresh_clips, "peers": accuracy_peers, "render": accuracy_render,
                                  "scene": accuracy_scene})
     finally:
         sys.path.remove(str(BENCH))
@@ -194,6 +195,58 @@ def test_both_splits_hold_every_category_and_share_no_seed_path_or_pedestrian(be
         assert large and all(c.width == 1920 and 0.0001 <= w.area <= 0.00016 for c, w in large)
         assert any(c.tree is not None and c.seconds >= 30 and not c.walkers for c in split)
         assert any(c.tree is not None and c.walkers for c in split)
+
+
+def _walk_through(bench, clip, walker, walk) -> list[int]:
+    """The frames in which ``walker`` is in the (unshaken) picture; raises if its path starts or ends
+    inside the picture."""
+    ww, wh = round(clip.width * clip.margin), round(clip.height * clip.margin)
+    view = ((ww - clip.width) / 2, (wh - clip.height) / 2, (ww + clip.width) / 2, (wh + clip.height) / 2)
+    state = bench.render._WalkerState(walker, walk, ww, view, clip.fps)
+    seen = []
+    for frame in range(walker.enter, walker.enter + 100_000):
+        sprite = state.sprite(frame)
+        if sprite is None:
+            if seen:
+                break
+            continue
+        _, alpha, x, y = sprite
+        h, w = alpha.shape
+        if x + w > view[0] and x < view[2] and y + h > view[1] and y < view[3]:
+            seen.append(frame)
+    return seen
+
+
+def test_fresh_suites_are_drawn_from_their_seed_with_every_kind_and_walkers_that_cross_the_picture(
+        bench, synthetic) -> None:
+    fresh = bench.fresh
+    one, again, two = fresh.clips(1), fresh.clips(1), fresh.clips(2)
+    key = lambda c: (c.name, c.seed, c.fps, c.seconds, [(w.path, w.speed, w.area, w.enter) for w in c.walkers])  # noqa: E731
+    assert [key(c) for c in one] == [key(c) for c in again]  # a seed is one suite, every time
+    assert {c.category for c in one} == {c.category for c in two} == REQUIRED_CATEGORIES
+    assert [c.name for c in one] == [c.name for c in two] and {c.split for c in one} == {"fresh"}
+    differ = [a.name for a, b in zip(one, two, strict=True) if key(a) != key(b)]
+    assert differ == [c.name for c in one]  # another seed draws every clip anew
+    fixed = {c.seed for c in bench.dev.clips()} | {c.seed for c in bench.test.clips()}
+    assert not fixed & {c.seed for c in one}
+    frames = lambda split: {f for s, n in bench.footage.VTEST_TRACKS[split] for f in range(s, s + n)}  # noqa: E731
+    assert not frames("fresh") & (frames("dev") | frames("test"))  # pedestrians neither split shows
+    assert bench.accuracy.accuracy_clips.clips("fresh2")[0].name == two[0].name
+    with pytest.raises(ValueError, match="fresh<seed>"):
+        bench.accuracy.accuracy_clips.clips("freshest")
+
+    walks = synthetic.walks["fresh"]
+    for clip in one + two + fresh.clips(3):
+        for walker in clip.walkers:
+            seen = _walk_through(bench, clip, walker, walks[walker.walk])
+            assert seen and seen[0] <= walker.enter + 1, (clip.name, walker)  # comes into view when it says
+            assert seen[-1] - seen[0] + 1 >= 3 * clip.fps, (clip.name, walker)  # in view for seconds
+            if walker.stand:  # a loiterer stands inside the picture
+                assert set(range(walker.stand[0], sum(walker.stand))) <= set(seen), clip.name
+    kinds = {c.name: c for c in one}
+    assert len(kinds["hard_cuts"].cuts) == 3 and kinds["camera_knocked"].knock is not None
+    assert len(kinds["light_switch"].lighting) == len(kinds["ir_switch"].lighting) == 2
+    assert len(kinds["two_walkers"].walkers) == 2 and len(kinds["crowd"].walkers) >= 6
 
 
 def test_recompressed_clips_keep_their_truth_and_frames_and_are_cached(bench, tmp_path) -> None:
