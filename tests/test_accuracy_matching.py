@@ -30,7 +30,8 @@ def bench():
         import accuracy_test_clips
 
         yield type("Bench", (), {"accuracy": accuracy, "dev": accuracy_dev_clips, "test": accuracy_test_clips,
-                                 "footage": accuracy_footage, "fresh": accuracy_fresh_clips, "peers": accuracy_peers, "render": accuracy_render,
+                                 "footage": accuracy_footage, "fresh": accuracy_fresh_clips, "peers": accuracy_peers,
+                                 "render": accuracy_render,
                                  "scene": accuracy_scene})
     finally:
         sys.path.remove(str(BENCH))

@@ -293,3 +293,79 @@ def test_a_defocused_flake_has_soft_edges_among_sharp_flakes() -> None:
     limit = ObjectParams().min_sharpness
     assert all(sharpness("flake", seed) < limit for seed in range(4))
     assert all(sharpness("person", seed) > limit for seed in range(4))
+
+
+def _rules():
+    from vidwatch.objects.tracker import TrackingRules
+
+    return TrackingRules(window=4.0, min_age=1.0, min_straightness=0.6, min_core=10.0, max_step=0.5,
+                         max_missed=0.5, coast=2.0, gate=1.0, max_light=0.25, sparse_evidence=2.0)
+
+
+def test_a_thing_walking_along_the_border_is_not_taken_for_one_leaving_the_picture() -> None:
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Tracker
+
+    shape = (90, 160)  # analysis pixels; a distant person's feet at the picture's foot
+
+    def walk(step: tuple[float, float], y0: float) -> Tracker:
+        tracker = Tracker(_rules())
+        for index in range(18):  # 10 fps, ``step`` analysis px a frame, ending at the picture's foot
+            x, y = 100.0 + step[0] * index, y0 + step[1] * index
+            region = Region((int(x) - 1, int(y) - 2, 3, 4), 10, (x, y), 1)
+            tracker.update(index, index / 10, [region], lambda track, region: (False, 100.0), shape)
+        assert tracker.tracks[0].last.box[1] + 4 >= shape[0] - 2  # at the border
+        tracker.tracks[0].confirmed_at = 1.0
+        tracker.update(18, 1.8, [], lambda track, region: (False, 100.0), shape)  # missed for a frame
+        return tracker
+
+    # walking left along the border, drifting toward it by a pixel in two seconds: it coasts, as
+    # anywhere in the picture
+    assert len(walk((-0.5, 0.05), 86.0).tracks) == 1
+    # walking down and a little left, out of the picture: gone
+    assert walk((-0.2, 1.0), 69.0).tracks == []
+
+
+def test_a_step_between_the_coarse_and_the_fine_picture_is_not_motion() -> None:
+    from vidwatch.objects.tracker import Observation, Track
+
+    # a distant person walking right at 5 px/s, found by the coarse mask and the fine pass in turn: the
+    # coarse centre sits 2.5 px higher (its blur and opening keep the upper body)
+    def seen(index: int) -> Observation:
+        coarse = index % 3 == 0
+        return Observation(index, index / 10, 50.0 + 0.5 * index, 150.0 - (2.5 if coarse else 0.0),
+                           (48, 146, 3, 6), 10, False, 40.0, fine=not coarse)
+
+    track = Track(1, seen(1))
+    for index in range(2, 30):
+        track.add(seen(index), 4.0)
+        assert abs(track.velocity[1]) < 1.0, (index, track.velocity)
+    assert 4.0 <= track.velocity[0] <= 6.0
+
+
+def test_a_thing_the_fine_pass_found_is_followed_on_frames_the_coarse_mask_has_it_too() -> None:
+    # a distant person at the edge of the coarse scale is in the coarse mask one frame and out the next:
+    # if the fine pass stopped following them whenever the coarse mask had them, they would be lost
+    from types import SimpleNamespace
+
+    from vidwatch.objects.params import ObjectParams
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.stage import ObjectStage
+    from vidwatch.objects.tracker import Observation, Track
+
+    stage = ObjectStage(ObjectParams(), ("background",))
+    followed: list[list[tuple[int, int, int, int]]] = []
+    stage.fine = SimpleNamespace(follow=lambda boxes, held: followed.append(boxes))
+    track = Track(1, Observation(0, 0.0, 50.0, 150.0, (48, 146, 3, 6), 10, False, 40.0, fine=True))
+    track.confirmed_at = 0.0
+    stage.tracker.tracks = [track]
+    for label, look in [(-1, (False, 40.0)), (3, None), (-1, (False, 40.0))]:  # fine, coarse, fine
+        track.region = Region((48, 146, 3, 6), 10, (50.0, 150.0), label, look)
+        stage._follow(SimpleNamespace(time=0.0))
+    assert followed == [[(48, 146, 3, 6)]] * 3
+    # a track only the coarse mask has found is the coarse pass's to follow
+    other = Track(2, Observation(0, 0.0, 20.0, 20.0, (18, 16, 4, 8), 30, False, 60.0))
+    other.confirmed_at, other.region = 0.0, Region((18, 16, 4, 8), 30, (20.0, 20.0), 2, None)
+    stage.tracker.tracks = [other]
+    stage._follow(SimpleNamespace(time=0.0))
+    assert followed[-1] == []

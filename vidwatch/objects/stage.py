@@ -74,7 +74,7 @@ class ObjectStage:
         self._thing_in_view = False
         """Whether the last frame showed a confirmed thing (the fine pass then looks for no new ones)."""
         self._fine_tracks: set[int] = set()
-        """Tracks last seen by the fine pass."""
+        """Tracks the fine pass has found: it follows them while they live."""
         self._paths: dict[int, deque[tuple[int, tuple[float, float]]]] = {}
         """Per track: (frame index, source-pixel point) of its history, as outputs see its path."""
         self._light = (1.0, 0.0)
@@ -224,11 +224,10 @@ class ObjectStage:
         p = self.params
         boxes, held = [], []
         for track in self.tracker.tracks:
-            if track.region is not None:
-                if track.region.look is None:  # the coarse mask has it now
-                    self._fine_tracks.discard(track.id)
-                else:
-                    self._fine_tracks.add(track.id)
+            if track.region is not None and track.region.look is not None:
+                # found by the fine pass: followed by it from now on, even on frames the coarse mask has
+                # it too (a thing at the edge of the coarse scale is in its mask one frame, out the next)
+                self._fine_tracks.add(track.id)
             x, y, w, h = track.last.box
             late = frame.time - track.last_seen
             box = (round(x + track.velocity[0] * late), round(y + track.velocity[1] * late), w, h)

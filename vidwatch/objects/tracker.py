@@ -54,6 +54,9 @@ LIGHT_MAJORITY = 0.5
 """Share of light-like observations above which a track is light, even one that counted as a thing."""
 EDGE = 2
 """Analysis pixels from the picture's border within which a region touches it."""
+LEAVING_SHARE = 0.5
+"""Share of a track's speed that must point out of the picture, at its border, for it to have left (within
+60 degrees of straight out)."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
 LONG_WINDOWS = 3
@@ -89,6 +92,8 @@ class Observation:
     area: int
     light: bool | None = None
     core: float | None = None
+    fine: bool = False
+    """Found by the fine pass: its centre is measured on another picture than the coarse mask's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +176,9 @@ class Track:
     def add(self, obs: Observation, window: float) -> None:
         last = self.last
         dt = obs.time - last.time
-        if dt > 0:
+        # a step between the coarse mask and the fine pass is the two pictures' different centres of the
+        # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion
+        if dt > 0 and obs.fine == last.fine:
             vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
@@ -311,8 +318,11 @@ class Tracker:
         height, width = shape
         x, y, w, h = track.last.box
         vx, vy = track.velocity
-        leaving = ((x <= EDGE and vx < 0) or (x + w >= width - EDGE and vx > 0)
-                   or (y <= EDGE and vy < 0) or (y + h >= height - EDGE and vy > 0))
+        # heading out means mostly across the border: a thing walking along it (a distant person at the
+        # picture's foot) drifts toward it and away by a pixel now and then
+        out = LEAVING_SHARE * math.hypot(vx, vy)
+        leaving = ((x <= EDGE and -vx > out) or (x + w >= width - EDGE and vx > out)
+                   or (y <= EDGE and -vy > out) or (y + h >= height - EDGE and vy > out))
         return not leaving
 
     def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
@@ -369,7 +379,8 @@ class Tracker:
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
                     light, core = describe(track, region)
                     track.described = time
-                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core),
+                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core,
+                                      region.label < 0),
                           rules.window)
                 if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
                     track.judge(rules)
@@ -390,7 +401,8 @@ class Tracker:
         for j, region in enumerate(regions):
             if j in claimed:
                 continue
-            track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area))
+            track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area,
+                                                     fine=region.label < 0))
             track.busy_birth = self._clutter_around(time, region.centre, shape) >= BUSY_BIRTHS
             track.region = region
             self._next_id += 1
