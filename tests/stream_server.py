@@ -54,15 +54,18 @@ def free_udp_ports(count: int) -> int:
 
 
 def _listening(port: int) -> bool | None:
-    """Whether something listens on 127.0.0.1:port (None where /proc/net/tcp is unavailable).
+    """Whether something listens on 127.0.0.1:port, or has just accepted its one client there (None
+    where /proc/net/tcp is unavailable).
 
-    Connecting to check would use up the one-client server, so the kernel's table is read instead.
+    Connecting to check would use up the one-client server, so the kernel's table is read instead. A
+    client waiting to reconnect (a camera reader) may be accepted within milliseconds of the server
+    listening, after which a one-client server listens no more: its accepted connection counts too.
     """
     try:
         table = Path("/proc/net/tcp").read_text().splitlines()[1:]
     except OSError:
         return None
-    return any(f":{port:04X}" == line.split()[1][-5:] and line.split()[3] == "0A" for line in table)
+    return any(f":{port:04X}" == line.split()[1][-5:] and line.split()[3] in ("0A", "01") for line in table)
 
 
 class StreamServer:
