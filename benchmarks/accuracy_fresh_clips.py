@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 from accuracy_scene import (
@@ -48,6 +49,7 @@ SPLIT = "fresh"
 WALKS = 3
 TINT_DUSK = (1.1, 0.93, 0.8)
 CUT_SCENES = ("megamind_60", "megamind_120", "megamind_170", "building", "plate")
+T = TypeVar("T")
 
 
 def is_fresh(split: str) -> bool:
@@ -74,7 +76,7 @@ class _Draw:
         """An integer in [low, high]."""
         return int(self.rng.integers(low, high + 1))
 
-    def pick(self, options):
+    def pick(self, options: Sequence[T]) -> T:
         return options[int(self.rng.integers(len(options)))]
 
     def sign(self) -> float:
@@ -239,7 +241,7 @@ def _large(name: str, description: str, category: str, d: _Draw, **kw) -> Clip:
 
 def _one_walker(name: str, category: str, seed: int, what: str, speed: tuple[float, float],
                 area: tuple[float, float], min_seconds: float, large: bool = False, stand: float = 0.0,
-                fps: tuple[float, ...] = (10.0, 12.0, 12.5), **kw) -> Clip:
+                fps: tuple[float, ...] = (10.0, 12.0, 12.5), **kw: object) -> Clip:
     """A clip with one person; ``kw`` may hold callables of the draw (for light, weather, shake)."""
     d = _Draw(seed, name)
     f = d.fps(fps)
@@ -259,8 +261,9 @@ def clips(seed: int) -> list[Clip]:
     """The fresh suite of ``seed``, in a fixed order of kinds."""
     out: list[Clip] = []
 
-    def quiet(name: str, category: str, what: str, large: bool = False, fps=(10.0, 12.5, 15.0, 20.0),
-              seconds: tuple[float, float] = (14, 24), **kw) -> None:
+    def quiet(name: str, category: str, what: str, large: bool = False,
+              fps: tuple[float, ...] = (10.0, 12.5, 15.0, 20.0), seconds: tuple[float, float] = (14, 24),
+              **kw: object) -> None:
         d = _Draw(seed, name)
         length = round(d.u(*seconds), 1)
         extras = {k: v(d, length) if callable(v) else v for k, v in kw.items()}
