@@ -470,9 +470,11 @@ def main(argv: list[str] | None = None) -> int:
           "falseS = seconds of events outside truth of their kind, false% = of the clip time")
     for g in groups:
         group_cases = [c for c in cases if c.group == g]
-        title = {"dev": "DEV split (tune on this)", "test": "TEST split (held out: never tune on it)",
-                 "real": "REAL footage"}.get(g, f"FRESH suite, seed {g[len('fresh'):]} (drawn at random: nobody "
-                                                f"has tuned on it)")
+        if accuracy_fresh_clips.is_fresh(g):
+            title = f"FRESH suite, seed {accuracy_fresh_clips.seed_of(g)} (drawn at random: nobody has tuned on it)"
+        else:
+            title = {"dev": "DEV split (tune on this)", "test": "TEST split (held out: never tune on it)",
+                     "real": "REAL footage"}[g]
         print(f"\n==== {title}: {describe_group(g, group_cases)}")
         if g == "real":
             print(format_real(results[g]))
@@ -488,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     fresh = [g for g in groups if accuracy_fresh_clips.is_fresh(g)]
     if len(fresh) > 1:
         together = {s.name: [row for g in fresh for row in results[g][s.name]] for s in systems}
-        seeds = ", ".join(g[len(accuracy_fresh_clips.PREFIX):] for g in fresh)
+        seeds = ", ".join(str(accuracy_fresh_clips.seed_of(g)) for g in fresh)
         print(f"\n==== FRESH suites together (seeds {seeds}): "
               f"{describe_group('fresh', [c for c in cases if c.group in fresh])}")
         print(format_summary(together))
