@@ -30,11 +30,11 @@ def test_default_yaml_is_exactly_the_builtin_defaults() -> None:
 
 def test_defaults_track_objects_on_the_background_model() -> None:
     config = load_config(None)
-    assert list(config.detectors) == ["background", "histogram", "lighting", "camera"]
+    assert list(config.detectors) == ["background", "histogram", "structure", "lighting", "camera"]
     assert config.tracks_objects
     assert config.events["motion"].detectors == ("objects",)  # motion is decided on tracked things
     assert config.thresholds()["objects"] == config.objects.threshold
-    assert config.events["scene_change"].detectors == ("histogram", "camera")
+    assert config.events["scene_change"].detectors == ("histogram", "structure", "camera")
     assert config.events["lighting"].detectors == ("lighting",)
     assert config.detectors["histogram"].threshold == 0.2
     assert config.detectors["background"].params.k == 2.0

@@ -168,7 +168,7 @@ class Jumps(Sink):
 
 def test_the_default_set_is_what_the_registry_declares() -> None:
     # diff and flow stay available; motion is decided on tracked things (the object stage)
-    assert default_detectors() == ("background", "histogram", "lighting", "camera")
+    assert default_detectors() == ("background", "histogram", "structure", "lighting", "camera")
     assert tuple(load_config().detectors) == default_detectors()
 
 
@@ -186,12 +186,14 @@ def test_registered_detectors_keep_the_contract(name: str) -> None:
 
 
 def new_scene() -> list[np.ndarray]:
-    """Something for every detector to score: a square crossing, the light going up, the camera turned."""
+    """Something for every detector to score: a square crossing, the light going up, the camera turned, and
+    a cut to the picture upside down (same colours, another pattern)."""
     base = scene(2)  # the scene moving_square draws on
     rng = np.random.default_rng(3)
     images = list(moving_square(30, start=8, end=22))
     images += [noisy(np.clip(base + 40, 0, 255), rng) for _ in range(8)]
     images += [noisy(np.roll(np.clip(base + 40, 0, 255), 25, axis=1), rng) for _ in range(10)]
+    images += [noisy(np.ascontiguousarray(np.rot90(np.clip(base + 40, 0, 255), 2)), rng) for _ in range(4)]
     return images
 
 

@@ -238,3 +238,48 @@ def test_new_features_too_close_to_tracked_ones_are_recognised() -> None:
     existing = np.float32([[50, 50], [200.4, 100.6]])
     candidates = np.float32([[53, 50], [50, 58], [201, 104], [300, 10], [-5, 400]])
     assert _near(candidates, existing, 6.0, (180, 320)).tolist() == [True, False, True, False, False]
+
+
+def _same_colours_cut(n: int, cut: int) -> list[np.ndarray]:
+    """A cut to the same picture turned upside down: the histogram is exactly the same, the pattern is not."""
+    from .synthetic import noisy, scene
+
+    a = scene(3)
+    b = np.ascontiguousarray(np.rot90(a, 2))
+    rng = np.random.default_rng(5)
+    return [noisy(a if i < cut else b, rng) for i in range(n)]
+
+
+def test_structure_finds_a_cut_the_histogram_cannot_see() -> None:
+    images = _same_colours_cut(60, 33)
+    assert scores_of("histogram", iter(images)).max() <= threshold("histogram")
+    values = scores_of("structure", iter(images))
+    assert np.flatnonzero(values > threshold("structure")).tolist() == [33]
+
+
+def test_structure_ignores_light_a_pan_and_a_passing_thing() -> None:
+    """Light keeps the pattern (correlation ignores gain and offset); a pan of 2 px a frame and a
+    walking square change only a little of it."""
+    from .synthetic import noisy, scene
+
+    base = scene(6)
+    rng = np.random.default_rng(2)
+    light = [noisy(base if i < 20 else base * 0.2 + 10, rng) for i in range(40)]  # down to a fifth
+    assert scores_of("structure", iter(light)).max() <= threshold("structure")
+    pan = [noisy(np.roll(base, 2 * i, axis=1), rng) for i in range(40)]
+    cls = detector_class("structure")
+    detector = cls(cls.Params())
+    unaligned = Preprocessor(AnalysisParams(align=False))
+    panned = [detector.update(unaligned(f)).value for f in frames(iter(pan))]
+    assert max(panned) <= threshold("structure")
+    assert scores_of("structure", moving_square(60, start=10, end=50, speed=6)).max() <= threshold("structure")
+
+
+def test_structure_does_not_take_noise_on_a_plain_wall_for_a_pattern() -> None:
+    """Grain on a flat picture never correlates from frame to frame: flat cells are not compared."""
+    from .synthetic import noisy
+
+    rng = np.random.default_rng(4)
+    wall = np.full((240, 320), 120.0, np.float32)
+    values = scores_of("structure", iter([noisy(wall, rng, sigma=10.0) for _ in range(30)]))
+    assert values.max() <= threshold("structure")

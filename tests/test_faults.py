@@ -489,7 +489,7 @@ def test_c_takes_a_preset_name_and_a_path_still_wins(tmp_path: Path) -> None:
     from vidwatch.config import load_config
 
     preset = load_config("scene_cuts")
-    assert list(preset.detectors) == ["histogram", "lighting"] and preset == load_config("scene_cuts.yaml")
+    assert list(preset.detectors) == ["histogram", "structure", "lighting"] and preset == load_config("scene_cuts.yaml")
     own = tmp_path / "scene_cuts"
     own.write_text("detectors:\n  histogram: {threshold: 0.5}\n")
     cwd = os.getcwd()

@@ -79,7 +79,7 @@ def test_cameras_take_the_site_sections_as_defaults_and_override_them_key_by_key
 
 def test_a_camera_that_overrides_detectors_starts_from_the_default_set() -> None:
     camera = site(cameras={"door": {"source": "0", "detectors": {"diff": {"threshold": 0.05}}}}).cameras["door"]
-    assert list(camera.config.detectors) == ["background", "histogram", "lighting", "camera", "diff"]
+    assert list(camera.config.detectors) == ["background", "histogram", "structure", "lighting", "camera", "diff"]
     assert camera.config.detectors["diff"].params.threshold == 0.05
 
 

@@ -64,5 +64,5 @@ def test_tuned_on_some_clips_is_never_worse_than_the_defaults_on_others(clips, t
     assert _f1_over(held_out, tuned).f1 >= _f1_over(held_out, default).f1
     # plain truth is motion: nothing was fitted to the walker as a scene change or a light change (a
     # detector left out of the config never fires: as good as an infinite threshold)
-    for name in ("histogram", "camera", "lighting"):
+    for name in ("histogram", "structure", "camera", "lighting"):
         assert tuned.thresholds().get(name, math.inf) >= default.thresholds()[name]

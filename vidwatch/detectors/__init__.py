@@ -16,11 +16,12 @@ from vidwatch.detectors.diff import DiffDetector
 from vidwatch.detectors.flow import FlowDetector
 from vidwatch.detectors.histogram import HistogramDetector
 from vidwatch.detectors.lighting import LightingDetector
+from vidwatch.detectors.structure import StructureDetector
 
 REGISTRY: dict[str, type[Detector]] = {
     cls.name: cls
-    for cls in (DiffDetector, BackgroundDetector, FlowDetector, HistogramDetector, LightingDetector,
-                CameraMovedDetector)
+    for cls in (DiffDetector, BackgroundDetector, FlowDetector, HistogramDetector, StructureDetector,
+                LightingDetector, CameraMovedDetector)
 }
 
 
