@@ -37,13 +37,14 @@ def test_tune_writes_a_config_that_run_accepts(samples, tmp_path, capsys) -> Non
     out = tmp_path / "tuned.yaml"
     # two clips with a cut, so a fit to cuts can be checked on a clip it was not fitted to
     clips = [str(samples / n) for n in ("hard_cut.mp4", "walk_and_cut.mp4", "object_enters.mp4", "quiet_noise.mp4")]
-    # start from a histogram threshold that misses the cuts, so tuning has something to fix
-    code = main(["-q", "tune", *clips, "-o", str(out), "--set", "detectors.histogram.threshold=50"])
+    # start from histogram and structure thresholds that miss the cuts, so tuning has something to fix
+    code = main(["-q", "tune", *clips, "-o", str(out), "--set", "detectors.histogram.threshold=50",
+                 "--set", "detectors.structure.threshold=1"])
     assert code == 0
     printed = capsys.readouterr().out
     assert "scene_change" in printed and "F1 cv" in printed
     tuned = load_config(out)
-    assert tuned.detectors["histogram"].threshold < 50
+    assert tuned.detectors["histogram"].threshold < 50 or tuned.detectors["structure"].threshold < 1
     assert main(["-q", "eval", str(samples / "walk_and_cut.mp4"), "-c", str(out)]) == 0
     total = next(r.split() for r in capsys.readouterr().out.splitlines() if r.startswith("TOTAL") and " all " in r)
     assert total[8] == "1.000"
