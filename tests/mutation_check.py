@@ -205,7 +205,12 @@ MUTANTS = (
            ("tests/test_objects.py",)),
     Mutant("velocity-across-scales", "a step between the coarse and the fine picture's centre counts as motion",
            "vidwatch/objects/tracker.py",
-           "        if dt > 0 and obs.fine == last.fine:\n", "        if dt > 0:\n",
+           "if o.fine == obs.fine), None)", "), None)",
+           ("tests/test_objects.py",)),
+    Mutant("velocity-stale-in-turns", "a thing seen by the two pictures in turn keeps the velocity of its last "
+           "run on one picture", "vidwatch/objects/tracker.py",
+           "        last = next((o for o in reversed(self.history) if o.fine == obs.fine), None)\n",
+           "        last = self.history[-1] if self.history[-1].fine == obs.fine else None\n",
            ("tests/test_objects.py",)),
     Mutant("border-any-outward", "a thing at the border drifting outward at all has left the picture",
            "vidwatch/objects/tracker.py",

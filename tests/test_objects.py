@@ -343,6 +343,27 @@ def test_a_step_between_the_coarse_and_the_fine_picture_is_not_motion() -> None:
     assert 4.0 <= track.velocity[0] <= 6.0
 
 
+def test_a_thing_seen_by_the_two_pictures_in_turn_keeps_its_velocity_up_to_date() -> None:
+    from vidwatch.objects.tracker import Observation, Track
+
+    # found by the coarse mask and the fine pass strictly in turn (the coarse centre 2.5 px higher),
+    # walking right at 5 px/s and then turning down at 5 px/s: its velocity follows the turn
+    def seen(index: int) -> Observation:
+        coarse = index % 2 == 0
+        x, y = (50.0 + 0.5 * index, 150.0) if index < 20 else (60.0, 150.0 + 0.5 * (index - 20))
+        return Observation(index, index / 10, x, y - (2.5 if coarse else 0.0), (48, 146, 3, 6), 10, False, 40.0,
+                           fine=not coarse)
+
+    track = Track(1, seen(1))
+    for index in range(2, 20):
+        track.add(seen(index), 4.0)
+        assert abs(track.velocity[1]) < 1.0, (index, track.velocity)
+    assert 4.0 <= track.velocity[0] <= 6.0
+    for index in range(20, 30):
+        track.add(seen(index), 4.0)
+    assert abs(track.velocity[0]) < 1.0 and 4.0 <= track.velocity[1] <= 6.0, track.velocity
+
+
 def test_a_thing_the_fine_pass_found_is_followed_on_frames_the_coarse_mask_has_it_too() -> None:
     # a distant person at the edge of the coarse scale is in the coarse mask one frame and out the next:
     # if the fine pass stopped following them whenever the coarse mask had them, they would be lost

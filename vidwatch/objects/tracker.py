@@ -57,6 +57,9 @@ EDGE = 2
 LEAVING_SHARE = 0.5
 """Share of a track's speed that must point out of the picture, at its border, for it to have left (within
 60 degrees of straight out)."""
+SAME_PICTURE_SPAN = 1.0
+"""Seconds back a track's last observation on the same picture (coarse mask or fine pass) may be for its
+velocity to be measured from it; older, the velocity is kept as it was."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
 LONG_WINDOWS = 3
@@ -174,11 +177,12 @@ class Track:
         return self.last.x + self.velocity[0] * dt, self.last.y + self.velocity[1] * dt
 
     def add(self, obs: Observation, window: float) -> None:
-        last = self.last
-        dt = obs.time - last.time
         # a step between the coarse mask and the fine pass is the two pictures' different centres of the
-        # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion
-        if dt > 0 and obs.fine == last.fine:
+        # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion:
+        # the velocity is measured from its last observation on the same picture
+        last = next((o for o in reversed(self.history) if o.fine == obs.fine), None)
+        dt = obs.time - last.time if last is not None else 0.0
+        if 0 < dt <= SAME_PICTURE_SPAN + 1e-9 and last is not None:
             vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
