@@ -390,3 +390,27 @@ def test_a_thing_the_fine_pass_found_is_followed_on_frames_the_coarse_mask_has_i
     stage.tracker.tracks = [other]
     stage._follow(SimpleNamespace(time=0.0))
     assert followed[-1] == []
+
+
+def test_a_thing_of_a_few_pixels_found_again_a_little_off_its_line_is_the_same_thing() -> None:
+    """A distant person in a large picture is a region of a few analysis pixels whose centre wanders by a
+    pixel or two: lost for half a second and found 3.5 px off its line, it is the same track (measured
+    in its own size, 2 px, it would have jumped almost two sizes)."""
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Tracker
+
+    tracker = Tracker(_rules())
+    shape = (180, 320)
+
+    def seen(index: int, dy: float = 0.0) -> list[Region]:
+        x, y = 100.0 + 0.3 * index, 90.0 + dy
+        return [Region((int(x) - 1, int(y) - 1, 2, 2), 4, (x, y), 1)]
+
+    for index in range(20):
+        tracker.update(index, index / 10, seen(index), lambda track, region: (False, 100.0), shape)
+    first = tracker.tracks[0]
+    first.confirmed_at = 1.0
+    for index in range(20, 25):  # not found for half a second
+        tracker.update(index, index / 10, [], lambda track, region: (False, 100.0), shape)
+    tracker.update(25, 2.5, seen(25, dy=-3.5), lambda track, region: (False, 100.0), shape)
+    assert [t.id for t in tracker.tracks] == [first.id] and first.last.index == 25

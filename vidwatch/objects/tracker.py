@@ -60,6 +60,10 @@ LEAVING_SHARE = 0.5
 SAME_PICTURE_SPAN = 1.0
 """Seconds back a track's last observation on the same picture (coarse mask or fine pass) may be for its
 velocity to be measured from it; older, the velocity is kept as it was."""
+MIN_GATE_SCALE = 3.0
+"""Analysis pixels: the least distance unit of association. A region's centre wanders by a pixel or two
+from frame to frame however small the thing (the blur, the opening, the fine pass's finer picture), so
+a thing of a few pixels measured in its own size would seem to jump by a size a frame."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
 LONG_WINDOWS = 3
@@ -339,7 +343,7 @@ class Tracker:
         centres = np.array([r.centre for r in regions], np.float64).reshape(-1, 2)
         areas = np.array([r.area for r in regions], np.float64)[None, :]
         ratio = areas / usual
-        scale = np.maximum(np.sqrt(np.maximum(usual, areas)), 2.0)
+        scale = np.maximum(np.sqrt(np.maximum(usual, areas)), MIN_GATE_SCALE)
         distance = np.hypot(centres[None, :, 0] - predicted[:, None, 0],
                             centres[None, :, 1] - predicted[:, None, 1]) / scale
         cost = distance + 0.1 * np.abs(np.log(ratio))
