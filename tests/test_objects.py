@@ -414,3 +414,24 @@ def test_a_thing_of_a_few_pixels_found_again_a_little_off_its_line_is_the_same_t
         tracker.update(index, index / 10, [], lambda track, region: (False, 100.0), shape)
     tracker.update(25, 2.5, seen(25, dy=-3.5), lambda track, region: (False, 100.0), shape)
     assert [t.id for t in tracker.tracks] == [first.id] and first.last.index == 25
+
+
+def test_a_slow_small_thing_whose_centre_wanders_keeps_the_direction_it_walks() -> None:
+    """A distant person at dusk walks down at 3 px/s while their region's centre wanders by up to a pixel
+    from frame to frame: measured over half a second the velocity keeps pointing down (from one frame to
+    the next, the wander swings it between -6 and +10 px/s, and the tracker looks for them in the wrong
+    place once they are missed)."""
+    from vidwatch.objects.tracker import Observation, Track
+
+    wander = [0.0, 1.0, -1.0, 0.5, -0.5, 1.0, 0.0, -1.0]
+
+    def seen(index: int) -> Observation:
+        t = index / 12.5
+        return Observation(index, t, 172.0 - 0.5 * t, 40.0 + 3.0 * t + wander[index % len(wander)],
+                           (170, 38, 3, 3), 8, False, 40.0, fine=True)
+
+    track = Track(1, seen(0))
+    for index in range(1, 60):
+        track.add(seen(index), 4.0)
+        if index >= 15:
+            assert 0.5 < track.velocity[1] < 6.0, (index, track.velocity)

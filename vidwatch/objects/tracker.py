@@ -60,6 +60,9 @@ LEAVING_SHARE = 0.5
 SAME_PICTURE_SPAN = 1.0
 """Seconds back a track's last observation on the same picture (coarse mask or fine pass) may be for its
 velocity to be measured from it; older, the velocity is kept as it was."""
+VELOCITY_BASELINE = 0.5
+"""Seconds over which a track's velocity is measured (from its oldest observation on the same picture
+within them)."""
 MIN_GATE_SCALE = 3.0
 """Analysis pixels: the least distance unit of association. A region's centre wanders by a pixel or two
 from frame to frame however small the thing (the blur, the opening, the fine pass's finer picture), so
@@ -183,11 +186,18 @@ class Track:
     def add(self, obs: Observation, window: float) -> None:
         # a step between the coarse mask and the fine pass is the two pictures' different centres of the
         # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion:
-        # the velocity is measured from its last observation on the same picture
-        last = next((o for o in reversed(self.history) if o.fine == obs.fine), None)
-        dt = obs.time - last.time if last is not None else 0.0
-        if 0 < dt <= SAME_PICTURE_SPAN + 1e-9 and last is not None:
-            vx, vy = (obs.x - last.x) / dt, (obs.y - last.y) / dt
+        # the velocity is measured on one picture, over VELOCITY_BASELINE where the track has it (a
+        # centre wanders by a pixel from frame to frame, as much as a slow, distant person moves)
+        base: Observation | None = None
+        for earlier in reversed(self.history):
+            age = obs.time - earlier.time
+            if age > SAME_PICTURE_SPAN + 1e-9 or (base is not None and age > VELOCITY_BASELINE + 1e-9):
+                break
+            if earlier.fine == obs.fine:
+                base = earlier
+        dt = obs.time - base.time if base is not None else 0.0
+        if dt > 0 and base is not None:
+            vx, vy = (obs.x - base.x) / dt, (obs.y - base.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
                              self.velocity[1] + k * (vy - self.velocity[1]))
