@@ -45,14 +45,21 @@ class StructureParams(DetectorParams):
 
 @dataclass(frozen=True, slots=True)
 class _Cells:
-    """One frame's cells, each with its mean removed, and their spreads."""
+    """One frame's picture cut to whole cells, and each cell's mean and spread."""
 
-    centred: np.ndarray
-    """(rows, cell height, columns, cell width) float32."""
+    pixels: np.ndarray
+    """(rows x cell height, columns x cell width) float32."""
+    mean: np.ndarray
+    """(rows, columns) mean of each cell."""
     spread: np.ndarray
     """(rows, columns) standard deviation of each cell."""
     counted: np.ndarray
     """(rows, columns) bool: enough of the cell's pixels count."""
+
+
+def cell_means(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Each cell's mean (the picture holds whole cells: an area resize to one pixel a cell is exact)."""
+    return cv2.resize(image, (columns, rows), interpolation=cv2.INTER_AREA)
 
 
 def cells_of(grey: np.ndarray, valid: np.ndarray | None, rows: int, columns: int) -> _Cells:
@@ -66,15 +73,15 @@ def cells_of(grey: np.ndarray, valid: np.ndarray | None, rows: int, columns: int
         if valid is not None:
             valid = cv2.resize(valid, (width, height), interpolation=cv2.INTER_AREA)
     cell_h, cell_w = max(height // rows, 1), max(width // columns, 1)
-    pixels = grey[:rows * cell_h, :columns * cell_w].astype(np.float32).reshape(rows, cell_h, columns, cell_w)
-    centred = pixels - pixels.mean(axis=(1, 3), keepdims=True)
-    spread = np.sqrt(np.mean(centred * centred, axis=(1, 3)))
+    pixels = grey[:rows * cell_h, :columns * cell_w].astype(np.float32)
+    mean = cell_means(pixels, rows, columns)
+    spread = np.sqrt(np.maximum(cell_means(pixels * pixels, rows, columns) - mean * mean, 0.0))
     if valid is None:
         counted = np.ones((rows, columns), bool)
     else:
-        shares = valid[:rows * cell_h, :columns * cell_w].reshape(rows, cell_h, columns, cell_w).mean(axis=(1, 3))
-        counted = shares >= MIN_VALID * 255
-    return _Cells(centred, spread, counted)
+        counted = cell_means(valid[:rows * cell_h, :columns * cell_w].astype(np.float32), rows, columns) \
+            >= MIN_VALID * 255
+    return _Cells(pixels, mean, spread, counted)
 
 
 class StructureDetector(Detector):
@@ -96,7 +103,7 @@ class StructureDetector(Detector):
         p = self.params
         current = cells_of(frame.grey, frame.valid, p.rows, p.columns)
         previous, self._previous = self._previous, current
-        if previous is None or previous.centred.shape != current.centred.shape:
+        if previous is None or previous.pixels.shape != current.pixels.shape:
             return QUIET
         floor = max(p.min_texture, NOISE_TEXTURES * frame.noise)
         compared = previous.counted & current.counted & (np.maximum(previous.spread, current.spread) >= floor)
@@ -104,7 +111,7 @@ class StructureDetector(Detector):
         share = textured / compared.size
         if textured == 0 or share < p.min_textured:
             return Score(0.0, {"changed": 0.0, "textured": share})
-        covariance = np.mean(previous.centred * current.centred, axis=(1, 3))
+        covariance = cell_means(previous.pixels * current.pixels, p.rows, p.columns) - previous.mean * current.mean
         correlation = covariance / np.maximum(previous.spread * current.spread, 1e-6)
         changed = float(np.count_nonzero(compared & (correlation < p.min_correlation))) / textured
         return Score(changed, {"changed": changed, "textured": share})
