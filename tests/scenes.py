@@ -200,6 +200,40 @@ def snow(n: int, *, seed: int = 5, flakes: int = 300, near_lens_every: float = 2
     return frames
 
 
+def heavy_snow(n: int, *, seed: int = 31, flakes: int = 900, walker_size: tuple[int, int] | None = None,
+               walker_start: int = 0, walker_velocity: tuple[float, float] = (3.0, 0.0),
+               walker_from: tuple[float, float] = (0.0, 0.55)) -> list[np.ndarray]:
+    """Heavy snow: flakes 1-4 px across, the larger falling faster (0.6-3 px/frame) and wandering from
+    side to side, so the mask joins neighbours into clumps that fall steadily for seconds; optionally a
+    person walking at ``walker_velocity`` (px/frame) from ``walker_from`` (shares of the picture)."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    radius = 1.0 + 3.0 * rng.uniform(0, 1, flakes) ** 2
+    state = np.column_stack([rng.uniform(0, WIDTH, flakes), rng.uniform(0, HEIGHT, flakes), radius,
+                             (0.6 + 0.6 * radius) * rng.uniform(0.7, 1.0, flakes),
+                             rng.uniform(0, 2 * math.pi, flakes)])
+    sprite = person(*walker_size, seed=seed) if walker_size else None
+    frames = []
+    for i in range(n):
+        t = i / FPS
+        frame = base.copy()
+        if sprite is not None and i >= walker_start:
+            steps = i - walker_start
+            paste(frame, sprite, walker_from[0] * WIDTH + walker_velocity[0] * steps - (
+                walker_size[0] if walker_velocity[0] > 0 else 0), walker_from[1] * HEIGHT + walker_velocity[1] * steps)
+        state[:, 1] += state[:, 3]
+        state[:, 0] += 0.3 * np.sin(0.9 * t + state[:, 4])
+        wrapped = state[:, 1] > HEIGHT + 4
+        state[wrapped, 1] = -4
+        state[wrapped, 0] = rng.uniform(0, WIDTH, int(wrapped.sum()))
+        layer = np.zeros((HEIGHT, WIDTH), np.float32)
+        for x, y, r, _, _ in state:
+            cv2.circle(layer, (int(x), int(y)), int(round(r)), 1.0, -1, cv2.LINE_AA)
+        layer = cv2.GaussianBlur(layer, (0, 0), 0.8)
+        frames.append(finish(frame * (1 - layer) + 235 * layer, rng, 3.0))
+    return frames
+
+
 def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndarray]:
     """A small dark bird crossing the picture in 3 frames, and a large blurred insect near the lens
     crossing in 3 frames, over and over."""

@@ -73,6 +73,31 @@ def test_a_person_in_snow_is_one_event_that_ends_with_them() -> None:
     assert events[0][1] <= truth[1] + 3 * FPS  # not held open by the snow after the person left
 
 
+@pytest.mark.parametrize("seed", [32, 33])
+def test_clumps_of_heavy_snow_falling_with_the_rest_are_not_motion(seed: int) -> None:
+    # 900 flakes: the mask joins neighbours into clumps that fall steadily for seconds and travel many
+    # of their sizes, as a person does; they move as the crowd of tracks that come and go does
+    assert motion(scenes.heavy_snow(200, seed=seed)) == []
+
+
+def test_a_person_walking_down_the_picture_with_heavy_snow_is_found() -> None:
+    # heading the way the snow falls, at its speed: told from the clumps by its solid silhouette
+    start = 20
+    images = scenes.heavy_snow(200, walker_size=(30, 75), walker_start=start, walker_velocity=(0.0, 1.5),
+                               walker_from=(0.45, 0.05), seed=31)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= 195, events
+
+
+def test_a_small_person_crossing_heavy_snow_is_found() -> None:
+    # as small as the clumps, but walking across the way they fall
+    start = 20
+    images = scenes.heavy_snow(200, walker_size=(12, 30), walker_start=start, walker_velocity=(2.5, 0.0),
+                               walker_from=(0.0, 0.5), seed=32)
+    events = motion(images)
+    assert events and events[0][0] <= start + 3 * FPS and events[-1][1] >= 150, events
+
+
 def test_birds_and_insects_crossing_in_three_frames_are_not_motion() -> None:
     assert motion(scenes.birds_and_insects(240)) == []
 

@@ -3,10 +3,11 @@
 It sits between the detectors and the gate. Detectors say *where* the picture differs from what they
 learnt; this stage asks what those differences are: a thing that travels (a person, however small and
 slow), something that stays in place and moves back and forth (foliage, water), something too small
-for ``min_size`` (rain, snow, noise), something near the lens (huge, fast, blurred), or light falling on
-a surface (a shadow, a headlight). Its verdict is one score, ``objects`` — the largest travel, in object
-sizes, shown by a track that looks like a thing — which the gate thresholds like any other score, plus
-the tracks themselves for events and outputs.
+for ``min_size`` (rain, snow, noise), one of a crowd of clumps drifting the same way (heavy snow),
+something near the lens (huge, fast, blurred), or light falling on a surface (a shadow, a headlight).
+Its verdict is one score, ``objects`` — the largest travel, in object sizes, shown by a track that
+looks like a thing — which the gate thresholds like any other score, plus the tracks themselves for
+events and outputs.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ FINE_VOTES = 5
 FOLLOW_TRAVEL = 0.25
 """Travel (share of ``objects.threshold``) a track found by the fine pass must show, once older than
 ``min_age``, to be looked at again on the next frame."""
+DRIFT_VOTES = 10
+"""Frames over which a track's answers to "does it move as the clutter drifts?" are counted."""
+DRIFT_LOOKS = 3
+"""Answers a track needs, where clutter drifts one way, before it may become a thing."""
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
 
@@ -81,6 +86,8 @@ class ObjectStage:
         """The background model's fit of this frame's light (gain, offset), for the fine pass."""
         self._fine_votes: dict[int, list[bool]] = {}
         """Per track about to become a thing: whether each look on the fine pictures said light."""
+        self._drift_votes: dict[int, deque[bool]] = {}
+        """Per track about to become a thing: whether it moved as the clutter drifts, its last times asked."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
@@ -92,6 +99,7 @@ class ObjectStage:
         self.tracker.reset()
         self._paths.clear()
         self._fine_votes.clear()
+        self._drift_votes.clear()
         self._thing_in_view = False
         self._fine_tracks.clear()
         if self.fine is not None:
@@ -214,6 +222,19 @@ class ObjectStage:
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
 
+    def _drifts(self, track: Track, frame: AnalysisFrame) -> bool:
+        """Whether a track about to become a thing is one of a crowd of clutter drifting one way (snow,
+        rain; see :mod:`vidwatch.objects.drift`) on at least half of the last ``DRIFT_VOTES`` frames it
+        was asked, or was asked fewer than ``DRIFT_LOOKS`` times: where a clump of flakes went over its
+        window swings with each hop between flakes, so one frame's answer is not enough, and a person
+        who entered among them is not held to what was seen then."""
+        verdict = self.tracker.drifts_with_clutter(track, frame.time)
+        if verdict is None:
+            return False  # no crowd drifting one way: nothing to be taken for
+        votes = self._drift_votes.setdefault(track.id, deque(maxlen=DRIFT_VOTES))
+        votes.append(verdict)
+        return len(votes) < DRIFT_LOOKS or 2 * sum(votes) >= len(votes)
+
     def _follow(self, frame: AnalysisFrame) -> None:
         """Have the fine pass look again next frame where the small things it found should be: those that
         are confirmed, or look like things and are new or travelling (what flickers in place is not
@@ -294,7 +315,7 @@ class ObjectStage:
         vetoed: set[int] = set()
         for track in live:
             if track.confirmed_at is None and track.evidence >= p.threshold:
-                if self._fine_says_light(track, frame):
+                if self._drifts(track, frame) or self._fine_says_light(track, frame):
                     vetoed.add(track.id)
                 else:
                     track.confirmed_at = frame.time
@@ -311,10 +332,11 @@ class ObjectStage:
         things = sum(1 for t in live if evidence(t) >= p.threshold)
         self._thing_in_view = things > 0
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
-        if len(self._paths) + len(self._fine_votes) > 2 * len(self.tracker.tracks) + 16:  # forget ended tracks
-            alive = {t.id for t in self.tracker.tracks}
+        if len(self._paths) + len(self._fine_votes) + len(self._drift_votes) > 2 * len(self.tracker.tracks) + 16:
+            alive = {t.id for t in self.tracker.tracks}  # forget ended tracks
             self._paths = {k: v for k, v in self._paths.items() if k in alive}
             self._fine_votes = {k: v for k, v in self._fine_votes.items() if k in alive}
+            self._drift_votes = {k: v for k, v in self._drift_votes.items() if k in alive}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))

@@ -8,7 +8,9 @@ new tracks, tracks nobody claims coast a little and then end.
 Where tracks keep coming and going without becoming things — the pieces of a dappled shadow, foliage,
 water — a clutter map (their birthplaces per cell, fading over ``CLUTTER_MEMORY``) marks a newborn
 track as born in a busy place, and such a track counts only once it has lived a whole window: the
-pieces come and go within a second or two, while a person walking through stays.
+pieces come and go within a second or two, while a person walking through stays. How those that came
+and went moved is remembered too (:mod:`vidwatch.objects.drift`): a crowd of them drifting one way is
+snow or rain, and a track that moves as they do and is no more solid is one of them.
 
 What a track is comes from its history, measured in the object's own size and in seconds, so the same
 numbers hold at any resolution and frame rate:
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidwatch.objects.assignment import min_cost_assignment
+from vidwatch.objects.drift import MIN_PIECE_LIFE, ClutterDrift, Piece
 from vidwatch.objects.regions import Region
 
 UNMATCHED = 1e6
@@ -179,6 +182,13 @@ class Track:
     def age(self, time: float) -> float:
         return time - self.born
 
+    def mean_velocity(self) -> tuple[float, float]:
+        """Analysis pixels per second from its oldest kept observation to its last: where it went over the
+        window, whatever it did from frame to frame."""
+        first, last = self.history[0], self.history[-1]
+        dt = last.time - first.time
+        return ((last.x - first.x) / dt, (last.y - first.y) / dt) if dt > 0 else (0.0, 0.0)
+
     def predict(self, time: float) -> tuple[float, float]:
         dt = time - self.last.time
         return self.last.x + self.velocity[0] * dt, self.last.y + self.velocity[1] * dt
@@ -291,10 +301,13 @@ class Tracker:
         self._clutter: np.ndarray | None = None
         """Tracks that came and went without becoming things, per cell of their birthplace (fading)."""
         self._clutter_time = self._clutter_since = 0.0
+        self.drift = ClutterDrift()
+        """How the tracks that came and went moved: a crowd of them drifting one way is snow or rain."""
 
     def reset(self) -> None:
         self.tracks = []
         self._clutter = None
+        self.drift.reset()
 
     def _cell(self, centre: tuple[float, float]) -> tuple[int, int]:
         """The clutter map's (row, column) of an analysis-pixel position."""
@@ -326,6 +339,14 @@ class Tracker:
         # a map kept for less than its memory has seen only part of it: scaled up to a whole memory's
         # worth, so the first pieces of a shadow in view from the start are as suspect as later ones
         return around / max(1.0 - math.exp(-(time - self._clutter_since) / CLUTTER_MEMORY), 1e-3)
+
+    def drifts_with_clutter(self, track: Track, time: float) -> bool | None:
+        """Whether ``track`` moves as a crowd of tracks that are not things does, and is no more solid
+        than they are (snow, rain: see :mod:`vidwatch.objects.drift`); None where there is no such crowd."""
+        def in_view() -> list[Piece]:
+            return [(*t.mean_velocity(), t.core) for t in self.tracks
+                    if t.confirmed_at is None and t.missed == 0 and t.age(time) >= MIN_PIECE_LIFE - 1e-9]
+        return self.drift.carries(time, track.mean_velocity(), track.core, in_view)
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
         """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
@@ -415,6 +436,9 @@ class Tracker:
             if track.confirmed_at is None and id(track) not in staying:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
+                first, last = track.history[0], track.last
+                self.drift.remember(time, (first.time, first.x, first.y), (last.time, last.x, last.y),
+                                    track.core)
         self.tracks = kept
         for j, region in enumerate(regions):
             if j in claimed:
