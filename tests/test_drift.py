@@ -16,7 +16,7 @@ def falling(drift: ClutterDrift, count: int, *, until: float, seed: int = 0) -> 
         end = until * (k + 1) / count
         life = 1.0
         vx, vy = rng.uniform(-1.5, 1.5), rng.uniform(2.0, 8.0)
-        drift.remember(end, (end - life, 0.0, 0.0), (end, vx * life, vy * life), FLAKE_CORE * rng.uniform(0.5, 1.5))
+        drift.remember(end, (vx, vy, FLAKE_CORE * rng.uniform(0.5, 1.5)), (end - life, end))
 
 
 def nothing_in_view() -> list[tuple[float, float, float]]:
@@ -41,7 +41,7 @@ def test_pieces_going_every_way_are_no_drift() -> None:
     rng = np.random.default_rng(1)
     for k in range(2 * CROWD):
         end, angle = DRIFT_MEMORY * (k + 1) / (2 * CROWD), rng.uniform(0, 2 * np.pi)
-        drift.remember(end, (end - 1.0, 0.0, 0.0), (end, 5 * np.cos(angle), 5 * np.sin(angle)), FLAKE_CORE)
+        drift.remember(end, (5 * np.cos(angle), 5 * np.sin(angle), FLAKE_CORE), (end - 1.0, end))
     assert drift.carries(DRIFT_MEMORY, (0.3, 5.0), FLAKE_CORE, nothing_in_view) is None
 
 

@@ -86,15 +86,12 @@ class ClutterDrift:
         self._cached = None
         self._since = None
 
-    def remember(self, time: float, first: tuple[float, float, float], last: tuple[float, float, float],
-                 core: float) -> None:
-        """Remember a track that ended without becoming a thing: its first and last (time, x, y), its core."""
+    def remember(self, time: float, piece: Piece, seen: tuple[float, float]) -> None:
+        """Remember a track that ended at ``time`` without becoming a thing, ``seen`` from one time to another."""
         if self._since is None:
-            self._since = first[0]
-        life = last[0] - first[0]
-        if life < MIN_PIECE_LIFE - 1e-9:
-            return
-        self._ended.append((time, ((last[1] - first[1]) / life, (last[2] - first[2]) / life, core)))
+            self._since = seen[0]
+        if seen[1] - seen[0] >= MIN_PIECE_LIFE - 1e-9:
+            self._ended.append((time, piece))
 
     def drift(self, time: float, in_view: Callable[[], list[Piece]]) -> Drift | None:
         """How the pieces remembered and those ``in_view`` (asked for once a frame) move at ``time``, or

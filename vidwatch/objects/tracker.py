@@ -436,9 +436,8 @@ class Tracker:
             if track.confirmed_at is None and id(track) not in staying:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
-                first, last = track.history[0], track.last
-                self.drift.remember(time, (first.time, first.x, first.y), (last.time, last.x, last.y),
-                                    track.core)
+                self.drift.remember(time, (*track.mean_velocity(), track.core),
+                                    (track.history[0].time, track.last.time))
         self.tracks = kept
         for j, region in enumerate(regions):
             if j in claimed:
