@@ -36,7 +36,7 @@ FIRST_CROWD = 10
 """Pieces that make a crowd however early: fewer tell no common direction."""
 COHERENCE = 0.7
 """Length of the mean of the pieces' unit directions above which they drift one way (1: all alike;
-foliage and dappled shadows measure below 0.2, snow 0.85-0.95)."""
+foliage and dappled shadows measure below 0.2, snow at 768x576 0.85-0.96)."""
 SPREAD = (5.0, 95.0)
 """Percentiles of the pieces' velocities, along their common direction and across it, that bound how
 the crowd moves: flakes fall at speeds that differ several times over, and wander from side to side."""
