@@ -60,8 +60,10 @@ def _part(rec: Recording, k: int, n: int) -> Recording:
     sl = slice(k * size, (k + 1) * size)
     first = rec.index[sl][0]
     since = {name: np.where(v[sl] >= first, v[sl] - first, -1) for name, v in rec.since.items()}
+    awaited = {name: np.where(v[sl] >= first, v[sl] - first, -1) for name, v in rec.awaited.items()}
     return Recording(f"{rec.name}[{k + 1}/{n}]", rec.index[sl] - first, rec.time[sl] - rec.time[sl][0],
-                     {name: v[sl] for name, v in rec.scores.items()}, since=since, scale=rec.scale, fps=rec.fps)
+                     {name: v[sl] for name, v in rec.scores.items()}, since=since, awaited=awaited,
+                     scale=rec.scale, fps=rec.fps)
 
 
 def truth_part(truth: Truth, rec: Recording, k: int, n: int) -> Truth:

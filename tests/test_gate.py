@@ -143,3 +143,45 @@ def test_a_sustained_detector_opens_an_event_alone_backdated_to_its_start() -> N
     events += gate.flush()
     # 10..60 lasts 5 s (> 2 s): one event from frame 10; 70..75 is too short to count alone
     assert spans(events) == [(10, 60)]
+
+
+def _awaiting_run(over: Sequence[tuple[int, int, int]], awaited: Sequence[tuple[int, int, int]],
+                  n: int = 120, closed: list[int] | None = None) -> list[tuple[int, int]]:
+    """Spans of a motion gate fed one score: over threshold on each (first, last, first seen) range,
+    with evidence awaited on each (first, last, first seen) range; ``closed`` gets the frame
+    on which each event was closed."""
+    gate = Gate({"motion": EventRule(min_frames=1, post_roll=1.0, merge_gap=1.0)}, {"motion": ["objects"]},
+                {"objects": 0.5})
+    blank = np.zeros((4, 4), np.uint8)
+    events: list[Event] = []
+    for i in range(n):
+        frame = AnalysisFrame(i, i / FPS, blank, 1.0, SourceFrame(i, i / FPS, blank))
+        value, since, waits = 0.0, None, None
+        for first, last, seen in over:
+            if first <= i <= last:
+                value, since = 1.0, (seen, seen / FPS)
+        for first, last, seen in awaited:
+            if first <= i <= last:
+                waits = (seen, seen / FPS)
+        ended = gate.update(frame, {"objects": Score(value, since=since, awaited=waits)}).ended
+        events += ended
+        if closed is not None:
+            closed += [i] * len(ended)
+    return spans(events + gate.flush())
+
+
+def test_an_event_waits_for_a_thing_found_again_and_goes_on_as_one() -> None:
+    # a thing over threshold on frames 10-29: the event would close at frame 49 (1 s post-roll + 1 s merge
+    # gap). Its track is lost and a new one, first seen on frame 25, counts only from frame 70
+    found_again = [(10, 29, 10), (70, 99, 25)]
+    assert _awaiting_run(found_again, []) == [(10, 39), (40, 109)]  # not awaited: split in two
+    assert _awaiting_run(found_again, [(25, 69, 25)]) == [(10, 109)]
+    # nothing comes: the event closes when nothing is awaited any more, its end where it was
+    closed: list[int] = []
+    assert _awaiting_run([(10, 29, 10)], [(25, 69, 25)], closed=closed) == [(10, 39)] and closed == [70]
+    # what is awaited next was first seen after the event would have closed: it keeps it open no longer
+    closed = []
+    assert _awaiting_run([(10, 29, 10)], [(25, 59, 25), (60, 80, 55)], closed=closed) == [(10, 39)]
+    assert closed == [60]
+    # what comes was first seen after the event would have closed (frame 55): an event of its own
+    assert _awaiting_run([(10, 29, 10), (70, 99, 55)], [(25, 69, 25)]) == [(10, 39), (55, 109)]

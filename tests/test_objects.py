@@ -3,6 +3,8 @@ sways in place, light on a surface, snow and things near the lens are not."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from vidwatch.events import MOTION
@@ -460,3 +462,91 @@ def test_a_slow_small_thing_whose_centre_wanders_keeps_the_direction_it_walks() 
         track.add(seen(index), 4.0)
         if index >= 15:
             assert 0.5 < track.velocity[1] < 6.0, (index, track.velocity)
+
+
+def test_a_walker_a_snow_clump_falls_past_stays_the_walker() -> None:
+    """A clump of snow falls past a walker: for a second the mask joins them into one region, whose
+    centre lies between the two. The walker's track goes on with the joined region but keeps the
+    walker's own motion (a joined centre says nothing of it), so when they part it goes on with the
+    walker. Measured from the joined centre, it would be dragged down, take the clump when they part,
+    and leave the walker to a new track that must earn its evidence again (one event split in two)."""
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Tracker
+
+    tracker = Tracker(_rules())
+    shape = (240, 320)
+
+    def box(x: float, y: float, w: int, h: int) -> tuple[int, int, int, int]:
+        return (round(x - w / 2), round(y - h / 2), w, h)
+
+    def regions(index: int) -> list[Region]:
+        walker = (100.0 + 0.5 * index, 100.0, 10, 24)  # right at 5 px/s
+        clump = (104.0 + 0.5 * index, -12.0 + 6.0 * index, 12, 24)  # down at 60 px/s, over the walker
+        if abs(clump[1] - walker[1]) >= 28:
+            return [Region(box(*walker), 240, walker[:2], 1), Region(box(*clump), 288, clump[:2], 2)]
+        x = (240 * walker[0] + 288 * clump[0]) / 528
+        y = (240 * walker[1] + 288 * clump[1]) / 528
+        top, bottom = min(walker[1], clump[1]) - 12, max(walker[1], clump[1]) + 12
+        return [Region((round(x - 8), round(top), 16, round(bottom - top)), 528, (x, y), 1)]
+
+    def describe(track: object, region: Region) -> tuple[bool, float]:
+        return False, 200.0
+
+    for index in range(12):  # apart: the clump still high above
+        tracker.update(index, index / 10, regions(index), describe, shape)
+    walker, clump = sorted(tracker.tracks, key=lambda t: -t.last.y)
+    walker.confirmed_at = 1.0
+    for index in range(12, 30):  # joined from frame 15 to 23, apart again from frame 24
+        tracker.update(index, index / 10, regions(index), describe, shape)
+    assert walker in tracker.tracks and walker.missed == 0
+    assert abs(walker.last.y - 100.0) < 1 and abs(walker.last.x - 114.5) < 1, walker.last
+    assert any(abs(t.last.y - 162.0) < 1 for t in tracker.tracks if t is not walker)  # the clump, afresh
+
+
+def test_a_joined_region_says_nothing_of_a_tracks_motion() -> None:
+    """While a walker's region is joined with a clump falling past (twice its usual area), the joined
+    centre moves down with the clump; the walker's velocity stays what it was, and where it will be is
+    predicted from its last observation of its own size."""
+    from vidwatch.objects.tracker import Observation, Track
+
+    def seen(index: int, joined: bool = False) -> Observation:
+        x, y = 100.0 + 0.5 * index, 100.0 + (3.0 * (index - 19) if joined else 0.0)
+        return Observation(index, index / 10, x, y, (int(x) - 5, int(y) - 12, 10, 24), 480 if joined else 240,
+                           False, 200.0)
+
+    track = Track(1, seen(0))
+    for index in range(1, 20):
+        track.add(seen(index), 4.0)
+    assert not track.joins(480, fine=False)  # a track still being judged is never joined (clutter)
+    track.confirmed_at = 1.0
+    for index in range(20, 28):
+        assert track.joins(480, fine=False)
+        track.add(dataclasses.replace(seen(index, joined=True), merged=True), 4.0)
+        assert abs(track.velocity[0] - 5.0) < 1.0 and abs(track.velocity[1]) < 1.0, (index, track.velocity)
+    x, y = track.predict(2.8)
+    assert abs(x - 114.0) < 1.0 and abs(y - 100.0) < 1.0, (x, y)
+
+
+def test_a_track_born_on_a_thing_is_beside_it_and_one_born_elsewhere_is_not() -> None:
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Tracker
+
+    tracker = Tracker(_rules())
+    shape = (240, 320)
+
+    def describe(track: object, region: Region) -> tuple[bool, float]:
+        return False, 200.0
+
+    def walker(index: int) -> Region:
+        x = 100.0 + 0.5 * index
+        return Region((round(x) - 5, 88, 10, 24), 240, (x, 100.0), 1)
+
+    for index in range(12):
+        tracker.update(index, index / 10, [walker(index)], describe, shape)
+    beside = Region((104, 108, 8, 12), 96, (108.0, 114.0), 2)  # on the walker's lower half
+    away = Region((200, 40, 8, 12), 96, (204.0, 46.0), 3)
+    tracker.update(12, 1.2, [walker(12), beside, away], describe, shape)
+    born = {round(t.last.x): t for t in tracker.tracks[1:]}
+    assert not born[108].beside_thing and not born[204].beside_thing  # the walker is no thing yet
+    tracker.tracks[0].confirmed_at = 1.2  # now it is: the track born on it was born beside a thing
+    assert born[108].beside_thing and not born[204].beside_thing

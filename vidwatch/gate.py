@@ -2,8 +2,10 @@
 
 Every detector only scores; this gate applies thresholds, fusion (any / all / k of n), the minimum
 run of frames that opens an event, the post-roll that keeps it open through short pauses and the
-merge gap that joins nearby events, per event kind. Keeping the decision here means all detectors
-share the same, tested event semantics. Its verdict on each frame is a
+merge gap that joins nearby events, per event kind. An event past its merge gap stays open while a
+score awaits evidence first seen before then (``Score.awaited``: a thing's track lost and found
+again, earning its evidence afresh), and goes on if it comes. Keeping the decision here means all
+detectors share the same, tested event semantics. Its verdict on each frame is a
 :class:`~vidwatch.record.FrameRecord`, which is what every output reads.
 """
 
@@ -132,6 +134,8 @@ class _KindGate:
         self._peak_strength = -1.0
         self.last_end: tuple[int, float] = (-1, float("-inf"))
         """Last frame of the latest closed event: the next one may not start before it."""
+        self.waiting = False
+        """The open event is past its merge gap, kept open for evidence a score awaits."""
 
     @property
     def active(self) -> bool:
@@ -164,13 +168,21 @@ class _KindGate:
         if event is not None:
             if not suppressed:
                 self._track_peak(event, frame, scores, frame_counts=over)
-            if over and self.run >= self.rule.min_frames:
+            closes_at = self.last_over_time + self.rule.post_roll + self.rule.merge_gap
+            if over and self.run >= self.rule.min_frames and self.waiting and self.run_start[1] > closes_at + 1e-9:
+                # held open for something awaited, but what came was first seen after the event would
+                # have closed: it is an event of its own
+                ended.append(self._close())
+                event = None
+            elif over and self.run >= self.rule.min_frames:
                 self._extend(event, frame, fired)
             elif frame.time - self.last_over_time <= self.rule.post_roll + 1e-9:
                 event.end_frame, event.end_time = frame.index, frame.time
-            elif frame.time - self.last_over_time > self.rule.post_roll + self.rule.merge_gap + 1e-9:
-                ended.append(self._close())
-        elif over and self.run >= self.rule.min_frames:
+            elif frame.time > closes_at + 1e-9:
+                self.waiting = self._awaits(scores, closes_at)
+                if not self.waiting:
+                    ended.append(self._close())
+        if event is None and over and self.run >= self.rule.min_frames:
             start_frame, start_time = self.run_start
             event = Event(self.kind, start_frame, start_time, frame.index, frame.time, source=source)
             self.event = event
@@ -180,7 +192,15 @@ class _KindGate:
             started.append(event)
         return over
 
+    def _awaits(self, scores: Mapping[str, Score], closes_at: float) -> bool:
+        """Whether a score of this kind awaits evidence first seen before the event would close (a thing's
+        track found again, still earning its evidence): the event stays open, its end where it was,
+        until that evidence comes (and the event goes on) or is no longer awaited (and it closes)."""
+        return any(score.awaited is not None and score.awaited[1] <= closes_at + 1e-9
+                   for score in (scores.get(name) for name in self.detectors) if score is not None)
+
     def _extend(self, event: Event, frame: AnalysisFrame, fired: list[str]) -> None:
+        self.waiting = False
         event.end_frame, event.end_time = frame.index, frame.time
         self.last_over_time = frame.time
         for name in fired:
@@ -211,6 +231,7 @@ class _KindGate:
                 event.box = frame.to_full(best_box)
 
     def _close(self) -> Event:
+        self.waiting = False
         event, self.event = self.event, None
         assert event is not None
         self.last_end = (event.end_frame, event.end_time)

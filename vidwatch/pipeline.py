@@ -22,7 +22,7 @@ from vidwatch.events import LIGHTING, REBASELINE_KINDS, SCENE_CHANGE, STREAM_LOS
 from vidwatch.frames import AnalysisFrame
 from vidwatch.gate import EventRule, Gate
 from vidwatch.objects.params import OBJECTS
-from vidwatch.objects.stage import ObjectStage
+from vidwatch.objects.stage import ObjectStage, awaited_for
 from vidwatch.preprocess import Preprocessor
 from vidwatch.record import RecordLayout, Track
 from vidwatch.scoring import DetectorRunner, score_in_parallel, use_one_opencv_thread
@@ -113,7 +113,8 @@ def record_layout(config: Config) -> RecordLayout:
         metrics=metrics,
         kinds=tuple(config.events),
         feeds={kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()},
-        decision_lag=max((r.post_roll + r.merge_gap for r in config.events.values()), default=0.0),
+        decision_lag=max((r.post_roll + r.merge_gap + (awaited_for(config.objects) if OBJECTS in (r.detectors or ())
+                                                          else 0.0) for r in config.events.values()), default=0.0),
     )
 
 

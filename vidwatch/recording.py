@@ -54,6 +54,9 @@ class Recording:
     since: dict[str, np.ndarray] = field(default_factory=dict)
     """For scores that carry one (the object stage's), the frame their evidence began on, -1 for none:
     replays open events where the pipeline opened them."""
+    awaited: dict[str, np.ndarray] = field(default_factory=dict)
+    """Likewise, the frame the evidence a score awaits was first seen on, -1 for none: replays keep
+    events open where the pipeline kept them."""
     scale: float = 1.0
     fps: float | None = None
     events: list[Event] = field(default_factory=list)
@@ -76,11 +79,15 @@ class Recording:
             names = list(self.scores)
             columns = [self.scores[n].tolist() for n in names]
             began = {n: self.since[n].tolist() for n in names if n in self.since}
+            awaited = {n: self.awaited[n].tolist() for n in names if n in self.awaited}
             time_of = dict(zip(self.index.tolist(), self.time.tolist(), strict=True))
 
+            def at(frames: dict[str, list[int]], name: str, k: int) -> tuple[int, float] | None:
+                first = frames[name][k] if name in frames else -1
+                return (first, time_of.get(first, 0.0)) if first >= 0 else None
+
             def score(name: str, value: float, k: int) -> Score:
-                first = began[name][k] if name in began else -1
-                return Score(value, since=(first, time_of.get(first, 0.0)) if first >= 0 else None)
+                return Score(value, since=at(began, name, k), awaited=at(awaited, name, k))
 
             self._steps = [
                 (_ReplayFrame(int(i), float(t), self.scale),
@@ -100,6 +107,7 @@ class _ScoreRecorder(Sink):
         self.time: list[float] = []
         self.values: dict[str, list[float]] = {}
         self.since: dict[str, list[int]] = {}
+        self.awaited: dict[str, list[int]] = {}
         self.scale = 1.0
 
     def frame(self, record: FrameRecord) -> None:
@@ -108,9 +116,10 @@ class _ScoreRecorder(Sink):
         self.scale = record.frame.scale
         for name, score in record.scores.items():
             self.values.setdefault(name, []).append(float(score.value))
-            if score.since is not None or name in self.since:
-                column = self.since.setdefault(name, [-1] * (len(self.values[name]) - 1))
-                column.append(score.since[0] if score.since is not None else -1)
+            for frames, mark in ((self.since, score.since), (self.awaited, score.awaited)):
+                if mark is not None or name in frames:
+                    column = frames.setdefault(name, [-1] * (len(self.values[name]) - 1))
+                    column.append(mark[0] if mark is not None else -1)
 
 
 def record(spec: str, config: Config) -> Recording:
@@ -124,6 +133,7 @@ def record(spec: str, config: Config) -> Recording:
         time=np.asarray(recorder.time, dtype=np.float64),
         scores={n: np.asarray(v, dtype=np.float64) for n, v in recorder.values.items()},
         since={n: np.asarray(v, dtype=np.int64) for n, v in recorder.since.items()},
+        awaited={n: np.asarray(v, dtype=np.int64) for n, v in recorder.awaited.items()},
         scale=recorder.scale,
         fps=stats.source_fps,
         events=stats.events,

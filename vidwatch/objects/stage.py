@@ -46,6 +46,9 @@ DRIFT_VOTES = 10
 """Frames over which a track's answers to "does it move as the clutter drifts?" are counted."""
 DRIFT_LOOKS = 3
 """Answers a track needs, where clutter drifts one way, before it may become a thing."""
+AWAIT_WINDOWS = 2.0
+"""Evidence windows for which a track born beside a thing is awaited (see ``Score.awaited``): born in
+a busy place it counts only after one, and must then have travelled."""
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
 
@@ -339,7 +342,17 @@ class ObjectStage:
             self._drift_votes = {k: v for k, v in self._drift_votes.items() if k in alive}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
-        return ObjectsResult(Score(value, metrics, None, box, since=since), shown, self._hints(frame, found, live))
+        score = Score(value, metrics, None, box, since=since, awaited=self._awaited(frame))
+        return ObjectsResult(score, shown, self._hints(frame, found, live))
+
+    def _awaited(self, frame: AnalysisFrame) -> tuple[int, float] | None:
+        """(frame, seconds) first seen of the earliest track born beside a thing that may still become one:
+        not yet a thing, not light, younger than ``AWAIT_WINDOWS`` windows (None: none)."""
+        limit = awaited_for(self.params)
+        waiting = [(t.born_index, t.born) for t in self.tracker.tracks
+                   if t.beside_thing and t.confirmed_at is None and t.age(frame.time) <= limit
+                   and not t.is_light(self.tracker.rules)]
+        return min(waiting) if waiting else None
 
     def _describe(self, track: Track, frame: AnalysisFrame) -> record.Track:
         """A track as outputs see it: full-resolution source pixels, seconds.
@@ -401,6 +414,12 @@ class ObjectStage:
             h, w = inside.shape
             target[y0:y0 + h, x0:x0 + w] |= inside * np.uint8(255)
         return LearningHints(hold, free)
+
+
+def awaited_for(params: ObjectParams) -> float:
+    """Seconds for which a track born beside a thing is awaited: how much longer than its merge gap an
+    event of things may stay open, and grow, after its last frame over threshold."""
+    return AWAIT_WINDOWS * params.window
 
 
 def _fused(masks: list[np.ndarray]) -> np.ndarray | None:

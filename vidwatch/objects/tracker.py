@@ -72,6 +72,16 @@ from frame to frame however small the thing (the blur, the opening, the fine pas
 a thing of a few pixels measured in its own size would seem to jump by a size a frame."""
 AREA_RATIO = 4.0
 """A region more than this many times larger or smaller than a track's usual area is not that track."""
+MERGED_AREA = 1.5
+"""A region this many times a thing's usual area or more is the thing joined with something else. Its
+centre is then pulled toward the other (a snow clump falling past a walker drags it down the picture),
+so it says nothing of the thing's motion: the velocity is not measured from it, and where the thing
+will be is predicted from its last observation of its own size. When the two part, the track goes on
+with the region where the thing was heading, not with whichever lies nearer the joined centre."""
+MERGE_MEMORY = 1.0
+"""Seconds after its last observation of its own size that a joined thing is still predicted from it.
+Later, the thing is most likely the larger part of what it joined (a walker through the pieces of a
+dappled shadow), and the joined centre is the better guess."""
 LONG_WINDOWS = 3
 """A long-lived track's travel is also measured over this many evidence windows, from positions kept
 once a second: a person strolling at a fifth of their size a second (far off, or walking toward the
@@ -107,6 +117,9 @@ class Observation:
     core: float | None = None
     fine: bool = False
     """Found by the fine pass: its centre is measured on another picture than the coarse mask's."""
+    merged: bool = False
+    """Its region was much larger than the track's usual one: the thing joined with something else (a
+    flake passing over a walker, a second person), so the region's centre is not the thing's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,8 @@ class Track:
     def __init__(self, track_id: int, first: Observation) -> None:
         self.id = track_id
         self.history: deque[Observation] = deque([first])
+        self._own = first
+        """Its last observation not joined with something else (see ``MERGED_AREA``)."""
         self.born = first.time
         self.born_index = first.index
         self.velocity = (0.0, 0.0)
@@ -164,6 +179,14 @@ class Track:
         self.birthplace = (first.x, first.y)
         self.busy_birth = False
         """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
+        self.born_beside: list[Track] = []
+        """The tracks it was born on or next to."""
+
+    @property
+    def beside_thing(self) -> bool:
+        """Born on or next to a track that is, or has become, a thing: most often that thing found again by
+        a track of its own (its region parted from the old one's), which must earn its evidence afresh."""
+        return any(t.confirmed_at is not None for t in self.born_beside)
 
     @property
     def last(self) -> Observation:
@@ -190,28 +213,46 @@ class Track:
         return ((last.x - first.x) / dt, (last.y - first.y) / dt) if dt > 0 else (0.0, 0.0)
 
     def predict(self, time: float) -> tuple[float, float]:
+        if self.last.merged and time - self._own.time <= MERGE_MEMORY + 1e-9:
+            # joined with something lately: from where it last was itself, as it went over the window
+            own, first = self._own, self.history[0]
+            span = own.time - first.time
+            vx, vy = ((own.x - first.x) / span, (own.y - first.y) / span) if span > 0 else self.velocity
+            return own.x + vx * (time - own.time), own.y + vy * (time - own.time)
         dt = time - self.last.time
         return self.last.x + self.velocity[0] * dt, self.last.y + self.velocity[1] * dt
+
+    def joins(self, area: int, fine: bool) -> bool:
+        """Whether a region of ``area`` continuing this thing is it joined with something: much
+        larger than its usual area. Asked of confirmed things only: they are what an event follows, while
+        clutter (snow, the pieces of a dappled shadow) joins and parts all the time and is left to end and
+        start afresh. Judged on the coarse mask only, where areas are measured alike."""
+        own = self._own
+        return (self.confirmed_at is not None and not fine and not own.fine
+                and area >= MERGED_AREA * self._usual_area)
 
     def add(self, obs: Observation, window: float) -> None:
         # a step between the coarse mask and the fine pass is the two pictures' different centres of the
         # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion:
         # the velocity is measured on one picture, over VELOCITY_BASELINE where the track has it (a
         # centre wanders by a pixel from frame to frame, as much as a slow, distant person moves)
+        # likewise, an observation joined with something else measures nothing of the thing's motion
         base: Observation | None = None
         for earlier in reversed(self.history):
             age = obs.time - earlier.time
             if age > SAME_PICTURE_SPAN + 1e-9 or (base is not None and age > VELOCITY_BASELINE + 1e-9):
                 break
-            if earlier.fine == obs.fine:
+            if earlier.fine == obs.fine and not earlier.merged:
                 base = earlier
-        dt = obs.time - base.time if base is not None else 0.0
+        dt = obs.time - base.time if base is not None and not obs.merged else 0.0
         if dt > 0 and base is not None:
             vx, vy = (obs.x - base.x) / dt, (obs.y - base.y) / dt
             k = 0.5 if len(self.history) > 1 else 1.0
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
                              self.velocity[1] + k * (vy - self.velocity[1]))
         self.history.append(obs)
+        if not obs.merged:
+            self._own = obs
         self._areas.append(obs.area)
         self._usual_area = float(statistics.median(self._areas))  # numpy's costs 20x more on 32 values
         while self.history[0].time < obs.time - window - 1e-9:
@@ -289,6 +330,18 @@ class Track:
             # runner crossing in a second covers several sizes, a fragment of a swaying shadow one or two
             young = self.age(last.time) < YOUNG_AGES * rules.min_age - 1e-9
             self.evidence = max(self.evidence, self.travel / YOUNG_AGES if young else self.travel)
+
+
+def _near(box: tuple[int, int, int, int], point: tuple[float, float]) -> bool:
+    """Whether ``point`` lies within ``box`` grown by half its size on every side."""
+    x, y, w, h = box
+    return x - w / 2 <= point[0] <= x + 1.5 * w and y - h / 2 <= point[1] <= y + 1.5 * h
+
+
+def touches_border(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
+    """Whether a region's box lies within ``EDGE`` analysis pixels of the picture's border."""
+    x, y, w, h = box
+    return x <= EDGE or y <= EDGE or x + w >= shape[1] - EDGE or y + h >= shape[0] - EDGE
 
 
 class Tracker:
@@ -418,8 +471,11 @@ class Tracker:
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
                     light, core = describe(track, region)
                     track.described = time
-                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core,
-                                      region.label < 0),
+                fine = region.label < 0
+                # at the picture's border a thing grows as it comes into view: not joined with anything
+                joined = track.joins(region.area, fine) and not touches_border(region.box, shape)
+                track.add(Observation(index, time, *region.centre, region.box, region.area, light, core, fine,
+                                      joined),
                           rules.window)
                 if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
                     track.judge(rules)
@@ -445,6 +501,7 @@ class Tracker:
             track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area,
                                                      fine=region.label < 0))
             track.busy_birth = self._clutter_around(time, region.centre, shape) >= BUSY_BIRTHS
+            track.born_beside = [t for t in self.tracks if _near(t.last.box, region.centre)]
             track.region = region
             self._next_id += 1
             self.tracks.append(track)
