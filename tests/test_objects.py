@@ -550,3 +550,6 @@ def test_a_track_born_on_a_thing_is_beside_it_and_one_born_elsewhere_is_not() ->
     assert not born[108].beside_thing and not born[204].beside_thing  # the walker is no thing yet
     tracker.tracks[0].confirmed_at = 1.2  # now it is: the track born on it was born beside a thing
     assert born[108].beside_thing and not born[204].beside_thing
+    for index in range(13, 20):  # the small ones end: an ended track keeps no others alive (memory)
+        tracker.update(index, index / 10, [walker(index)], describe, shape)
+    assert born[108] not in tracker.tracks and born[108].born_beside == []

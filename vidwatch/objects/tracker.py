@@ -489,7 +489,10 @@ class Tracker:
         kept = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
         staying = {id(t) for t in kept}
         for track in self.tracks:
-            if track.confirmed_at is None and id(track) not in staying:
+            if id(track) in staying:
+                continue
+            track.born_beside = []  # an ended track keeps no others alive (tracks born beside it keep it)
+            if track.confirmed_at is None:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
                 self.drift.remember(time, (*track.mean_velocity(), track.core),
