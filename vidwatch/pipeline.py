@@ -113,9 +113,15 @@ def record_layout(config: Config) -> RecordLayout:
         metrics=metrics,
         kinds=tuple(config.events),
         feeds={kind: tuple(rule.detectors or ()) for kind, rule in config.events.items()},
-        decision_lag=max((r.post_roll + r.merge_gap + (awaited_for(config.objects) if OBJECTS in (r.detectors or ())
-                                                          else 0.0) for r in config.events.values()), default=0.0),
+        decision_lag=max((_may_grow_for(rule, config) for rule in config.events.values()), default=0.0),
     )
+
+
+def _may_grow_for(rule: EventRule, config: Config) -> float:
+    """Seconds after its last frame over threshold an event of ``rule`` may still grow: its post-roll and
+    merge gap, and where things decide it, the time a thing found again is awaited."""
+    awaited = awaited_for(config.objects) if OBJECTS in (rule.detectors or ()) else 0.0
+    return rule.post_roll + rule.merge_gap + awaited
 
 
 def build_gate(config: Config, *, rules: Mapping[str, EventRule] | None = None,
