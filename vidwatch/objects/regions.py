@@ -43,16 +43,6 @@ MIN_JUDGED = 12
 """Pixels of strong change a region needs for its texture to be judged on them alone."""
 NOISE_FLOOR = 0.5
 """Lowest noise σ assumed (grey levels): the analysis copy is quantised to whole levels."""
-SPECKS_FROM = 8
-"""Pixels a region's box must measure on its narrow side for specks in it to be left out of its outline.
-Snowflakes of a pixel or two inside and across the border of a defocused flake near the lens are its
-strongest change: taken as its core, they lend it their sharp borders, and it looks like a solid thing.
-A speck is a pixel whose change (frame minus background) stands out from its 3x3 neighbourhood's median
-by half the region's peak change; along a thing's outline (a step) the median is the change itself and
-nothing is left out. On a smaller region the thing itself would be specks."""
-SPECKS_AT_MOST = 0.75
-"""Largest share of a region's border that may be left out as specks: past it the border is mostly
-specks (a cluster of flakes), and all of it is measured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +158,11 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
     # walker left in the model, merged with them) keeps the background's texture and would make a
     # person look like light
     judged = strong if core >= MIN_JUDGED else pixels
+    shape = judged.view(np.uint8)
+    border = cv2.dilate(shape, disc(2 * RING + 1)) - cv2.erode(shape, disc(3), borderType=cv2.BORDER_REPLICATE)
     # this runs for every tracked region several times a second: dot products of the judged pixels
-    # rather than whole-patch arrays
+    # rather than whole-patch arrays, and the change's gradient as the difference of the frame's and
+    # the background's (Sobel is linear)
     fxj, fyj, bxj, byj = fx[judged], fy[judged], bx[judged], by[judged]
     f_energy = float(fxj @ fxj + fyj @ fyj)
     b_energy = float(bxj @ bxj + byj @ byj)
@@ -179,42 +172,10 @@ def appearance(inside: np.ndarray, origin: tuple[int, int], grey: np.ndarray, re
         # parallel but of another strength: no light scales edges that much (a striped thing crossing
         # the faint trace it left in the model along its own path)
         texture = min(texture, 0.0)
-    border = _border(judged)
-    level = _mean(magnitude[judged]) if core >= MIN_JUDGED else contrast
-    if min(cv2.boundingRect(inside)[2:]) >= SPECKS_FROM:
-        border, level = _outline_without_specks(frame - back, pixels, peak, noise, border, level)
-    edges = cv2.magnitude(fx - bx, fy - by)[border]  # Sobel is linear: the change's gradient
+    edges = cv2.magnitude(fx - bx, fy - by)[border.view(bool)]
     edge = _quantile(edges, EDGE_QUANTILE)
+    level = _mean(magnitude[judged]) if core >= MIN_JUDGED else contrast
     return Appearance(texture, edge / (SOBEL_STEP_GAIN * max(level, 1.0)), contrast, core)
-
-
-def _border(shape: np.ndarray) -> np.ndarray:
-    """The pixels just outside and on the edge of ``shape`` (bool): where its outline is looked for."""
-    grown = cv2.dilate(shape.view(np.uint8), disc(2 * RING + 1))
-    return (grown - cv2.erode(shape.view(np.uint8), disc(3), borderType=cv2.BORDER_REPLICATE)).view(bool)
-
-
-def _outline_without_specks(change: np.ndarray, pixels: np.ndarray, peak: float, noise: float,
-                            border: np.ndarray, level: float) -> tuple[np.ndarray, float]:
-    """The border and the change level of a region's own change, specks left out (see ``SPECKS_FROM``):
-    its strong pixels as the change without specks has them, and their border away from specks.
-    ``border`` and ``level`` as they are where the region has no specks, or too little would be left."""
-    smooth = cv2.medianBlur(change, 3)
-    specks = cv2.absdiff(change, smooth) >= 0.5 * peak
-    if not specks[pixels].any():
-        return border, level
-    near_specks = cv2.dilate(specks.view(np.uint8), disc(3)).view(bool)
-    enough = (1.0 - SPECKS_AT_MOST) * np.count_nonzero(border)
-    magnitude = np.abs(smooth)
-    own_peak = _quantile(magnitude[pixels], 0.95)
-    own = pixels & (magnitude >= max(0.5 * own_peak, 3.0 * max(noise, NOISE_FLOOR))) & ~near_specks
-    if np.count_nonzero(own) >= MIN_JUDGED:
-        clear = _border(own) & ~near_specks
-        if np.count_nonzero(clear) >= enough:
-            return clear, _mean(np.abs(change[own]))
-    # too thick a snowfall to find the region's own change: at least its border without the specks
-    clear = border & ~near_specks
-    return (clear, level) if np.count_nonzero(clear) >= enough else (border, level)
 
 
 def _mean(values: np.ndarray) -> float:
