@@ -95,6 +95,26 @@ def visible_frames(n: int, *, size: tuple[int, int], speed: float, start: int,
     return seen[0], seen[-1]
 
 
+def walkers_in_turn(gap: int, *, size: tuple[int, int] = (14, 34), speed: float = 6.0, seed: int = 4,
+                    after: int = 20) -> tuple[list[np.ndarray], tuple[int, int], tuple[int, int]]:
+    """Two people crossing the picture one after the other, left to right, the second coming into
+    view ``gap`` frames after the first has left: (frames, first's visible frames, second's)."""
+    base = ground(seed)
+    first, second = person(*size, seed=seed), person(*size, shade=70.0, seed=seed + 1)
+    crossing = int((WIDTH + size[0]) / speed) + 1
+    start, start_second = 10, 10 + crossing + gap
+    rng = np.random.default_rng(seed + 50)
+    frames = []
+    for i in range(start_second + crossing + after):
+        frame = base.copy()
+        if i >= start:
+            paste(frame, first, -size[0] + speed * (i - start), 300)
+        if i >= start_second:
+            paste(frame, second, -size[0] + speed * (i - start_second), 200)
+        frames.append(finish(frame, rng, 3.0))
+    return frames, (start, start + crossing), (start_second, start_second + crossing)
+
+
 def swaying_foliage(n: int, *, seed: int = 2, amplitude: float = 5.0, period: float = 2.0) -> list[np.ndarray]:
     """A leafy crown (bright and dark blobs) swaying about its base, with leaf flutter."""
     rng = np.random.default_rng(seed)

@@ -113,6 +113,19 @@ def test_a_loiterer_who_stands_still_is_one_event() -> None:
     assert events[0][0] <= stand[0] and events[0][1] >= stand[0] + stand[1]
 
 
+def test_someone_who_comes_into_view_within_the_merge_gap_joins_the_event() -> None:
+    """A second person comes into view 1 s after the first has left: within the first event's
+    post-roll and merge gap (2 s), so one event, although their own track takes longer than that to
+    count. Seen 4 s after, they are an event of their own."""
+    images, first, second = scenes.walkers_in_turn(10)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= first[0] + 10 and events[0][1] >= second[1] - 10, events
+    images, first, second = scenes.walkers_in_turn(40)
+    events = motion(images)
+    assert len(events) == 2 and overlaps(events[0], first) and overlaps(events[1], second), events
+    assert events[0][1] < second[0] <= events[1][0] + 10, events
+
+
 @pytest.mark.parametrize("fps", [5.0, 30.0])
 def test_travel_is_measured_in_seconds_and_sizes_not_frames(fps: float) -> None:
     # the same walk filmed at another frame rate: the same one event
@@ -526,30 +539,3 @@ def test_a_joined_region_says_nothing_of_a_tracks_motion() -> None:
     x, y = track.predict(2.8)
     assert abs(x - 114.0) < 1.0 and abs(y - 100.0) < 1.0, (x, y)
 
-
-def test_a_track_born_on_a_thing_is_beside_it_and_one_born_elsewhere_is_not() -> None:
-    from vidwatch.objects.regions import Region
-    from vidwatch.objects.tracker import Tracker
-
-    tracker = Tracker(_rules())
-    shape = (240, 320)
-
-    def describe(track: object, region: Region) -> tuple[bool, float]:
-        return False, 200.0
-
-    def walker(index: int) -> Region:
-        x = 100.0 + 0.5 * index
-        return Region((round(x) - 5, 88, 10, 24), 240, (x, 100.0), 1)
-
-    for index in range(12):
-        tracker.update(index, index / 10, [walker(index)], describe, shape)
-    beside = Region((104, 108, 8, 12), 96, (108.0, 114.0), 2)  # on the walker's lower half
-    away = Region((200, 40, 8, 12), 96, (204.0, 46.0), 3)
-    tracker.update(12, 1.2, [walker(12), beside, away], describe, shape)
-    born = {round(t.last.x): t for t in tracker.tracks[1:]}
-    assert not born[108].beside_thing and not born[204].beside_thing  # the walker is no thing yet
-    tracker.tracks[0].confirmed_at = 1.2  # now it is: the track born on it was born beside a thing
-    assert born[108].beside_thing and not born[204].beside_thing
-    for index in range(13, 20):  # the small ones end: an ended track keeps no others alive (memory)
-        tracker.update(index, index / 10, [walker(index)], describe, shape)
-    assert born[108] not in tracker.tracks and born[108].born_beside == []

@@ -3,10 +3,10 @@
 Every detector only scores; this gate applies thresholds, fusion (any / all / k of n), the minimum
 run of frames that opens an event, the post-roll that keeps it open through short pauses and the
 merge gap that joins nearby events, per event kind. An event past its merge gap stays open while a
-score awaits evidence first seen before then (``Score.awaited``: a thing's track lost and found
-again, earning its evidence afresh), and goes on if it comes. Keeping the decision here means all
-detectors share the same, tested event semantics. Its verdict on each frame is a
-:class:`~vidwatch.record.FrameRecord`, which is what every output reads.
+score awaits evidence first seen before then (``Score.awaited``: a track that may still count, such
+as a thing's track lost and found again, earning its evidence afresh), and goes on if it comes.
+Keeping the decision here means all detectors share the same, tested event semantics. Its verdict
+on each frame is a :class:`~vidwatch.record.FrameRecord`, which is what every output reads.
 """
 
 from __future__ import annotations

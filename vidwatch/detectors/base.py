@@ -46,9 +46,11 @@ class Score:
     """(frame, seconds) at which the evidence this score stands for began — a tracked thing's first
     sighting — so an event opened on it starts there rather than when the evidence was complete."""
     awaited: tuple[int, float] | None = None
-    """(frame, seconds) first seen of the earliest thing-in-waiting — a track born beside a thing, which
-    may yet count — so an event that would close while it waits may wait for it (a person whose track
-    was lost for a moment and found again must earn their evidence afresh; it is one event, not two)."""
+    """(frame, seconds) first seen of the earliest thing-in-waiting — a track that may yet count — so an
+    event that would close while it waits may wait for it: an event is backdated to its evidence's
+    first sighting, so what was first seen within the merge gap belongs to the event before (a person
+    whose track was lost and found again, who must earn their evidence afresh, or a second person
+    who came into view as the first left: one event, not two)."""
     reference: np.ndarray | None = None
     """What the frame's :attr:`~vidwatch.frames.AnalysisFrame.detail` was compared with (a background
     model's mean, mapped to the frame's light), so later stages can test what each region is."""

@@ -47,8 +47,8 @@ DRIFT_VOTES = 10
 DRIFT_LOOKS = 3
 """Answers a track needs, where clutter drifts one way, before it may become a thing."""
 AWAIT_WINDOWS = 2.0
-"""Evidence windows for which a track born beside a thing is awaited (see ``Score.awaited``): born in
-a busy place it counts only after one, and must then have travelled."""
+"""Evidence windows for which a track that may still become a thing is awaited (see ``Score.awaited``):
+born in a busy place it counts only after one, and must then have travelled."""
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
 
@@ -346,11 +346,11 @@ class ObjectStage:
         return ObjectsResult(score, shown, self._hints(frame, found, live))
 
     def _awaited(self, frame: AnalysisFrame) -> tuple[int, float] | None:
-        """(frame, seconds) first seen of the earliest track born beside a thing that may still become one:
-        not yet a thing, not light, younger than ``AWAIT_WINDOWS`` windows (None: none)."""
+        """(frame, seconds) first seen of the earliest track that may still become a thing: not yet one, not
+        light, younger than ``AWAIT_WINDOWS`` windows (None: none)."""
         limit = awaited_for(self.params)
         waiting = [(t.born_index, t.born) for t in self.tracker.tracks
-                   if t.beside_thing and t.confirmed_at is None and t.age(frame.time) <= limit
+                   if t.confirmed_at is None and t.age(frame.time) <= limit
                    and not t.is_light(self.tracker.rules)]
         return min(waiting) if waiting else None
 
@@ -417,8 +417,8 @@ class ObjectStage:
 
 
 def awaited_for(params: ObjectParams) -> float:
-    """Seconds for which a track born beside a thing is awaited: how much longer than its merge gap an
-    event of things may stay open, and grow, after its last frame over threshold."""
+    """Seconds for which a track that may still become a thing is awaited: how much longer than its merge
+    gap an event of things may stay open, and grow, after its last frame over threshold."""
     return AWAIT_WINDOWS * params.window
 
 

@@ -179,14 +179,6 @@ class Track:
         self.birthplace = (first.x, first.y)
         self.busy_birth = False
         """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
-        self.born_beside: list[Track] = []
-        """The tracks it was born on or next to."""
-
-    @property
-    def beside_thing(self) -> bool:
-        """Born on or next to a track that is, or has become, a thing: most often that thing found again by
-        a track of its own (its region parted from the old one's), which must earn its evidence afresh."""
-        return any(t.confirmed_at is not None for t in self.born_beside)
 
     @property
     def last(self) -> Observation:
@@ -330,12 +322,6 @@ class Track:
             # runner crossing in a second covers several sizes, a fragment of a swaying shadow one or two
             young = self.age(last.time) < YOUNG_AGES * rules.min_age - 1e-9
             self.evidence = max(self.evidence, self.travel / YOUNG_AGES if young else self.travel)
-
-
-def _near(box: tuple[int, int, int, int], point: tuple[float, float]) -> bool:
-    """Whether ``point`` lies within ``box`` grown by half its size on every side."""
-    x, y, w, h = box
-    return x - w / 2 <= point[0] <= x + 1.5 * w and y - h / 2 <= point[1] <= y + 1.5 * h
 
 
 def touches_border(box: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:
@@ -491,7 +477,6 @@ class Tracker:
         for track in self.tracks:
             if id(track) in staying:
                 continue
-            track.born_beside = []  # an ended track keeps no others alive (tracks born beside it keep it)
             if track.confirmed_at is None:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
@@ -504,7 +489,6 @@ class Tracker:
             track = Track(self._next_id, Observation(index, time, *region.centre, region.box, region.area,
                                                      fine=region.label < 0))
             track.busy_birth = self._clutter_around(time, region.centre, shape) >= BUSY_BIRTHS
-            track.born_beside = [t for t in self.tracks if _near(t.last.box, region.centre)]
             track.region = region
             self._next_id += 1
             self.tracks.append(track)
