@@ -119,7 +119,7 @@ def record_layout(config: Config) -> RecordLayout:
 
 def _may_grow_for(rule: EventRule, config: Config) -> float:
     """Seconds after its last frame over threshold an event of ``rule`` may still grow: its post-roll and
-    merge gap, and where things decide it, the time a thing found again is awaited."""
+    merge gap, and where things decide it, the time a track that may still count is awaited."""
     awaited = awaited_for(config.objects) if OBJECTS in (rule.detectors or ()) else 0.0
     return rule.post_roll + rule.merge_gap + awaited
 

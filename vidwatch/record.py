@@ -51,7 +51,7 @@ class RecordLayout:
     """kind -> the score names that feed it."""
     decision_lag: float
     """Seconds after its last busy frame an event may still grow (the largest post_roll + merge_gap, plus
-    the time a thing found again is awaited where the object stage decides): how long a buffer must
+    the time a track that may still count is awaited where things decide): how long a buffer must
     hold frames before the gate's verdict on them is final."""
 
 
