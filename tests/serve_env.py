@@ -26,7 +26,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 FPS = 10
-LOOP_FRAMES = 40
+LOOP_FRAMES = 60
+"""A 6 s loop: the 3.4 s without the square are longer than any post-roll and merge gap these tests set
+(at most 2.5 s), so a square of the next loop, first seen after the event would close, opens a new one."""
 MOTION = (8, 33)
 """Frames of each loop in which a square crosses the scene (the rest is a still, noisy scene): 2.6 s, a
 walk long enough for the object stage to see it travel."""
@@ -39,7 +41,7 @@ def square_x(frame: int) -> int | None:
 
 
 def make_camera_clip(path: Path, *, seed: int = 5, y: int = 100) -> Path:
-    """A 4 s MJPEG clip at 10 fps, 320x240: a still scene, a square crossing it in frames 8-33."""
+    """A 6 s MJPEG clip at 10 fps, 320x240: a still scene, a square crossing it in frames 8-33."""
     if path.exists():
         return path
     base = scene(seed)

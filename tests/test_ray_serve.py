@@ -1,7 +1,7 @@
 """`vidwatch serve --ray`: cameras as Ray actors, seen by the service as cameras on threads.
 
 Two looping MJPEG/HTTP cameras from ffmpeg on 127.0.0.1 (:mod:`tests.serve_env`: a square crosses
-the scene every 4 s). In-process tests share one local Ray (2 CPUs); the process test starts
+the scene every 6 s). In-process tests share one local Ray (2 CPUs); the process test starts
 ``vidwatch serve --ray`` with its own Ray and checks that nothing it started outlives it.
 """
 

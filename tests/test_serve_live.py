@@ -1,6 +1,6 @@
 """``vidwatch serve`` with real parts: two MJPEG/HTTP cameras from ffmpeg, a mosquitto broker, a headless
 Chromium, all on 127.0.0.1. One service runs for the whole module; each test waits (bounded) for what it
-checks. The cameras loop a 4 s clip with a square crossing it, so a motion event comes every 4 s."""
+checks. The cameras loop a 6 s clip with a square crossing it, so a motion event comes every 6 s."""
 
 from __future__ import annotations
 
