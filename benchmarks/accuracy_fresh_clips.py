@@ -357,12 +357,13 @@ def _bursts(d: _Draw, seconds: float) -> list[tuple[float, float]]:
 
 
 def _light_switch(seed: int) -> Clip:
-    """A lamp switched on (with or without a flicker) and off again: two lighting truths."""
+    """A lamp switched on (with or without a flicker) and off again: two lighting truths. A flicker is an
+    odd number of toggles, on-off-on, so the lamp is on until it is switched off."""
     d = _Draw(seed, "light_switch")
     fps = d.fps((10.0, 12.5, 15.0, 20.0))
     low = d.u(0.4, 0.55)
     on = int(d.u(2.5, 5.0) * fps)
-    toggles = [on] + ([on + 2, on + 4, on + 6] if d.sign() > 0 else [])
+    toggles = [on] + ([on + 2, on + 4] if d.sign() > 0 else [])
     off = on + int(d.u(4.0, 8.0) * fps)
     changes = [(f / fps, 1.0 if k % 2 == 0 else low, 1.0) for k, f in enumerate(toggles)] + [(off / fps, low, 1.0)]
     seconds = round(off / fps + d.u(3.0, 5.0), 1)
