@@ -278,3 +278,19 @@ def test_recompressed_clips_keep_their_truth_and_frames_and_are_cached(bench, tm
     written = first.stat().st_mtime_ns
     assert clips.recompressed([video], 40) == [first]
     assert first.stat().st_mtime_ns == written  # cached: not encoded again
+
+
+def test_every_light_switch_truth_of_a_fresh_suite_changes_the_light(bench) -> None:
+    """A lighting truth must be a change the picture shows: the light after it differs from before it.
+    (A flicker drawn as an even number of toggles once left the lamp off, so the truth's switch-off
+    changed nothing and could only be missed.)"""
+    flickering = 0
+    for seed in range(1, 41):
+        clip = next(c for c in bench.fresh.clips(seed) if c.name == "light_switch")
+        assert clip.light is not None and len(clip.lighting) == 2, seed
+        for truth in clip.lighting:
+            first, last = truth if isinstance(truth, tuple) else (truth, truth)
+            before, after = clip.light((first - 1) / clip.fps), clip.light((last + 1) / clip.fps)
+            assert before != after, (seed, truth, before, after)
+        flickering += isinstance(clip.lighting[0], tuple)
+    assert 5 <= flickering <= 35  # both kinds are drawn
