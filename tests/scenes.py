@@ -115,6 +115,28 @@ def walkers_in_turn(gap: int, *, size: tuple[int, int] = (14, 34), speed: float 
     return frames, (start, start + crossing), (start_second, start_second + crossing)
 
 
+def behind_railing(*, size: tuple[int, int] = (14, 34), speed: float = 1.5, start: int = 20, y: float = 300,
+                   span: tuple[int, int] = (220, 420), pitch: int = 10, bar: int = 4, shade: float = 40.0,
+                   seed: int = 7, after: int = 20) -> tuple[list[np.ndarray], tuple[int, int]]:
+    """A person walking left to right behind a railing (upright bars of ``shade`` every ``pitch`` px
+    over ``span``, in front of them): (frames, the person's visible frames). Behind it, their region
+    keeps the railing's strong edges, as light on the ground would keep the ground's."""
+    base = ground(seed)
+    sprite = person(*size, seed=seed)
+    rng = np.random.default_rng(seed + 50)
+    crossing = int((WIDTH + size[0]) / speed) + 1
+    top, bottom = int(y) - 30, int(y) + size[1] + 20
+    frames = []
+    for i in range(start + crossing + after):
+        frame = base.copy()
+        if i >= start:
+            paste(frame, sprite, -size[0] + speed * (i - start), y)
+        for x in range(span[0], span[1], pitch):
+            frame[top:bottom, x:x + bar] = shade
+        frames.append(finish(frame, rng, 3.0))
+    return frames, visible_frames(len(frames), size=size, speed=speed, start=start)
+
+
 def swaying_foliage(n: int, *, seed: int = 2, amplitude: float = 5.0, period: float = 2.0) -> list[np.ndarray]:
     """A leafy crown (bright and dark blobs) swaying about its base, with leaf flutter."""
     rng = np.random.default_rng(seed)

@@ -126,6 +126,15 @@ def test_someone_who_comes_into_view_within_the_merge_gap_joins_the_event() -> N
     assert events[0][1] < second[0] <= events[1][0] + 10, events
 
 
+@pytest.mark.parametrize("shade", [40.0, 200.0])
+def test_a_person_passing_behind_a_railing_stays_one_event(shade: float) -> None:
+    """Behind the railing (14 s of the walk) the person's region keeps its bars' strong edges and
+    most looks there say light; a thing that walked in for 13 s is not unmade by them."""
+    images, truth = scenes.behind_railing(shade=shade)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= truth[0] + 20 and events[0][1] >= truth[1] - 10, events
+
+
 @pytest.mark.parametrize("fps", [5.0, 30.0])
 def test_travel_is_measured_in_seconds_and_sizes_not_frames(fps: float) -> None:
     # the same walk filmed at another frame rate: the same one event
@@ -273,6 +282,36 @@ def test_a_young_track_must_travel_twice_as_far() -> None:
     assert track_moving(5.0, 11).evidence >= 1.0
     # the slow one counts once it has lived twice the minimum age and kept going
     assert track_moving(1.4, 25).evidence >= 1.0
+
+
+def test_a_thing_is_unmade_by_light_looks_over_its_life_while_it_travels_and_over_a_window_once_it_stops() -> None:
+    from vidwatch.objects.tracker import Observation, Track
+
+    rules = _rules()
+
+    def judged(walk: int, then: int, speed_then: float) -> Track:
+        """A solid 10x20 region (size 14 px) walking 2 px a frame at 10 fps for ``walk`` frames, then
+        ``then`` frames of light-like looks at ``speed_then`` px a frame."""
+        track = Track(1, Observation(0, 0.0, 20.0, 50.0, (15, 40, 10, 20), 200, False, 400.0))
+        x = 20.0
+        for index in range(1, walk + then):
+            x += 2.0 if index < walk else speed_then
+            track.add(Observation(index, index / 10, x, 50.0, (15, 40, 10, 20), 200, index >= walk, 400.0),
+                      rules.window)
+            track.judge(rules)
+            if track.evidence >= 1.0 and track.confirmed_at is None:
+                track.confirmed_at = index / 10
+        return track
+
+    # walked in for 10 s, then 5 s of light-like looks (behind a railing) walking on: still a thing
+    walking_on = judged(100, 50, 2.0)
+    assert not walking_on.is_light(rules) and walking_on.evidence >= 1.0
+    # after a 20 s walk, the same looks where it stopped for longer than three windows (a patch of
+    # light it was lost in): light, as its window says, though most of its life's looks were solid
+    stopped = judged(200, 130, 0.0)
+    assert stopped.is_light(rules) and stopped.evidence == 0.0
+    # walking on, but light on most of its looks since it was born: light after all
+    assert judged(40, 60, 2.0).is_light(rules)
 
 
 def test_a_slow_walker_while_auto_exposure_hunts_is_one_event() -> None:

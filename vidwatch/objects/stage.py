@@ -96,7 +96,7 @@ class ObjectStage:
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
             min_core=SILHOUETTE_FILL * width * height, max_step=params.max_step, max_missed=params.max_missed,
             coast=params.coast, gate=params.gate, max_light=params.max_light,
-            sparse_evidence=2.0 * params.threshold))
+            sparse_evidence=2.0 * params.threshold, travelling=params.threshold))
 
     def reset(self) -> None:
         self.tracker.reset()

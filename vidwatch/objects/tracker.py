@@ -54,7 +54,13 @@ DESCRIBE_EVERY = 0.15
 PATH_SAMPLE = 0.2
 """Seconds between the positions summed into a track's path length (jitter below this is not path)."""
 LIGHT_MAJORITY = 0.5
-"""Share of light-like observations above which a track is light, even one that counted as a thing."""
+"""Share of light-like observations above which a track is light, even one that counted as a thing: of
+its last window's looks, or, for a thing still travelling (``TrackingRules.travelling``), of all its
+looks since it was born. A person passing behind a pole or a railing keeps its strongest edges in their
+region for seconds, and those looks say light; a thing that walked in for ten seconds and walks on is
+not unmade by a few seconds of them, while a piece of shadow that counted for a moment is outvoted as
+soon as it was, and a region left standing where a thing was (its trace, a patch of light it was lost
+in) is judged on what it looks like now."""
 EDGE = 2
 """Analysis pixels from the picture's border within which a region touches it."""
 LEAVING_SHARE = 0.5
@@ -138,6 +144,10 @@ class TrackingRules:
     sparse_evidence: float = 2.0
     """Evidence of a solid thing seen on two frames too far apart to track (above the threshold: it
     counts, as nothing better can be known of it)."""
+    travelling: float = 1.0
+    """Travel (object sizes, over a window or three: ``Track.travel``) of a thing still on its way (the
+    evidence threshold): while it shows this much, it is judged light on all its looks, not only its
+    last window's. Over three windows, so a person who turns back is still on their way."""
 
 
 Describe = Callable[["Track", Region], tuple[bool | None, float | None]]
@@ -172,6 +182,9 @@ class Track:
         self.step = 0.0
         self._votes = 0
         self._light_votes = 0
+        self._life_votes = 0
+        self._life_light_votes = 0
+        """Looks (and light-like ones) since it was born: what a thing is judged light on."""
         self._areas: deque[int] = deque([first.area], maxlen=32)
         self._usual_area = float(first.area)
         self._milestones: deque[tuple[float, float, float]] = deque([(first.time, first.x, first.y)])
@@ -243,6 +256,9 @@ class Track:
             self.velocity = (self.velocity[0] + k * (vx - self.velocity[0]),
                              self.velocity[1] + k * (vy - self.velocity[1]))
         self.history.append(obs)
+        if obs.light is not None:
+            self._life_votes += 1
+            self._life_light_votes += obs.light
         if not obs.merged:
             self._own = obs
         self._areas.append(obs.area)
@@ -258,7 +274,10 @@ class Track:
         self.last_seen = obs.time
 
     def is_light(self, rules: TrackingRules) -> bool:
-        """Whether most of its observations looked like light: then it is light, whatever it showed."""
+        """Whether most of its looks (a travelling thing's over its life, see ``LIGHT_MAJORITY``) were
+        like light: then it is light, whatever it showed."""
+        if self.confirmed_at is not None and self.travel >= rules.travelling:
+            return self._life_light_votes > LIGHT_MAJORITY * self._life_votes and self._votes >= 3
         return self.light_share > LIGHT_MAJORITY and self._votes >= 3
 
     def looks_solid(self, rules: TrackingRules, looks: int = 3) -> bool:
