@@ -129,7 +129,7 @@ def test_someone_who_comes_into_view_within_the_merge_gap_joins_the_event() -> N
 @pytest.mark.parametrize("shade", [40.0, 200.0])
 def test_a_person_passing_behind_a_railing_stays_one_event(shade: float) -> None:
     """Behind the railing (14 s of the walk) the person's region keeps its bars' strong edges and
-    most looks there say light; a thing that walked in for 13 s is not unmade by them."""
+    most looks there say light; a thing that walked 15 s before reaching it is not unmade by them."""
     images, truth = scenes.behind_railing(shade=shade)
     events = motion(images)
     assert len(events) == 1 and events[0][0] <= truth[0] + 20 and events[0][1] >= truth[1] - 10, events
