@@ -555,6 +555,46 @@ def test_a_walker_a_snow_clump_falls_past_stays_the_walker() -> None:
     assert any(abs(t.last.y - 162.0) < 1 for t in tracker.tracks if t is not walker)  # the clump, afresh
 
 
+def test_a_walker_hidden_for_seconds_in_a_larger_clump_that_takes_the_joined_region_is_kept() -> None:
+    """A clump of snow larger than a walker falls slowly over them: for five seconds the mask joins them
+    into one region, centred nearer the clump, which the clump's track takes. The walker is in it all
+    the same: their track goes on inside it at their own pace and own size, and takes them again when
+    they part. Left without a region, it would have ended after ``coast`` (2 s) and the walker, found
+    again, would have had to earn their evidence afresh (one event split in two)."""
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import Tracker
+
+    tracker = Tracker(_rules())
+    shape = (240, 320)
+
+    def box(x: float, y: float, w: int, h: int) -> tuple[int, int, int, int]:
+        return (round(x - w / 2), round(y - h / 2), w, h)
+
+    def regions(index: int) -> list[Region]:
+        walker = (100.0 + 0.5 * index, 100.0, 10, 24)  # right at 5 px/s
+        clump = (100.0 + 0.5 * index, 40.0 + 1.0 * index, 20, 30)  # down at 10 px/s, over the walker
+        if abs(clump[1] - walker[1]) >= 27:
+            return [Region(box(*walker), 240, walker[:2], 1), Region(box(*clump), 600, clump[:2], 2)]
+        y = (240 * walker[1] + 600 * clump[1]) / 840
+        top, bottom = min(walker[1] - 12, clump[1] - 15), max(walker[1] + 12, clump[1] + 15)
+        return [Region((round(walker[0] - 10), round(top), 20, round(bottom - top)), 840, (walker[0], y), 1)]
+
+    def describe(track: object, region: Region) -> tuple[bool, float]:
+        return False, 200.0
+
+    for index in range(20):  # apart: the clump still above
+        tracker.update(index, index / 10, regions(index), describe, shape)
+    walker, clump = sorted(tracker.tracks, key=lambda t: -t.last.y)
+    walker.confirmed_at = 1.0
+    for index in range(20, 100):  # joined from frame 34 to 86, apart again from frame 87
+        tracker.update(index, index / 10, regions(index), describe, shape)
+        if 34 <= index <= 86:
+            assert walker.region is not None and walker.region.area == 840 and clump.missed == 0, index
+    assert walker in tracker.tracks and walker.missed == 0
+    assert abs(walker.last.y - 100.0) < 1 and abs(walker.last.x - 149.5) < 1, walker.last
+    assert walker.usual_area == 240  # the joined region is not its size
+
+
 def test_a_joined_region_says_nothing_of_a_tracks_motion() -> None:
     """While a walker's region is joined with a clump falling past (twice its usual area), the joined
     centre moves down with the clump; the walker's velocity stays what it was, and where it will be is

@@ -3,7 +3,10 @@
 Association is the textbook one: each track predicts where it will be (constant velocity), and the
 optimal one-to-one assignment of tracks to this frame's regions by normalised distance (the
 Hungarian method, :mod:`vidwatch.objects.assignment`) decides who is who; regions nobody claims start
-new tracks, tracks nobody claims coast a little and then end.
+new tracks, tracks nobody claims coast a little and then end. One region may hold two things, though
+(a snow clump falling over a walker, two people crossing): a confirmed thing left without a region
+goes on inside one that covers where it should be and is large enough for it and another, at its own
+pace and size, for as long as that lasts.
 
 Where tracks keep coming and going without becoming things — the pieces of a dappled shadow, foliage,
 water — a clutter map (their birthplaces per cell, fading over ``CLUTTER_MEMORY``) marks a newborn
@@ -236,7 +239,9 @@ class Track:
         return (self.confirmed_at is not None and not fine and not own.fine
                 and area >= MERGED_AREA * self._usual_area)
 
-    def add(self, obs: Observation, window: float) -> None:
+    def add(self, obs: Observation, window: float, *, sized: bool = True) -> None:
+        """Append an observation; ``sized``: its region's area is the thing's (not when it is hidden in a
+        region it shares, see ``Tracker._hiding``)."""
         # a step between the coarse mask and the fine pass is the two pictures' different centres of the
         # same thing (a pixel or two, more than a small, slow thing moves in a frame), not its motion:
         # the velocity is measured on one picture, over VELOCITY_BASELINE where the track has it (a
@@ -261,8 +266,9 @@ class Track:
             self._life_light_votes += obs.light
         if not obs.merged:
             self._own = obs
-        self._areas.append(obs.area)
-        self._usual_area = float(statistics.median(self._areas))  # numpy's costs 20x more on 32 values
+        if sized:
+            self._areas.append(obs.area)
+            self._usual_area = float(statistics.median(self._areas))  # numpy's costs 20x more on 32 values
         while self.history[0].time < obs.time - window - 1e-9:
             self.history.popleft()
         milestones = self._milestones
@@ -422,6 +428,25 @@ class Tracker:
                    or (y <= EDGE and -vy > out) or (y + h >= height - EDGE and vy > out))
         return not leaving
 
+    @staticmethod
+    def _hiding(track: Track, time: float, regions: Sequence[Region]) -> Region | None:
+        """The region a confirmed thing left without a region of its own is hidden in, or None: one that
+        covers where it should be and is large enough to hold it and something else (a snow clump
+        falling over a walker, a second person). The one-to-one assignment gives such a joined region to
+        one track only; the other is in it all the same, and is followed there where its own path leads
+        rather than lost. The largest, if several."""
+        if track.confirmed_at is None or not regions:
+            return None
+        px, py = track.predict(time)
+        usual = track.usual_area
+        best: Region | None = None
+        for region in regions:
+            x, y, w, h = region.box
+            if (x <= px < x + w and y <= py < y + h and MERGED_AREA * usual <= region.area <= AREA_RATIO * usual
+                    and (best is None or region.area > best.area)):
+                best = region
+        return best
+
     def _costs(self, time: float, regions: Sequence[Region]) -> np.ndarray:
         """Normalised distance from each track's prediction to each region (UNMATCHED where gated out)."""
         tracks = self.tracks
@@ -489,6 +514,13 @@ class Tracker:
                 seen.append(track)
         for track in self.tracks:
             if track.last_seen < time:
+                hiding = self._hiding(track, time, regions)
+                if hiding is not None:
+                    track.add(Observation(index, time, *track.predict(time), hiding.box, hiding.area,
+                                          fine=hiding.label < 0, merged=True), rules.window, sized=False)
+                    track.region = hiding
+                    seen.append(track)
+                    continue
                 track.missed += 1
                 track.region = None
         kept = [t for t in self.tracks if t.missed == 0 or self._may_coast(t, time, shape)]
