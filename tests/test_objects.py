@@ -312,6 +312,10 @@ def test_a_thing_is_unmade_by_light_looks_over_its_life_while_it_travels_and_ove
     assert stopped.is_light(rules) and stopped.evidence == 0.0
     # walking on, but light on most of its looks since it was born: light after all
     assert judged(40, 60, 2.0).is_light(rules)
+    # after a 10 s walk, 5 s standing with light-like looks (a track left on the patch where a thing
+    # was, while the thing walked on): light, as its window says, though it travelled within three
+    # windows; it no longer moves
+    assert judged(100, 50, 0.0).is_light(rules)
 
 
 def test_a_slow_walker_while_auto_exposure_hunts_is_one_event() -> None:

@@ -149,8 +149,10 @@ class TrackingRules:
     counts, as nothing better can be known of it)."""
     travelling: float = 1.0
     """Travel (object sizes, over a window or three: ``Track.travel``) of a thing still on its way (the
-    evidence threshold): while it shows this much, it is judged light on all its looks, not only its
-    last window's. Over three windows, so a person who turns back is still on their way."""
+    evidence threshold): while it shows this much, and its path over the last window is as long
+    (``Track.moved``), it is judged light on all its looks, not only its last window's. Over three
+    windows, so a person who turns back is still on their way; the path, so a track left on a patch
+    where a thing stopped (its trace, held out of the model) is judged on what it looks like now."""
 
 
 Describe = Callable[["Track", Region], tuple[bool | None, float | None]]
@@ -180,6 +182,9 @@ class Track:
         self.evidence = 0.0
         self.travel = 0.0
         self.straightness = 0.0
+        self.moved = 0.0
+        """Length of its path over the evidence window, in sizes: whether it still moves at all (a person
+        turning back moves as much as one walking on; a patch left where a thing stopped does not)."""
         self.light_share = 0.0
         self.core = 0.0
         self.step = 0.0
@@ -280,9 +285,9 @@ class Track:
         self.last_seen = obs.time
 
     def is_light(self, rules: TrackingRules) -> bool:
-        """Whether most of its looks (a travelling thing's over its life, see ``LIGHT_MAJORITY``) were
-        like light: then it is light, whatever it showed."""
-        if self.confirmed_at is not None and self.travel >= rules.travelling:
+        """Whether most of its looks (a thing's over its life while it travels and moves, see
+        ``LIGHT_MAJORITY``) were like light: then it is light, whatever it showed."""
+        if self.confirmed_at is not None and min(self.travel, self.moved) >= rules.travelling:
             return self._life_light_votes > LIGHT_MAJORITY * self._life_votes and self._votes >= 3
         return self.light_share > LIGHT_MAJORITY and self._votes >= 3
 
@@ -321,6 +326,7 @@ class Track:
                 anchor = obs
         path += math.hypot(last.x - anchor.x, last.y - anchor.y)
         self.travel = net / size
+        self.moved = path / size
         self.straightness = net / path if path > 1e-6 else 1.0
         long_travel = self._long_travel(last, size, rules)
         if long_travel > self.travel:
