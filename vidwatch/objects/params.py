@@ -41,7 +41,7 @@ class ObjectParams:
     max_light: float = param(0.25, "share of a track's observations that may look like light (texture kept, soft "
                              "edges) for it to become a thing; people measure under 0.15. A thing is unmade only "
                              "when most of them look like light: of its last window, or of its whole life while "
-                             "it still travels (a person passing behind a railing)", min=0.0, max=1.0)
+                             "it still travels and moves (a person passing behind a railing)", min=0.0, max=1.0)
     min_sharpness: float = param(0.55, "how abruptly a region's change must stop at its border (people "
                                  "measure 0.65-0.9, a soft shadow or a defocused flake near the lens under "
                                  "0.5); softer regions are light",
