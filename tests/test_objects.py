@@ -378,6 +378,11 @@ def test_a_defocused_flake_has_soft_edges_among_sharp_flakes() -> None:
     assert all(sharpness("person", seed) > limit for seed in range(4))
 
 
+def _centred_box(x: float, y: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """The box (x, y, w, h) of a w x h region centred on (x, y)."""
+    return (round(x - w / 2), round(y - h / 2), w, h)
+
+
 def _rules():
     from vidwatch.objects.tracker import TrackingRules
 
@@ -532,14 +537,11 @@ def test_a_walker_a_snow_clump_falls_past_stays_the_walker() -> None:
     tracker = Tracker(_rules())
     shape = (240, 320)
 
-    def box(x: float, y: float, w: int, h: int) -> tuple[int, int, int, int]:
-        return (round(x - w / 2), round(y - h / 2), w, h)
-
     def regions(index: int) -> list[Region]:
         walker = (100.0 + 0.5 * index, 100.0, 10, 24)  # right at 5 px/s
         clump = (104.0 + 0.5 * index, -12.0 + 6.0 * index, 12, 24)  # down at 60 px/s, over the walker
         if abs(clump[1] - walker[1]) >= 28:
-            return [Region(box(*walker), 240, walker[:2], 1), Region(box(*clump), 288, clump[:2], 2)]
+            return [Region(_centred_box(*walker), 240, walker[:2], 1), Region(_centred_box(*clump), 288, clump[:2], 2)]
         x = (240 * walker[0] + 288 * clump[0]) / 528
         y = (240 * walker[1] + 288 * clump[1]) / 528
         top, bottom = min(walker[1], clump[1]) - 12, max(walker[1], clump[1]) + 12
@@ -571,14 +573,11 @@ def test_a_walker_hidden_for_seconds_in_a_larger_clump_that_takes_the_joined_reg
     tracker = Tracker(_rules())
     shape = (240, 320)
 
-    def box(x: float, y: float, w: int, h: int) -> tuple[int, int, int, int]:
-        return (round(x - w / 2), round(y - h / 2), w, h)
-
     def regions(index: int) -> list[Region]:
         walker = (100.0 + 0.5 * index, 100.0, 10, 24)  # right at 5 px/s
         clump = (100.0 + 0.5 * index, 40.0 + 1.0 * index, 20, 30)  # down at 10 px/s, over the walker
         if abs(clump[1] - walker[1]) >= 27:
-            return [Region(box(*walker), 240, walker[:2], 1), Region(box(*clump), 600, clump[:2], 2)]
+            return [Region(_centred_box(*walker), 240, walker[:2], 1), Region(_centred_box(*clump), 600, clump[:2], 2)]
         y = (240 * walker[1] + 600 * clump[1]) / 840
         top, bottom = min(walker[1] - 12, clump[1] - 15), max(walker[1] + 12, clump[1] + 15)
         return [Region((round(walker[0] - 10), round(top), 20, round(bottom - top)), 840, (walker[0], y), 1)]

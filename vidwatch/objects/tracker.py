@@ -58,7 +58,7 @@ PATH_SAMPLE = 0.2
 """Seconds between the positions summed into a track's path length (jitter below this is not path)."""
 LIGHT_MAJORITY = 0.5
 """Share of light-like observations above which a track is light, even one that counted as a thing: of
-its last window's looks, or, for a thing still travelling (``TrackingRules.travelling``), of all its
+its last window's looks, or, for a thing still travelling and moving (``TrackingRules.travelling``), of all its
 looks since it was born. A person passing behind a pole or a railing keeps its strongest edges in their
 region for seconds, and those looks say light; a thing that walked in for ten seconds and walks on is
 not unmade by a few seconds of them, while a piece of shadow that counted for a moment is outvoted as
