@@ -435,16 +435,14 @@ class Tracker:
         return not leaving
 
     @staticmethod
-    def _hiding(track: Track, time: float, regions: Sequence[Region]) -> Region | None:
+    def _hiding(where: tuple[float, float], usual: float, regions: Sequence[Region]) -> Region | None:
         """The region a confirmed thing left without a region of its own is hidden in, or None: one that
         covers where it should be and is large enough to hold it and something else (a snow clump
         falling over a walker, a second person). The one-to-one assignment gives such a joined region to
         one track only; the other is in it all the same, and is followed there where its own path leads
-        rather than lost. The largest, if several."""
-        if track.confirmed_at is None or not regions:
-            return None
-        px, py = track.predict(time)
-        usual = track.usual_area
+        rather than lost. ``where``: where the thing should be; ``usual``: its usual area. The largest, if
+        several."""
+        px, py = where
         best: Region | None = None
         for region in regions:
             x, y, w, h = region.box
@@ -520,9 +518,10 @@ class Tracker:
                 seen.append(track)
         for track in self.tracks:
             if track.last_seen < time:
-                hiding = self._hiding(track, time, regions)
-                if hiding is not None:
-                    track.add(Observation(index, time, *track.predict(time), hiding.box, hiding.area,
+                where = track.predict(time) if track.confirmed_at is not None and regions else None
+                hiding = self._hiding(where, track.usual_area, regions) if where is not None else None
+                if where is not None and hiding is not None:
+                    track.add(Observation(index, time, *where, hiding.box, hiding.area,
                                           fine=hiding.label < 0, merged=True), rules.window, sized=False)
                     track.region = hiding
                     seen.append(track)
