@@ -205,7 +205,9 @@ class Track:
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
         self.birthplace = (first.x, first.y)
         self.busy_birth = False
-        """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
+        """Born where tracks keep coming and going (as the clutter map knew it at the track's birth, or
+        later while the map was still learning: ``CLUTTER_LEARNING``): it counts only once it has lived
+        a whole window."""
 
     @property
     def last(self) -> Observation:
