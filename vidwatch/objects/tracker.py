@@ -110,12 +110,6 @@ cell and the eight around it), from which the place is busy: the pieces of a dap
 foliage or of water appear, change shape and vanish there all the time, and a piece that drifts for
 a second or two looks like a small thing walking. Things (a car in its lane, people at a door) do
 not make their place busy."""
-CLUTTER_LEARNING = 2.0
-"""Seconds after the clutter map starts (the first tracks, or a new scene) during which a new track's
-birthplace is asked again until the track counts: at the start no piece has yet had time to come and
-go (the pieces of a dappled shadow or of snow last a second or two), so a place not yet seen busy is
-not yet known to be quiet. Later births are judged on the map as it is when they are born, so a
-person born beside a few fragments that then end is not held back a window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +199,7 @@ class Track:
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
         self.birthplace = (first.x, first.y)
         self.busy_birth = False
-        """Born where tracks keep coming and going (as the clutter map knew it at the track's birth, or
-        later while the map was still learning: ``CLUTTER_LEARNING``): it counts only once it has lived
-        a whole window."""
+        """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
 
     @property
     def last(self) -> Observation:
@@ -418,15 +410,6 @@ class Tracker:
         # worth, so the first pieces of a shadow in view from the start are as suspect as later ones
         return around / max(1.0 - math.exp(-(time - self._clutter_since) / CLUTTER_MEMORY), 1e-3)
 
-    def _ask_birthplace_again(self, track: Track, time: float, shape: tuple[int, int]) -> None:
-        """Mark busy a track born while the clutter map was still learning (``CLUTTER_LEARNING``) once its
-        birthplace turns out busy, until it counts; what it showed before is then judged again."""
-        if (track.confirmed_at is None and not track.busy_birth
-                and track.born - self._clutter_since < CLUTTER_LEARNING
-                and self._clutter_around(time, track.birthplace, shape) >= BUSY_BIRTHS):
-            track.busy_birth = True
-            track.evidence = 0.0
-
     def drifts_with_clutter(self, track: Track, time: float) -> bool | None:
         """Whether ``track`` moves as a crowd of tracks that are not things does, and is no more solid
         than they are (snow, rain: see :mod:`vidwatch.objects.drift`); None where there is no such crowd."""
@@ -529,7 +512,6 @@ class Tracker:
                                       joined),
                           rules.window)
                 if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
-                    self._ask_birthplace_again(track, time, shape)
                     track.judge(rules)
                 track.region = region
                 claimed.add(int(j))
