@@ -336,15 +336,6 @@ def test_pieces_of_a_dappled_shadow_coming_and_going_are_not_motion() -> None:
     assert sum(len(events) for events in false_events) <= 1, false_events
 
 
-def test_a_person_in_a_dappled_shadow_from_the_start_is_found() -> None:
-    # walking through the shadow's strip from the first frame, before the clutter map knows the place
-    size = (14, 34)
-    images = scenes.dappled_edge(200, walker_size=size, walker_start=0, seed=22)
-    truth = scenes.visible_frames(200, size=size, speed=2.0, start=0)
-    events = motion(images)
-    assert len(events) == 1 and overlaps(events[0], truth), events
-
-
 def test_a_person_crossing_a_dappled_shadow_is_found() -> None:
     size, start = (14, 34), 40
     images = scenes.dappled_edge(300, walker_size=size, walker_start=start, seed=16)
