@@ -430,6 +430,42 @@ def fine_snow_large(n: int, *, seed: int = 23, flakes: int = 1500, noise: float 
     return LargeScene(n, draw, seed=seed, noise=noise)
 
 
+def near_lens_flakes_in_snow_large(n: int, *, seed: int = 43, flakes: int = 8000, radius: float = 20.0,
+                                   speed: float = 4.0, every: int = 60, solid: bool = False) -> LargeScene:
+    """Large defocused flakes near the lens (blurred over a third of their radius, translucent) drifting
+    down a large picture of flat grass, through dense small sharp flakes falling everywhere, some across
+    their borders: there the flakes lend the soft disc their edges, and even the fine pictures see it as
+    sharp. ``solid``: opaque dark discs with sharp outlines on the same paths instead (things)."""
+    width, height = LARGE
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 1.5)
+    grass = 105 + 3 * texture / texture.std()
+    small = np.column_stack([rng.uniform(0, width, flakes), rng.uniform(0, height, flakes),
+                             rng.uniform(0.7, 1.8, flakes), rng.uniform(1.5, 4.0, flakes),
+                             rng.uniform(0, 2 * math.pi, flakes)])
+    size = int(6 * radius)
+    disc_ = np.zeros((size, size), np.float32)
+    cv2.circle(disc_, (size // 2, size // 2), int(radius), 1.0, -1, cv2.LINE_AA)
+    sprite = (np.full((size, size), 60.0, np.float32), 0.9 * disc_) if solid else \
+        (np.full((size, size), 245.0, np.float32), 0.4 * cv2.GaussianBlur(disc_, (0, 0), 0.35 * radius))
+    columns = [float(rng.uniform(0.2, 0.8) * width) for _ in range(n // every + 1)]
+
+    def draw(index: int, frame: np.ndarray) -> None:
+        frame[:] = grass
+        for k, x in enumerate(columns):
+            age = index - k * every
+            if age >= 0:
+                paste(frame, sprite, x - size / 2, speed * age - size / 2)
+        x = (small[:, 0] + 2.4 * np.sin(0.11 * index + small[:, 4])) % width
+        y = (small[:, 1] + small[:, 3] * index) % height
+        layer = np.zeros((height, width), np.float32)
+        for fx, fy, r in zip(x, y, small[:, 2], strict=True):
+            cv2.circle(layer, (int(fx), int(fy)), int(round(r)), 1.0, -1, cv2.LINE_AA)
+        frame[:] = frame * (1 - layer) + 230 * layer
+
+    return LargeScene(n, draw, seed=seed)
+
+
 def near_lens_flakes_large(n: int, *, seed: int = 27, every: int = 40, radius: float = 18.0,
                            speed: float = 6.0) -> LargeScene:
     """Large defocused flakes (blurred over a third of their radius, translucent) drifting steadily down

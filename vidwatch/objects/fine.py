@@ -26,6 +26,7 @@ import numpy as np
 from vidwatch.blobs import disc, label_type
 from vidwatch.detectors.background import BackgroundParams, k_sigma_bar
 from vidwatch.frames import AnalysisFrame
+from vidwatch.objects.focus import edge_width
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
 from vidwatch.preprocess import downscale, grey_levels
 
@@ -62,6 +63,8 @@ BUSY_REACH = 9
 LARGEST = 3
 """Times ``min_size`` (each side) beyond which a region of the fine pass is not reported: anything that
 large the coarse pass sees; in the fine picture it is many small changes joined (dense snow)."""
+EDGE_MARGIN = 3
+"""Fine pixels of surroundings around a region whose edge is measured at the source's resolution."""
 MAX_LOOKS = 3
 """Places looked at per frame at most (those followed from the last frame first, then the largest new
 ones): a busy scene costs no more than this."""
@@ -147,6 +150,13 @@ class FinePass:
 
     def _fine(self, frame: AnalysisFrame, rows: slice, cols: slice) -> np.ndarray:
         """Fine rows/columns of the source frame (aligned like the analysis copy), float32 grey."""
+        crop = self._source(frame, rows, cols)
+        if self.factor > 1:  # the crop is whole blocks of f x f: each fine pixel is one block's mean
+            crop = downscale(crop, (crop.shape[1] // self.factor, crop.shape[0] // self.factor))
+        return crop.astype(np.float32)
+
+    def _source(self, frame: AnalysisFrame, rows: slice, cols: slice) -> np.ndarray:
+        """The source pixels (grey levels, aligned like the analysis copy) under fine rows/columns."""
         f = self.factor
         source = frame.source
         image = source.image
@@ -160,10 +170,8 @@ class FinePass:
         if any(pads) and crop.size:
             crop = cv2.copyMakeBorder(crop, *pads, cv2.BORDER_REPLICATE)
         if crop.shape[:2] != (y1 - y0, x1 - x0):  # wholly outside (a huge shift): nothing to compare
-            return np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.float32)
-        if f > 1:  # the crop is whole blocks of f x f: each fine pixel is one block's mean
-            crop = downscale(crop, (crop.shape[1] // f, crop.shape[0] // f))
-        return crop.astype(np.float32)
+            return np.zeros((y1 - y0, x1 - x0), np.float32)
+        return crop
 
     def _residual(self, x: np.ndarray, mean: np.ndarray, light: tuple[float, float]) -> np.ndarray:
         gain, offset = light
@@ -282,6 +290,28 @@ class FinePass:
         if not found.regions:
             return None
         return max(zip(found.regions, found.looks, strict=True), key=lambda pair: pair[0].area)[1]
+
+    def edge_width(self, frame: AnalysisFrame, box: tuple[int, int, int, int],
+                   light: tuple[float, float]) -> float | None:
+        """Width in source pixels of the edge of the change inside an analysis-pixel ``box``, measured at the
+        source's own resolution against the fine model (see :mod:`vidwatch.objects.focus`); None before
+        the model has learnt or where there is nothing to measure."""
+        if self._mean is None or self._seen < WARMUP:
+            return None
+        r, f = self._ratio, self.factor
+        x, y, w, h = box
+        pad = EDGE_MARGIN
+        rows = slice(max(math.floor(y * r) - pad, 0), min(math.ceil((y + h) * r) + pad, self._shape[0]))
+        cols = slice(max(math.floor(x * r) - pad, 0), min(math.ceil((x + w) * r) + pad, self._shape[1]))
+        if rows.stop - rows.start < 2 or cols.stop - cols.start < 2:
+            return None
+        picture = self._source(frame, rows, cols).astype(np.float32)
+        gain, offset = light
+        reference = cv2.resize(self._mean[rows, cols] * gain + offset, (picture.shape[1], picture.shape[0]),
+                               interpolation=cv2.INTER_LINEAR)
+        s = frame.scale
+        inside = (round(x * s) - cols.start * f, round(y * s) - rows.start * f, round(w * s), round(h * s))
+        return edge_width(picture, reference, inside, frame.noise)
 
     def _look_at(self, frame: AnalysisFrame, rows: slice, cols: slice, ignore: np.ndarray | None,
                  light: tuple[float, float], min_area: float, found: FineRegions,

@@ -27,6 +27,7 @@ from vidwatch.blobs import disc
 from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.fine import NARROWEST, FineModel, FinePass, FineRegions, fine_factor
+from vidwatch.objects.focus import out_of_focus
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
@@ -213,14 +214,18 @@ class ObjectStage:
         """Whether the fine pictures show the coarse region of a track about to become a thing as light or
         as no solid thing. On a large picture analysed coarsely, edges are judged in pixels that each
         cover many of the source's: a flake drifting near the lens, blurred over a few source pixels,
-        looks as sharp there as a person; a finer look tells them apart. Asked only at the moment a
-        track would be confirmed (and again on later frames while it is refused)."""
+        looks as sharp there as a person; a finer look tells them apart, and where it is blurred over
+        more, the width of its edge at the source's resolution does (:mod:`vidwatch.objects.focus`).
+        Asked only at the moment a track would be confirmed (and again on later frames while it is
+        refused)."""
         region = track.region
         if self.fine is None or region is None or region.look is not None:
             return False
         look = self.fine.judge(frame, region.box, self._light)
         votes = self._fine_votes.setdefault(track.id, [])
-        votes.append(look is None or self._is_light(look))  # nothing solid there at the finer scale
+        # nothing solid there at the finer scale, or a blurred disc at the source's own resolution
+        votes.append(look is None or self._is_light(look)
+                     or out_of_focus(self.fine.edge_width(frame, region.box, self._light), self.params.min_size))
         # as a track's own looks: a thing may look like light now and then, but not often
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
