@@ -347,17 +347,30 @@ MUTANTS = (
            "vidwatch/sources/packets.py",
            'raise Unreadable(f"PyAV cannot open it', 'raise Unsplittable(f"PyAV cannot open it',
            ("tests/test_run_pieces.py",)),
-    Mutant("focus-not-asked", "a track about to become a thing is not asked whether it is out of focus",
+    Mutant("focus-not-asked", "a track about to become a thing is not looked at at the source's resolution",
            "vidwatch/objects/stage.py",
-           "                     or out_of_focus(self.fine.edge_width(frame, region.box, self._light), "
+           "                     or not solid_in_focus(self.fine.source_look(frame, region.box, self._light), "
            "self.params.min_size))",
            "                     or False)",
            ("tests/test_objects.py::test_defocused_flakes_among_dense_small_flakes_of_a_large_picture_are_not_motion",)),
     Mutant("focus-not-despeckled", "the small sharp flakes crossing a defocused one lend it their edges",
            "vidwatch/objects/focus.py",
-           "    change = cv2.medianBlur(cv2.absdiff(picture, reference), DESPECKLE)",
-           "    change = cv2.absdiff(picture, reference)",
-           ("tests/test_objects.py::test_the_edge_of_a_defocused_flake_is_wider_than_a_persons",)),
+           "    change = cv2.medianBlur(raw, DESPECKLE)",
+           "    change = raw.copy()",
+           ("tests/test_objects.py::test_at_the_source_resolution_a_person_is_solid_and_in_focus_a_near_flake_and_a_"
+            "clump_of_flakes_are_not",)),
+    Mutant("specks-pass-for-solid", "a clump of small flakes passes for a solid thing at the source's resolution",
+           "vidwatch/objects/focus.py",
+           "    return look.kept >= SOLID and look.edge_width", "    return look.edge_width",
+           ("tests/test_objects.py::test_at_the_source_resolution_a_person_is_solid_and_in_focus_a_near_flake_and_a_"
+            "clump_of_flakes_are_not",)),
+    Mutant("solid-by-peak-only", "what the median filter keeps is read on the peak alone: flakes crossing a "
+           "person are its peak", "vidwatch/objects/focus.py",
+           "    kept = max(float(np.minimum(change[inside][changed], before).sum() / before.sum()),\n"
+           "               peak / max(",
+           "    kept = max(0.0,\n               peak / max(",
+           ("tests/test_objects.py::test_at_the_source_resolution_a_person_is_solid_and_in_focus_a_near_flake_and_a_"
+            "clump_of_flakes_are_not",)),
     Mutant("fast-takes-cameras", "--fast does not refuse a camera",
            "vidwatch/archive.py",
            "    if not fast:\n        return\n", "    if True:\n        return\n",

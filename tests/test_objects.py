@@ -207,15 +207,16 @@ def test_solid_discs_on_the_paths_of_the_defocused_flakes_are_motion() -> None:
     assert len(events) == 1 and events[0][1] >= 140, events
 
 
-def test_the_edge_of_a_defocused_flake_is_wider_than_a_persons() -> None:
-    # at the source's resolution, among small sharp flakes and after JPEG compression: a flake near the
-    # lens blurred over a third of its radius is out of focus, a person 10 px wide is not
+def test_at_the_source_resolution_a_person_is_solid_and_in_focus_a_near_flake_and_a_clump_of_flakes_are_not() -> None:
+    # among small sharp flakes and after JPEG compression, on flat ground: a flake near the lens blurred
+    # over a third of its radius has an edge many pixels wide; a clump of small flakes is specks a median
+    # filter removes; a person 10 px wide is one solid patch with a sharp outline
     import cv2
     import numpy as np
 
-    from vidwatch.objects.focus import edge_width, out_of_focus
+    from vidwatch.objects.focus import DEFOCUS, SOLID, solid_in_focus, source_look
 
-    def width(kind: str, seed: int) -> float | None:
+    def look(kind: str, seed: int):
         rng = np.random.default_rng(seed)
         back = np.full((120, 160), 105.0, np.float32) + rng.normal(0, 1.5, (120, 160)).astype(np.float32)
         frame = back.copy()
@@ -224,6 +225,9 @@ def test_the_edge_of_a_defocused_flake_is_wider_than_a_persons() -> None:
             cv2.circle(disc, (80, 60), 20, 1.0, -1, cv2.LINE_AA)
             cover = 0.4 * cv2.GaussianBlur(disc, (0, 0), 7)
             frame = frame * (1 - cover) + 245 * cover
+        elif kind == "clump":
+            for _ in range(9):
+                cv2.circle(frame, (int(rng.uniform(74, 86)), int(rng.uniform(48, 72))), 1, 230.0, -1, cv2.LINE_AA)
         else:
             scenes.paste(frame, scenes.person(10, 26, seed=seed), 75, 47)
         for _ in range(80):
@@ -232,12 +236,16 @@ def test_the_edge_of_a_defocused_flake_is_wider_than_a_persons() -> None:
         _, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 70])
         picture = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE).astype(np.float32)
         box = (55, 40, 50, 40) if kind == "flake" else (72, 44, 16, 32)
-        return edge_width(picture, back, box, 2.0)
+        return source_look(picture, back, box, 2.0)
 
+    widest = DEFOCUS * 10
     for seed in range(4):
-        flake, person = width("flake", seed), width("person", seed)
-        assert flake is not None and person is not None
-        assert out_of_focus(flake, (10, 24)) and not out_of_focus(person, (10, 24)), (seed, flake, person)
+        flake, clump, person = look("flake", seed), look("clump", seed), look("person", seed)
+        assert person is not None and person.kept >= SOLID and person.edge_width <= widest, (seed, person)
+        assert flake is not None and flake.kept >= SOLID and flake.edge_width > widest, (seed, flake)
+        assert clump is not None and clump.kept < SOLID, (seed, clump)
+        assert solid_in_focus(person, (10, 24)), (seed, person)
+        assert not solid_in_focus(flake, (10, 24)) and not solid_in_focus(clump, (10, 24)), (seed, flake, clump)
 
 
 def test_small_flakes_in_a_large_picture_are_not_motion() -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from vidwatch.blobs import disc, label_type
 from vidwatch.detectors.background import BackgroundParams, k_sigma_bar
 from vidwatch.frames import AnalysisFrame
-from vidwatch.objects.focus import edge_width
+from vidwatch.objects.focus import SourceLook, source_look
 from vidwatch.objects.regions import RING, Appearance, Region, appearance, find_regions
 from vidwatch.preprocess import downscale, grey_levels
 
@@ -64,7 +64,7 @@ LARGEST = 3
 """Times ``min_size`` (each side) beyond which a region of the fine pass is not reported: anything that
 large the coarse pass sees; in the fine picture it is many small changes joined (dense snow)."""
 EDGE_MARGIN = 3
-"""Fine pixels of surroundings around a region whose edge is measured at the source's resolution."""
+"""Fine pixels of surroundings around a region looked at at the source's resolution."""
 MAX_LOOKS = 3
 """Places looked at per frame at most (those followed from the last frame first, then the largest new
 ones): a busy scene costs no more than this."""
@@ -291,11 +291,11 @@ class FinePass:
             return None
         return max(zip(found.regions, found.looks, strict=True), key=lambda pair: pair[0].area)[1]
 
-    def edge_width(self, frame: AnalysisFrame, box: tuple[int, int, int, int],
-                   light: tuple[float, float]) -> float | None:
-        """Width in source pixels of the edge of the change inside an analysis-pixel ``box``, measured at the
-        source's own resolution against the fine model (see :mod:`vidwatch.objects.focus`); None before
-        the model has learnt or where there is nothing to measure."""
+    def source_look(self, frame: AnalysisFrame, box: tuple[int, int, int, int],
+                    light: tuple[float, float]) -> SourceLook | None:
+        """How the change inside an analysis-pixel ``box`` looks at the source's own resolution, against
+        the fine model (see :mod:`vidwatch.objects.focus`); None before the model has learnt or where
+        there is nothing to look at."""
         if self._mean is None or self._seen < WARMUP:
             return None
         r, f = self._ratio, self.factor
@@ -311,7 +311,7 @@ class FinePass:
                                interpolation=cv2.INTER_LINEAR)
         s = frame.scale
         inside = (round(x * s) - cols.start * f, round(y * s) - rows.start * f, round(w * s), round(h * s))
-        return edge_width(picture, reference, inside, frame.noise)
+        return source_look(picture, reference, inside, frame.noise)
 
     def _look_at(self, frame: AnalysisFrame, rows: slice, cols: slice, ignore: np.ndarray | None,
                  light: tuple[float, float], min_area: float, found: FineRegions,

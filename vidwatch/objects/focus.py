@@ -1,18 +1,26 @@
-"""Whether a change is in focus: a flake, a drop or an insect close to the lens is a blurred disc.
+"""Whether a change is a solid thing in focus, judged at the source's own resolution.
 
-Out of focus, something near the lens is a soft, semi-transparent disc whose rim fades over many
-source pixels; a person or a car in the scene has an outline a pixel or three wide. On a large picture
-both are judged in pixels that each cover many of the source's (the analysis copy, even the fine
-pass's picture), where that rim spans a pixel or two and the disc looks as solid as a person. At the
-source's own resolution they differ several times over, so the width of a change's edge is measured
-there, once a track is about to become a thing.
+On a large picture both the analysis copy and the fine pass's picture judge a change in pixels that
+each cover many of the source's. Two things pass for solid there that are not:
 
-The width is the change's level over its steepest slope across its outline (a step blurred by a
-Gaussian of σ px measures about 2σ; a sharp step about 1). Small sharp flakes crossing a large
-defocused one would lend it their edges; a median filter removes them first and keeps step edges.
+- something near the lens (a flake, a drop, an insect) out of focus is a soft, semi-transparent disc
+  whose rim fades over many source pixels; a person or a car in the scene has an outline a pixel or
+  three wide. Coarsely, that rim spans a pixel or two and the disc looks as solid as a person.
+- a clump of small flakes the masks join into one region is many specks a pixel or two across; a
+  person is one patch as wide as ``min_size``. Coarsely, both are a blob of the same size.
+
+At the source's resolution they differ several times over, so a track about to become a thing is
+looked at there. A median filter half as wide as ``min_size`` removes what is narrower than that (the
+specks, and the small sharp flakes crossing a defocused one, which would lend it their edges) and
+keeps the patches and step edges of anything wider. What is left of the change's peak says whether it
+was made of specks; the width of what is left's edge (its level over its steepest slope across its
+outline: a step blurred by a Gaussian of σ px measures about 2σ, a sharp step about 1) says whether
+it is in focus.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -24,49 +32,82 @@ DEFOCUS = 0.5
 measure 0.23-0.35 of 10 px at 1080p (H.264), a flake out of focus near the lens 0.7-0.8. Tied to
 ``min_size`` because a thing that small whose edge is half as wide as it has no solid part at all,
 and because a camera with more pixels draws the same outline over more of them."""
+SOLID = 0.7
+"""Share of its change a solid thing keeps under the median filter (see :attr:`SourceLook.kept`): the
+1080p people of the development seeds keep 0.76-0.99 (by day, at dusk and at night), the clumps of
+small flakes that became things in their 1080p snow 0.33-0.63 (one look in 300 at 0.70)."""
 DESPECKLE = 5
-"""Median filter (source pixels) applied to the change before its edge is measured: it removes the
-small sharp flakes crossing a defocused one and keeps the outline of anything larger."""
+"""Median filter (source pixels) applied to the change: half ``min_size``'s default narrow side. (OpenCV
+filters float pictures with a median of at most 5.)"""
+CHANGED = 4.0
+"""Noise σ beyond which a pixel has changed."""
+MIN_CHANGED = 4
+"""Changed pixels needed to say anything."""
 SLOPE = 1.0 / 8.0
 """A 3x3 Sobel filter answers a slope of 1 grey level per pixel with 8."""
 
 
-def edge_width(picture: np.ndarray, reference: np.ndarray, box: tuple[int, int, int, int],
-               noise: float) -> float | None:
-    """Width, in pixels of ``picture``, of the edge of the largest strong change inside ``box`` (x, y, w, h
-    in the same pixels), ``picture`` against ``reference`` (float32 grey, same shape, with a margin
-    around the box); None where there is no change above the noise to measure.
+@dataclass(frozen=True, slots=True)
+class SourceLook:
+    """How a change looks at the source's resolution."""
 
-    The change's level is the mean over its strong part (at least half its peak inside the box); its
-    slope is taken along the border of that part, at ``EDGE_QUANTILE`` as for the region's sharpness, so
-    that an outline partly lost against the background still shows its edge.
+    edge_width: float
+    """Width of its edge, source pixels (about 1 for a sharp step, 2σ for one blurred by a Gaussian of σ)."""
+    kept: float
+    """Share of its change left once what is narrower than the median filter is removed: of its peak, or
+    over the pixels that changed, whichever is more."""
+
+
+def source_look(picture: np.ndarray, reference: np.ndarray, box: tuple[int, int, int, int],
+                noise: float) -> SourceLook | None:
+    """How the largest change inside ``box`` (x, y, w, h in the pixels of ``picture``) looks, ``picture``
+    against ``reference`` (float32 grey, same shape, with a margin around the box); None where there is
+    no change above the noise to look at.
+
+    The change's level is the mean over its strong part (at least half its filtered peak inside the
+    box); its slope is taken along the border of that part, at ``EDGE_QUANTILE`` as for the region's
+    sharpness, so that an outline partly lost against the background still shows its edge.
     """
-    change = cv2.medianBlur(cv2.absdiff(picture, reference), DESPECKLE)
+    raw = cv2.absdiff(picture, reference)
+    change = cv2.medianBlur(raw, DESPECKLE)
     x, y, w, h = box
-    inside = change[max(y, 0):y + h, max(x, 0):x + w]
-    if inside.size == 0:
+    inside = (slice(max(y, 0), max(y + h, 0)), slice(max(x, 0), max(x + w, 0)))
+    if change[inside].size == 0:
         return None
-    peak = float(np.quantile(inside, 0.95))
-    if peak < 3.0 * max(noise, NOISE_FLOOR):
+    # the noise here: most of the patch is background (the region's surroundings)
+    sigma = max(1.4826 * float(np.median(raw)), noise, NOISE_FLOOR)
+    changed = raw[inside] >= CHANGED * sigma
+    if np.count_nonzero(changed) < MIN_CHANGED:
         return None
+    # what the filter left of the change, two ways, either of which a solid thing shows: of its peak
+    # (a thing on a textured ground has that texture in its change, which the filter evens out, but
+    # keeps its level) and of the change over the pixels that changed (bright flakes crossing a person
+    # are its peak, but few of its pixels); a clump of flakes is specks either way
+    before = raw[inside][changed]
+    peak = float(np.quantile(change[inside], 0.95))
+    kept = max(float(np.minimum(change[inside][changed], before).sum() / before.sum()),
+               peak / max(float(np.quantile(raw[inside], 0.95)), 1e-6))
     strong = cv2.compare(change, 0.5 * peak, cv2.CMP_GE)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
-    if count < 2:
-        return None
+    if count < 2 or peak <= 0:  # nothing left but specks
+        return SourceLook(0.0, kept)
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     part = (labels == largest).astype(np.uint8)
     square = np.ones((3, 3), np.uint8)
     border = (cv2.dilate(part, square) - cv2.erode(part, square)).view(bool)
     if not border.any():
-        return None
+        return SourceLook(0.0, kept)
     slope = cv2.magnitude(cv2.Sobel(change, cv2.CV_32F, 1, 0, ksize=3),
                           cv2.Sobel(change, cv2.CV_32F, 0, 1, ksize=3))[border] * SLOPE
     k = int(EDGE_QUANTILE * (slope.size - 1))
     edge = float(np.partition(slope, k)[k])
     level = float(change[part.view(bool)].mean())
-    return level / max(edge, 1e-6)
+    return SourceLook(level / max(edge, 1e-6), kept)
 
 
-def out_of_focus(width: float | None, min_size: tuple[int, ...]) -> bool:
-    """Whether an edge ``width`` source pixels wide is too soft for a solid thing of at least ``min_size``."""
-    return width is not None and width > DEFOCUS * min(min_size)
+def solid_in_focus(look: SourceLook | None, min_size: tuple[int, ...]) -> bool:
+    """Whether a change that looks so at the source's resolution is a solid thing in focus, of at least
+    ``min_size`` (True where it could not be looked at: nothing to say against it)."""
+    if look is None:
+        return True
+    return look.kept >= SOLID and look.edge_width <= DEFOCUS * min(min_size)

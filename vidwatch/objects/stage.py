@@ -27,7 +27,7 @@ from vidwatch.blobs import disc
 from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.fine import NARROWEST, FineModel, FinePass, FineRegions, fine_factor
-from vidwatch.objects.focus import out_of_focus
+from vidwatch.objects.focus import solid_in_focus
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import Track, Tracker, TrackingRules
@@ -215,7 +215,8 @@ class ObjectStage:
         as no solid thing. On a large picture analysed coarsely, edges are judged in pixels that each
         cover many of the source's: a flake drifting near the lens, blurred over a few source pixels,
         looks as sharp there as a person; a finer look tells them apart, and where it is blurred over
-        more, the width of its edge at the source's resolution does (:mod:`vidwatch.objects.focus`).
+        more, or is a clump of small flakes, a look at the source's resolution does
+        (:mod:`vidwatch.objects.focus`).
         Asked only at the moment a track would be confirmed (and again on later frames while it is
         refused)."""
         region = track.region
@@ -223,9 +224,9 @@ class ObjectStage:
             return False
         look = self.fine.judge(frame, region.box, self._light)
         votes = self._fine_votes.setdefault(track.id, [])
-        # nothing solid there at the finer scale, or a blurred disc at the source's own resolution
+        # nothing solid there at the finer scale; at the source's own resolution, a blurred disc or specks
         votes.append(look is None or self._is_light(look)
-                     or out_of_focus(self.fine.edge_width(frame, region.box, self._light), self.params.min_size))
+                     or not solid_in_focus(self.fine.source_look(frame, region.box, self._light), self.params.min_size))
         # as a track's own looks: a thing may look like light now and then, but not often
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
