@@ -12,7 +12,7 @@ each cover many of the source's. Two things pass for solid there that are not:
 At the source's resolution they differ several times over, so a track about to become a thing is
 looked at there. A median filter half as wide as ``min_size`` removes what is narrower than that (the
 specks, and the small sharp flakes crossing a defocused one, which would lend it their edges) and
-keeps the patches and step edges of anything wider. What is left of the change's peak says whether it
+keeps the patches and step edges of anything wider. How much of the change is left says whether it
 was made of specks; the width of what is left's edge (its level over its steepest slope across its
 outline: a step blurred by a Gaussian of σ px measures about 2σ, a sharp step about 1) says whether
 it is in focus.
