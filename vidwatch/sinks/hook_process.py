@@ -33,6 +33,10 @@ MARKER_VARIABLE = "VIDWATCH_HOOK_RUN"
 
 POLL = 0.1
 """Seconds between looks at the exit request while a command runs."""
+SETTLE = 0.05
+"""Seconds after which a command that exited is looked at again for what it started, when a first look
+found nothing: a child forked just before the command exited may be in the middle of ``exec``, when
+its environment (and so its marker) cannot be read."""
 STDERR_TAIL = 4096
 """Bytes of a failed command's stderr kept to quote its last line."""
 
@@ -129,6 +133,14 @@ class HookProcess:
     def leftovers(self) -> list[int]:
         """Processes this run started that are still running (the command itself included)."""
         return processes_marked(self.marker)
+
+    def left_running(self) -> bool:
+        """Whether the command, once it exited, left anything running: looked at twice, ``SETTLE`` apart,
+        before saying no."""
+        if self.leftovers():
+            return True
+        time.sleep(SETTLE)
+        return bool(self.leftovers())
 
     def kill(self) -> int:
         """SIGKILL the command's group and every marked process until none is left; how many were hit."""

@@ -197,7 +197,7 @@ class HookSink(Sink):
         try:
             run.wait(command_stdin(payload), cancelled)
         finally:
-            if run.proc.returncode is not None and run.leftovers():
+            if run.proc.returncode is not None and run.left_running():
                 with self._lock:  # its own exit is not the end of what it started: held to its deadline
                     self._stragglers.append((what, run))
             else:
