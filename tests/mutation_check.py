@@ -366,7 +366,7 @@ MUTANTS = (
             "clump_of_flakes_are_not",)),
     Mutant("solid-by-peak-only", "what the median filter keeps is read on the peak alone: flakes crossing a "
            "person are its peak", "vidwatch/objects/focus.py",
-           "    kept = max(float(np.minimum(change[inside][changed], before).sum() / before.sum()),\n"
+           "    kept = max(float(np.minimum(change_in[changed], before).sum() / before.sum()),\n"
            "               peak / max(",
            "    kept = max(0.0,\n               peak / max(",
            ("tests/test_objects.py::test_at_the_source_resolution_a_person_is_solid_and_in_focus_a_near_flake_and_a_"

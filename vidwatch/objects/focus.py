@@ -62,7 +62,7 @@ def source_look(picture: np.ndarray, reference: np.ndarray, box: tuple[int, int,
                 noise: float) -> SourceLook | None:
     """How the largest change inside ``box`` (x, y, w, h in the pixels of ``picture``) looks, ``picture``
     against ``reference`` (float32 grey, same shape, with a margin around the box); None where there is
-    no change above the noise to look at.
+    no change above the noise to look at. ``noise`` is a floor for the σ measured in the patch itself.
 
     The change's level is the mean over its strong part (at least half its filtered peak inside the
     box); its slope is taken along the border of that part, at ``EDGE_QUANTILE`` as for the region's
@@ -72,21 +72,22 @@ def source_look(picture: np.ndarray, reference: np.ndarray, box: tuple[int, int,
     change = cv2.medianBlur(raw, DESPECKLE)
     x, y, w, h = box
     inside = (slice(max(y, 0), max(y + h, 0)), slice(max(x, 0), max(x + w, 0)))
-    if change[inside].size == 0:
+    raw_in, change_in = raw[inside], change[inside]
+    if change_in.size == 0:
         return None
     # the noise here: most of the patch is background (the region's surroundings)
     sigma = max(1.4826 * float(np.median(raw)), noise, NOISE_FLOOR)
-    changed = raw[inside] >= CHANGED * sigma
+    changed = raw_in >= CHANGED * sigma
     if np.count_nonzero(changed) < MIN_CHANGED:
         return None
     # what the filter left of the change, two ways, either of which a solid thing shows: of its peak
     # (a thing on a textured ground has that texture in its change, which the filter evens out, but
     # keeps its level) and of the change over the pixels that changed (bright flakes crossing a person
     # are its peak, but few of its pixels); a clump of flakes is specks either way
-    before = raw[inside][changed]
-    peak = float(np.quantile(change[inside], 0.95))
-    kept = max(float(np.minimum(change[inside][changed], before).sum() / before.sum()),
-               peak / max(float(np.quantile(raw[inside], 0.95)), 1e-6))
+    before = raw_in[changed]
+    peak = float(np.quantile(change_in, 0.95))
+    kept = max(float(np.minimum(change_in[changed], before).sum() / before.sum()),
+               peak / max(float(np.quantile(raw_in, 0.95)), 1e-6))
     strong = cv2.compare(change, 0.5 * peak, cv2.CMP_GE)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
     if count < 2 or peak <= 0:  # nothing left but specks
