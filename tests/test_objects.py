@@ -675,3 +675,44 @@ def test_a_joined_region_says_nothing_of_a_tracks_motion() -> None:
     x, y = track.predict(2.8)
     assert abs(x - 114.0) < 1.0 and abs(y - 100.0) < 1.0, (x, y)
 
+
+
+def test_a_faint_core_counts_where_nothing_else_comes_and_goes_and_not_among_flakes() -> None:
+    from vidwatch.objects.regions import Region
+    from vidwatch.objects.tracker import QUIET_TRACKS, Tracker
+
+    rules = dataclasses.replace(_rules(), min_core=100.0, faint_core=40.0)
+    shape = (180, 320)
+
+    def walker_evidence(flakes: int, core: float) -> float:
+        """Evidence of a walker of that core, 1 analysis px a frame for 3 s, with ``flakes`` other tracks
+        (each a small region falling on its own column) alive beside it."""
+        tracker = Tracker(rules)
+        for index in range(30):
+            x = 40.0 + index
+            regions = [Region(_centred_box(x, 60.0, 4, 8), 30, (x, 60.0), 1)]
+            regions += [Region(_centred_box(20.0 + 12 * k, 100.0 + 2 * index, 3, 3), 9,
+                               (20.0 + 12 * k, 100.0 + 2 * index), 2 + k) for k in range(flakes)]
+            tracker.update(index, index / 10, regions,
+                           lambda track, region: (False, core if region.label == 1 else 20.0), shape)
+        return max(t.evidence for t in tracker.tracks if t.last.y < 80)
+
+    # a distant person at night: only part of them changes, a core under ``min_core``; alone, it counts
+    assert walker_evidence(0, core=60.0) >= 1.0
+    assert walker_evidence(QUIET_TRACKS, core=60.0) >= 1.0
+    # among flakes it is as small as one of them: it does not
+    assert walker_evidence(QUIET_TRACKS + 1, core=60.0) == 0.0
+    assert walker_evidence(12, core=60.0) == 0.0
+    # under ``faint_core`` it does not count even alone, and a solid core counts among the flakes
+    assert walker_evidence(0, core=30.0) == 0.0
+    assert walker_evidence(12, core=120.0) >= 1.0
+
+
+def test_a_faint_person_of_the_smallest_size_alone_in_a_large_picture_at_night_is_found() -> None:
+    # 10x24 px (objects.min_size) at night in a 1920x1080 picture: only the lighter coat stands out from
+    # the ground, a core a quarter of the silhouette, as small as a flake's; nothing else moves there
+    start, n = 20, 200
+    images = scenes.distant_walker_large(n, size=(10, 24), speed=1.5, start=start, y=850, gain=0.35, noise=7.0,
+                                         seed=25)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= n - 5, events

@@ -93,17 +93,26 @@ class ClutterDrift:
         if seen[1] - seen[0] >= MIN_PIECE_LIFE - 1e-9:
             self._ended.append((time, piece))
 
-    def drift(self, time: float, in_view: Callable[[], list[Piece]]) -> Drift | None:
-        """How the pieces remembered and those ``in_view`` (asked for once a frame) move at ``time``, or
-        None where they are not a crowd drifting one way."""
-        if self._cached is not None and self._cached[0] == time:
-            return self._cached[1]
+    def _forget(self, time: float) -> None:
+        """Let go of the pieces that ended longer than ``DRIFT_MEMORY`` before ``time``."""
         ended = self._ended
         while ended and ended[0][0] < time - DRIFT_MEMORY - 1e-9:
             ended.popleft()
         if self._since is None:
             self._since = time
-        pieces = [piece for _, piece in ended] + in_view()
+
+    def remembered(self, time: float) -> int:
+        """How many tracks that came and went are remembered at ``time``."""
+        self._forget(time)
+        return len(self._ended)
+
+    def drift(self, time: float, in_view: Callable[[], list[Piece]]) -> Drift | None:
+        """How the pieces remembered and those ``in_view`` (asked for once a frame) move at ``time``, or
+        None where they are not a crowd drifting one way."""
+        if self._cached is not None and self._cached[0] == time:
+            return self._cached[1]
+        self._forget(time)
+        pieces = [piece for _, piece in self._ended] + in_view()
         watched = min(max(time - self._since, 0.0) / DRIFT_MEMORY, 1.0)
         found: Drift | None = None
         if len(pieces) >= max(CROWD * watched, FIRST_CROWD):

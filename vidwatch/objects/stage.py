@@ -52,6 +52,9 @@ AWAIT_WINDOWS = 2.0
 born in a busy place it counts only after one, and must then have travelled."""
 SILHOUETTE_FILL = 0.4
 """Share of its bounding box a silhouette's measured core fills at least (people measure ~0.6)."""
+FAINT_FILL = 0.15
+"""The same where the scene is quiet (see ``tracker.QUIET_TRACKS``): a distant person at dusk or at
+night measures 0.2-0.4, where only part of their clothes stands out from the ground."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,8 @@ class ObjectStage:
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
-            min_core=SILHOUETTE_FILL * width * height, max_step=params.max_step, max_missed=params.max_missed,
+            min_core=SILHOUETTE_FILL * width * height, faint_core=FAINT_FILL * width * height,
+            max_step=params.max_step, max_missed=params.max_missed,
             coast=params.coast, gate=params.gate, max_light=params.max_light,
             sparse_evidence=2.0 * params.threshold, travelling=params.threshold))
 

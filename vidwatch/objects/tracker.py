@@ -104,6 +104,13 @@ CLUTTER_CELL = 16
 """Analysis pixels per side of a cell of the clutter map."""
 CLUTTER_MEMORY = 10.0
 """Seconds over which the clutter map remembers (its counts decay with this time constant)."""
+QUIET_TRACKS = 2
+"""Other tracks that are not things (those that came and went over the drift memory, and those alive
+now) up to which the scene is quiet: there a track needs only ``faint_core``. At dusk or at night a
+distant person's clothes partly match the ground, and only a fifth to two fifths of a silhouette of
+``min_size`` changes by half its peak, as little as a snowflake's; but flakes come by the dozen:
+snow shows 5 to 60 other tracks alive and scores that came and went, a distant walker alone 0 alive
+and up to 2 gone (the noise of a night picture makes no track that lives)."""
 BUSY_BIRTHS = 3.0
 """Tracks that came and went without becoming things, born lately around a new track's birthplace (its
 cell and the eight around it), from which the place is busy: the pieces of a dappled shadow, of
@@ -144,6 +151,9 @@ class TrackingRules:
     coast: float
     gate: float
     max_light: float
+    faint_core: float = 0.0
+    """The smallest core (source pixels²) of a track that may become a thing where the scene is quiet
+    (``QUIET_TRACKS``); at most ``min_core`` (0: ``min_core`` everywhere)."""
     sparse_evidence: float = 2.0
     """Evidence of a solid thing seen on two frames too far apart to track (above the threshold: it
     counts, as nothing better can be known of it)."""
@@ -298,6 +308,11 @@ class Track:
         # a thing is not taken on trust
         return (self._light_votes + 1) / (self._votes + 2) <= rules.max_light and self._votes >= looks
 
+    @staticmethod
+    def _least_core(rules: TrackingRules, quiet: bool) -> float:
+        """The core a track travelling straight needs to become a thing."""
+        return min(rules.faint_core, rules.min_core) if quiet and rules.faint_core > 0 else rules.min_core
+
     def _long_travel(self, last: Observation, size: float, rules: TrackingRules) -> float:
         """Net travel in sizes since the oldest kept milestone, if the path there was straight enough
         (0 otherwise, or while the track is younger than two windows)."""
@@ -313,8 +328,9 @@ class Track:
             return 0.0
         return net / size
 
-    def judge(self, rules: TrackingRules) -> None:
-        """Update travel, straightness, light share, core size, step and the evidence from the history."""
+    def judge(self, rules: TrackingRules, *, quiet: bool = False) -> None:
+        """Update travel, straightness, light share, core size, step and the evidence from the history;
+        ``quiet``: nothing else comes and goes in view, so a fainter core will do (``faint_core``)."""
         history = self.history
         first, last = history[0], history[-1]
         size = max(self.size, 1.0)
@@ -348,7 +364,8 @@ class Track:
                 self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
         elif (self.age(last.time) >= (rules.window if self.busy_birth else rules.min_age) - 1e-9
               and self.straightness >= rules.min_straightness
-              and self.looks_solid(rules) and self.core >= rules.min_core and self.step <= rules.max_step):
+              and self.looks_solid(rules) and self.core >= self._least_core(rules, quiet)
+              and self.step <= rules.max_step):
             # until it has lived twice the minimum age a track must travel twice as far: a car or a
             # runner crossing in a second covers several sizes, a fragment of a swaying shadow one or two
             young = self.age(last.time) < YOUNG_AGES * rules.min_age - 1e-9
@@ -499,8 +516,11 @@ class Tracker:
         seen: list[Track] = []
         claimed: set[int] = set()
         if self.tracks and regions:
+            # how busy the scene is, as the last frame left it (each track then leaves itself out)
+            busy = self.drift.remembered(time) + sum(t.confirmed_at is None for t in self.tracks)
             for i, j in self._assign(self._costs(time, regions)):
                 track, region = self.tracks[i], regions[j]
+                others = busy - (track.confirmed_at is None)
                 light, core = None, None
                 if track.age(time) >= 0.5 * rules.min_age and time - track.described >= DESCRIBE_EVERY - 1e-9:
                     light, core = describe(track, region)
@@ -512,7 +532,7 @@ class Tracker:
                                       joined),
                           rules.window)
                 if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
-                    track.judge(rules)
+                    track.judge(rules, quiet=others <= QUIET_TRACKS)
                 track.region = region
                 claimed.add(int(j))
                 seen.append(track)
