@@ -98,8 +98,6 @@ class ClutterDrift:
         ended = self._ended
         while ended and ended[0][0] < time - DRIFT_MEMORY - 1e-9:
             ended.popleft()
-        if self._since is None:
-            self._since = time
 
     def remembered(self, time: float) -> int:
         """How many tracks that came and went are remembered at ``time``."""
@@ -112,6 +110,8 @@ class ClutterDrift:
         if self._cached is not None and self._cached[0] == time:
             return self._cached[1]
         self._forget(time)
+        if self._since is None:
+            self._since = time
         pieces = [piece for _, piece in self._ended] + in_view()
         watched = min(max(time - self._since, 0.0) / DRIFT_MEMORY, 1.0)
         found: Drift | None = None
