@@ -81,8 +81,11 @@ def closed_motion(camera: str, *, notified: bool | None = None, min_duration: fl
 
 
 def test_both_cameras_are_live_with_their_frame_rate_in_the_api_and_metrics(site: SimpleNamespace) -> None:
-    cameras = site.api.wait_for("/api/cameras", lambda cs: all(c["state"] == "live" and c["fps"] > 2 for c in cs)
-                                and cs, timeout=15, what="both cameras live")
+    # the rate is read over the last 64 frames: once that many have come, the burst a busy machine
+    # delivers at start-up is a small part of them
+    cameras = site.api.wait_for("/api/cameras", lambda cs: all(c["state"] == "live" and c["frames"] >= 64
+                                                               for c in cs) and cs,
+                                timeout=30, what="both cameras live for 64 frames")
     assert [c["name"] for c in cameras] == list(CAMERAS)
     for camera in cameras:
         assert camera["armed"] is True and camera["size"] == [320, 240] and camera["last_frame_age"] < 2
@@ -93,6 +96,8 @@ def test_both_cameras_are_live_with_their_frame_rate_in_the_api_and_metrics(site
         fps = float(next(line.split()[-1] for line in text.splitlines()
                          if line.startswith(f'vidwatch_camera_fps{{camera="{name}"}}')))
         assert 2 < fps < 30  # the stream's own 10 fps (a busy machine drops some and catches up in bursts)
+    for camera in cameras:
+        assert 2 < camera["fps"] < 30
         assert f'vidwatch_camera_up{{camera="{name}"}} 1.0' in text
     assert "vidwatch_camera_dropped_frames_total" in text and "vidwatch_mqtt_connected 1.0" in text
 
