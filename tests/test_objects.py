@@ -176,14 +176,20 @@ def test_a_picture_too_large_for_min_size_at_the_analysis_width_is_named(caplog)
     assert caplog.records == [] and stage.fine is not None and stage.fine.factor == 3
 
 
+def _found_walking_at_night_in_a_large_picture(size: tuple[int, int]) -> scenes.LargeScene:
+    """A person of ``size`` px walking 1.5 px a frame at night across a 1920x1080 picture from frame 20:
+    asserts one motion event from within 2 s of their coming into view to the end; returns the frames."""
+    start, n = 20, 200
+    images = scenes.distant_walker_large(n, size=size, speed=1.5, start=start, y=850, gain=0.35, noise=7.0, seed=25)
+    events = motion(images)
+    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= n - 5, events
+    return images
+
+
 def test_a_distant_person_in_a_large_picture_is_found_by_a_finer_look() -> None:
     # 12x30 px at night in a 1920x1080 picture: 2 px wide at the default analysis width, where the
     # masks' opening removes them; the fine pass looks again at a third of the source's size
-    start, n = 20, 200
-    images = scenes.distant_walker_large(n, size=(12, 30), speed=1.5, start=start, y=850, gain=0.35, noise=7.0,
-                                         seed=25)
-    events = motion(images)
-    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= n - 5, events
+    images = _found_walking_at_night_in_a_large_picture((12, 30))
     coarse_only = [(e.start_frame, e.end_frame) for e in run_events(images, "objects.fine=false", fps=FPS)
                    if e.kind == MOTION]
     assert coarse_only == []
@@ -711,8 +717,4 @@ def test_a_faint_core_counts_where_nothing_else_comes_and_goes_and_not_among_fla
 def test_a_faint_person_of_the_smallest_size_alone_in_a_large_picture_at_night_is_found() -> None:
     # 10x24 px (objects.min_size) at night in a 1920x1080 picture: only the lighter coat stands out from
     # the ground, a core a quarter of the silhouette, as small as a flake's; nothing else moves there
-    start, n = 20, 200
-    images = scenes.distant_walker_large(n, size=(10, 24), speed=1.5, start=start, y=850, gain=0.35, noise=7.0,
-                                         seed=25)
-    events = motion(images)
-    assert len(events) == 1 and events[0][0] <= start + 2 * FPS and events[0][1] >= n - 5, events
+    _found_walking_at_night_in_a_large_picture((10, 24))
