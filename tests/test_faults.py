@@ -298,16 +298,27 @@ def test_a_signal_during_the_exit_wait_exits_0_and_leaves_no_child(samples: Path
 # -- hostile and awkward YAML (items 10 and 13) ------------------------------------------------
 
 
-def run_cli(*args: str, timeout: float = 60.0, memory_mb: int = 1500) -> subprocess.CompletedProcess[str]:
-    """``python -m vidwatch ARGS`` as a real process, bounded in time and address space."""
+def run_cli(*args: str, timeout: float = 60.0, memory_mb: int = 1500,
+            log: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m vidwatch ARGS`` as a real process, bounded in time and address space.
+
+    With ``log``, its stderr goes to that file line by line as it runs (so a hook can wait for a line),
+    and is read back into the result's ``stderr`` at the end."""
     import resource
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "vidwatch", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=limit)
+    command = [sys.executable, "-m", "vidwatch", *args]
+    if log is None:
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=limit)
+    with open(log, "w") as stderr:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                              timeout=timeout, preexec_fn=limit)
+    done.stderr = log.read_text()
+    return done
 
 
 def test_an_alias_bomb_aimed_at_zones_fails_fast_with_one_line(tmp_path: Path) -> None:

@@ -216,12 +216,15 @@ def test_a_disk_that_frees_mid_run_gets_every_output_written(tmp_path: Path, sma
     leftovers.append(str(small_disk))  # an encoder writing there
     clip = crossings(tmp_path / "two.mp4", [10, 110], frames=160, fps=20)
     filler = fill(small_disk)
-    # the second event's start frees the disk, while the run goes on: by then the first event's line and
-    # its whole clip (which ffmpeg may hold in its buffers until the end) have met the full disk
-    config, seen = tmp_path / "free.yaml", tmp_path / "first-event-seen"
+    # the second event's start frees the disk, while the run goes on, once the first event's line and its
+    # whole clip (which ffmpeg may hold in its buffers until the end) have met the full disk: the hook waits
+    # (up to 9 s, within its 10 s) for the clip's failure in the log, which a clip writer that a busy machine
+    # holds back may report after the second event has begun
+    config, seen, log = tmp_path / "free.yaml", tmp_path / "first-event-seen", tmp_path / "stderr.log"
+    wait = f"for i in $(seq 90); do grep -q 'clips: cannot write' {log} && break; sleep 0.1; done"
     config.write_text(json.dumps({"hooks": {
-        "on_event_start": f"if [ -e {seen} ]; then rm -f {filler}; else touch {seen}; fi"}}))
-    result = run_cli("run", str(clip), "--realtime", "-c", str(config), *QUICK, *outputs_on(small_disk))
+        "on_event_start": f"if [ -e {seen} ]; then {wait}; rm -f {filler}; else touch {seen}; fi"}}))
+    result = run_cli("run", str(clip), "--realtime", "-c", str(config), *QUICK, *outputs_on(small_disk), log=log)
     assert result.returncode == 0, result.stderr
     log = result.stderr
     assert "events-file: cannot write" in log and "no space left on the device" in log
