@@ -171,6 +171,20 @@ MUTANTS = (
            "vidwatch/objects/tracker.py",
            "BUSY_BIRTHS = 3.0\n", "BUSY_BIRTHS = 1e9\n",
            ("tests/test_objects.py",)),
+    Mutant("birthplace-asked-once", "a track born while the clutter map is still learning is judged on its "
+           "birthplace as it was at its birth only", "vidwatch/objects/tracker.py",
+           "CLUTTER_LEARNING = 2.0\n", "CLUTTER_LEARNING = 0.0\n",
+           ("tests/test_objects.py",)),
+    Mutant("busy-late-keeps-evidence", "a track whose place turns out busy keeps what it showed before",
+           "vidwatch/objects/tracker.py",
+           "            track.busy_birth = True\n            track.evidence = 0.0\n",
+           "            track.busy_birth = True\n",
+           ("tests/test_objects.py",)),
+    Mutant("sliver-taken-over-is-clutter", "a thing's first sliver, taken over by a new track as it grows, "
+           "makes the new track's place busy", "vidwatch/objects/tracker.py",
+           "                    heir.took_over += [(time, track.birthplace), *track.took_over]\n",
+           "                    pass\n",
+           ("tests/test_objects.py",)),
     Mutant("object-stage-reads-dropped-regions", "the object stage takes every region the detector labelled, "
            "also those its blobs dropped as too small",
            "vidwatch/objects/regions.py",

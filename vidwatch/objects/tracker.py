@@ -117,6 +117,13 @@ cell and the eight around it), from which the place is busy: the pieces of a dap
 foliage or of water appear, change shape and vanish there all the time, and a piece that drifts for
 a second or two looks like a small thing walking. Things (a car in its lane, people at a door) do
 not make their place busy."""
+CLUTTER_LEARNING = 2.0
+"""Seconds after the clutter map starts (the first tracks, or a new scene) during which a new track's
+birthplace is asked again until the track counts: at the start no piece has yet had time to come and
+go (the pieces of a dappled shadow or of snow last a second or two), so a place not yet seen busy is
+not yet known to be quiet. Later births are judged on the map as it is when they are born, so a
+person born beside a few fragments that then end is not held back a window. What a track took over
+from (a thing's first sliver at the border, followed on as it grows) does not make its own place busy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +215,14 @@ class Track:
         self._milestones: deque[tuple[float, float, float]] = deque([(first.time, first.x, first.y)])
         """(time, x, y) once a second over LONG_WINDOWS windows: the long path."""
         self.birthplace = (first.x, first.y)
+        self.birth_box = first.box
         self.busy_birth = False
-        """Born where tracks keep coming and going: it counts only once it has lived a whole window."""
+        """Born where tracks keep coming and going (as the clutter map knew it at the track's birth, or
+        later while the map was still learning: ``CLUTTER_LEARNING``): it counts only once it has lived
+        a whole window."""
+        self.took_over: list[tuple[float, tuple[float, float]]] = []
+        """(when it ended, where it was born) of each track this one took over from (see
+        ``Tracker._heir``), and of those that one took over from: the same thing, not clutter around it."""
 
     @property
     def last(self) -> Observation:
@@ -418,14 +431,43 @@ class Tracker:
         """Count a track that ended without becoming a thing, where it was born."""
         self._clutter_map(time, shape)[self._cell(birthplace)] += 1.0
 
-    def _clutter_around(self, time: float, centre: tuple[float, float], shape: tuple[int, int]) -> float:
-        """Tracks born in the 3x3 cells around ``centre`` that came and went lately (fading)."""
+    def _clutter_around(self, time: float, centre: tuple[float, float], shape: tuple[int, int],
+                        leaving_out: Sequence[tuple[float, tuple[float, float]]] = ()) -> float:
+        """Tracks born in the 3x3 cells around ``centre`` that came and went lately (fading), but for
+        those in ``leaving_out`` ((when they ended, where they were born))."""
         counts = self._clutter_map(time, shape)
         row, col = self._cell(centre)
         around = float(counts[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2].sum())
+        for ended, birthplace in leaving_out:
+            cell = self._cell(birthplace)
+            if abs(cell[0] - row) <= 1 and abs(cell[1] - col) <= 1:
+                around -= math.exp(-(time - ended) / CLUTTER_MEMORY)
+        around = max(around, 0.0)
         # a map kept for less than its memory has seen only part of it: scaled up to a whole memory's
         # worth, so the first pieces of a shadow in view from the start are as suspect as later ones
         return around / max(1.0 - math.exp(-(time - self._clutter_since) / CLUTTER_MEMORY), 1e-3)
+
+    def _ask_birthplace_again(self, track: Track, time: float, shape: tuple[int, int]) -> None:
+        """Mark busy a track born while the clutter map was still learning (``CLUTTER_LEARNING``) once its
+        birthplace turns out busy, until it counts; what it showed before is then judged again."""
+        if (track.confirmed_at is None and not track.busy_birth
+                and track.born - self._clutter_since < CLUTTER_LEARNING
+                and self._clutter_around(time, track.birthplace, shape, track.took_over) >= BUSY_BIRTHS):
+            track.busy_birth = True
+            track.evidence = 0.0
+
+    @staticmethod
+    def _heir(ended: Track, alive: Sequence[Track]) -> Track | None:
+        """The track that took over from ``ended`` (a track that came and went): one born after it, and no
+        later than the frame after it was last seen, overlapping where it was last seen (a thing's first
+        sliver at the border whose region grew past what one track may grow in a frame)."""
+        x, y, w, h = ended.last.box
+        for track in alive:
+            bx, by, bw, bh = track.birth_box
+            if (ended.born < track.born and track.born_index <= ended.last.index + 1
+                    and bx < x + w and x < bx + bw and by < y + h and y < by + bh):
+                return track
+        return None
 
     def drifts_with_clutter(self, track: Track, time: float) -> bool | None:
         """Whether ``track`` moves as a crowd of tracks that are not things does, and is no more solid
@@ -532,6 +574,7 @@ class Tracker:
                                       joined),
                           rules.window)
                 if track.age(time) >= 0.5 * rules.min_age:  # younger tracks cannot count yet
+                    self._ask_birthplace_again(track, time, shape)
                     track.judge(rules, quiet=others <= QUIET_TRACKS)
                 track.region = region
                 claimed.add(int(j))
@@ -556,6 +599,9 @@ class Tracker:
             if track.confirmed_at is None:
                 # it came and went without becoming a thing: where it was born is a little busier
                 self._count_clutter(time, track.birthplace, shape)
+                heir = self._heir(track, kept)
+                if heir is not None:
+                    heir.took_over += [(time, track.birthplace), *track.took_over]
                 self.drift.remember(time, (*track.mean_velocity(), track.core),
                                     (track.history[0].time, track.last.time))
         self.tracks = kept
