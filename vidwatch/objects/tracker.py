@@ -456,15 +456,19 @@ class Tracker:
             track.busy_birth = True
             track.evidence = 0.0
 
-    @staticmethod
-    def _heir(ended: Track, alive: Sequence[Track]) -> Track | None:
+    def _heir(self, ended: Track, alive: Sequence[Track]) -> Track | None:
         """The track that took over from ``ended`` (a track that came and went): one born after it, and no
         later than the frame after it was last seen, overlapping where it was last seen (a thing's first
-        sliver at the border whose region grew past what one track may grow in a frame)."""
+        sliver at the border whose region grew past what one track may grow in a frame). Only a track
+        born while the clutter map learns has its birthplace asked again, so only such a one is looked
+        for (and none once the map has learnt: nothing is searched on later frames)."""
+        learnt = self._clutter_since + CLUTTER_LEARNING
+        if ended.born >= learnt:
+            return None
         x, y, w, h = ended.last.box
         for track in alive:
             bx, by, bw, bh = track.birth_box
-            if (ended.born < track.born and track.born_index <= ended.last.index + 1
+            if (ended.born < track.born < learnt and track.born_index <= ended.last.index + 1
                     and bx < x + w and x < bx + bw and by < y + h and y < by + bh):
                 return track
         return None
