@@ -755,6 +755,45 @@ def test_a_joined_region_says_nothing_of_a_tracks_motion() -> None:
 
 
 
+def test_travel_shown_while_moving_as_the_snow_does_is_not_counted_once_the_clump_settles() -> None:
+    """A clump of snow falls with a crowd of flakes for six seconds, crossing four of its sizes: it moves
+    as they do, so it is not a thing. Then it settles (its centre wandering by a pixel or two, as a
+    clump's does), and moves as the crowd no longer. The travel it showed while it did was the crowd's:
+    it does not make the clump a thing now (it did, once the window's mean velocity fell under the
+    crowd's speeds, while the largest travel ever shown was kept)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from vidwatch.objects.params import ObjectParams
+    from vidwatch.objects.regions import Region, Regions
+    from vidwatch.objects.stage import ObjectStage
+
+    stage = ObjectStage(ObjectParams(fine=False), ("background",))
+    clump: list[Region] = []
+    stage._check_scale = lambda frame: None
+    stage._regions = lambda frame, scores: (Regions(list(clump), None, (0, 0)), None)
+    stage._hints = lambda frame, found, live: None
+    stage._describe = lambda track, frame: None
+    rng = np.random.default_rng(5)
+    scores = []
+    for index in range(140):
+        time = index / 10
+        for _ in range(2):  # flakes that came and went: falling 2-8 px/s, swaying +-1.5 px/s
+            stage.tracker.drift.remember(time, (rng.uniform(-1.5, 1.5), rng.uniform(2.0, 8.0), 40.0),
+                                         (time - 1.0, time))
+        settled = index >= 60
+        x = 100.0 + (1.5 * (index % 3 - 1) if settled else 0.0)
+        y = 50.0 + 0.5 * min(index, 60)
+        clump[:] = [Region(_centred_box(x, y, 6, 7), 40, (x, y), 1, look=(False, 120.0))]
+        frame = SimpleNamespace(index=index, time=time, grey=np.zeros((240, 320), np.uint8), scale=2.0,
+                                offset=(0.0, 0.0))
+        scores.append(stage.update(frame, {}).score.value)
+    (track,) = stage.tracker.tracks
+    assert track.born_index == 0 and track.confirmed_at is None, track.confirmed_at
+    assert max(scores) < stage.params.threshold, [(i, s) for i, s in enumerate(scores) if s >= 1.0][:3]
+
+
 def test_a_faint_core_counts_where_nothing_else_comes_and_goes_and_not_among_flakes() -> None:
     from vidwatch.objects.regions import Region
     from vidwatch.objects.tracker import QUIET_TRACKS, Tracker

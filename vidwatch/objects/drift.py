@@ -5,7 +5,9 @@ joins into one region, falls steadily for seconds and crosses many of its own si
 What gives it away is that it is one of a crowd: dozens of such pieces are in view at once, drift the
 same way and come and go without becoming things. A track about to become a thing that moves as that
 crowd does (along its common direction within the range of the pieces' speeds, across it within
-their sway) and whose solid part is no larger than a few of theirs is taken for one of them.
+their sway) and whose solid part is no larger than a few of theirs is taken for one of them, and the
+travel it showed so far is the crowd's: should it stop moving as they do (a clump that settles, or
+hops sideways between flakes), it must travel again, otherwise, to count.
 
 The rule asks for all of it at once, so it stays out of the way elsewhere: pieces of foliage or a
 dappled shadow come and go in every direction (no common drift); drifting cloud shadows move together

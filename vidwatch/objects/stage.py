@@ -235,18 +235,21 @@ class ObjectStage:
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
 
-    def _drifts(self, track: Track, frame: AnalysisFrame) -> bool:
+    def _drifts(self, track: Track, frame: AnalysisFrame) -> bool | None:
         """Whether a track about to become a thing is one of a crowd of clutter drifting one way (snow,
         rain; see :mod:`vidwatch.objects.drift`) on at least half of the last ``DRIFT_VOTES`` frames it
-        was asked, or was asked fewer than ``DRIFT_LOOKS`` times: where a clump of flakes went over its
-        window swings with each hop between flakes, so one frame's answer is not enough, and a person
-        who entered among them is not held to what was seen then."""
+        was asked; None while it was asked fewer than ``DRIFT_LOOKS`` times (not a thing yet, not judged
+        either): where a clump of flakes went over its window swings with each hop between flakes, so
+        one frame's answer is not enough, and a person who entered among them is not held to what was
+        seen then."""
         verdict = self.tracker.drifts_with_clutter(track, frame.time)
         if verdict is None:
             return False  # no crowd drifting one way: nothing to be taken for
         votes = self._drift_votes.setdefault(track.id, deque(maxlen=DRIFT_VOTES))
         votes.append(verdict)
-        return len(votes) < DRIFT_LOOKS or 2 * sum(votes) >= len(votes)
+        if len(votes) < DRIFT_LOOKS:
+            return None
+        return 2 * sum(votes) >= len(votes)
 
     def _follow(self, frame: AnalysisFrame) -> None:
         """Have the fine pass look again next frame where the small things it found should be: those that
@@ -328,7 +331,11 @@ class ObjectStage:
         vetoed: set[int] = set()
         for track in live:
             if track.confirmed_at is None and track.evidence >= p.threshold:
-                if self._drifts(track, frame) or self._fine_says_light(track, frame):
+                drifting = self._drifts(track, frame)
+                if drifting:
+                    # the travel it showed was the crowd's: it counts only on travel it shows otherwise
+                    track.evidence = 0.0
+                if drifting is not False or self._fine_says_light(track, frame):
                     vetoed.add(track.id)
                 else:
                     track.confirmed_at = frame.time
