@@ -413,6 +413,104 @@ def test_a_person_crossing_a_dappled_shadow_is_found() -> None:
     assert len(events) == 1 and overlaps(events[0], truth), events
 
 
+@pytest.mark.parametrize("seed", [49, 54, 59])
+def test_a_person_joined_by_pieces_of_a_dappled_shadow_is_found_in_time(seed: int) -> None:
+    # walking through the strip, the person is joined by a piece of shadow every second or two: their
+    # region's centre jumps and its area grows several times, and on these seeds the event opened
+    # 4-7 s after they came into view until the shadow was carved out of the joined regions
+    size, start = (14, 34), 40
+    images = scenes.dappled_edge(300, walker_size=size, walker_start=start, seed=seed)
+    truth = scenes.visible_frames(300, size=size, speed=2.0, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth), events
+    assert events[0][0] <= truth[0] + 3 * FPS, events
+
+
+def _joined_by_a_shadow(flat: bool) -> tuple:
+    """A person beside a sharp leaf-shaped shadow that touches them, on textured (or flat) ground, at
+    analysis scale: (regions of the mask, frame, background, the person's box)."""
+    import cv2
+    import numpy as np
+
+    from vidwatch.objects.regions import find_regions
+
+    rng = np.random.default_rng(5)
+    back = np.full((90, 120), 120.0, np.float32)
+    if not flat:
+        back += 20 * cv2.GaussianBlur(rng.normal(0, 1, back.shape).astype(np.float32), (0, 0), 0.8) / 0.35
+    shade = np.zeros_like(back)
+    cv2.ellipse(shade, (72, 50), (11, 6), 0, 0, 360, 1.0, -1, cv2.LINE_AA)
+    frame = back * (1 - 0.5 * shade)
+    person = (50, 35, 7, 17)
+    x, y, w, h = person
+    frame[y:y + h, x:x + w] = 40 + rng.normal(0, 4, (h, w))
+    frame = np.clip(frame + rng.normal(0, 2, back.shape), 0, 255).astype(np.uint8)
+    mask = (cv2.absdiff(frame, np.clip(back, 0, 255).astype(np.uint8)) > 12).astype(np.uint8) * 255
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    return find_regions(mask, min_area=20, max_regions=8), frame, back, person
+
+
+def test_light_is_carved_out_of_a_region_a_person_joined_leaving_the_person() -> None:
+    from vidwatch.objects.carve import carve
+
+    found, frame, back, (x, y, w, h) = _joined_by_a_shadow(flat=False)
+    joined = found.regions[0]
+    assert joined.area >= 2 * w * h  # the shadow and the person are one region
+    parts = carve(found, joined, frame, back, 2.0, 20)
+    assert parts is not None
+    boxes = []
+    for part, (px, py) in parts:
+        ys, xs = part.nonzero()
+        boxes.append((xs.min() + px, ys.min() + py, xs.max() + px, ys.max() + py, int(part.sum())))
+    # the person's part, grown back by its blurred outline, and at most a rim of the shadow's edge:
+    # none of its inside (the shadow is an ellipse of 11x6 around (72, 50))
+    person = min(boxes, key=lambda b: abs(b[0] - x) + abs(b[1] - y))
+    assert x - 3 <= person[0] and y - 3 <= person[1] and person[2] <= x + w + 2 and person[3] <= y + h + 2, boxes
+    assert 0.7 * w * h <= person[4] <= 1.6 * w * h, boxes
+    shadow = sum(int(part[50 - py - 3:50 - py + 4, 72 - px - 5:72 - px + 6].sum()) for part, (px, py) in parts)
+    assert shadow == 0, boxes
+
+
+def test_nothing_is_carved_where_the_ground_has_no_texture_to_keep() -> None:
+    from vidwatch.objects.carve import carve
+
+    found, frame, back, _ = _joined_by_a_shadow(flat=True)
+    assert carve(found, found.regions[0], frame, back, 2.0, 20) is None
+
+
+def test_light_is_carved_only_where_a_track_about_to_become_a_thing_joined_it_and_no_clutter_drifts() -> None:
+    """The stage carves a joined region only around a solid-looking track that is not yet a thing; where a
+    crowd of clutter drifts one way (snow) it carves nothing: a half-transparent flake near the lens keeps
+    the pattern behind it, and carving it would leave its rim, as solid as a person."""
+    from types import SimpleNamespace
+
+    from vidwatch.objects.params import ObjectParams
+    from vidwatch.objects.stage import ObjectStage
+    from vidwatch.objects.tracker import Observation, Track
+
+    found, frame, back, (x, y, w, h) = _joined_by_a_shadow(flat=False)
+    picture = SimpleNamespace(time=5.0, detail=frame, grey=frame, noise=2.0, scale=2.0)
+
+    def carved(*, solid: bool = True, confirmed: bool = False, crowd: bool = False) -> bool:
+        stage = ObjectStage(ObjectParams(), ("background",))
+        centre = (x + w / 2, y + h / 2)
+        track = Track(1, Observation(0, 4.0, *centre, (x, y, w, h), w * h))
+        track.add(Observation(1, 4.9, *centre, (x, y, w, h), w * h, light=not solid, core=100.0), 4.0)
+        track.judge(stage.tracker.rules)
+        track._votes, track._light_votes = 5, 0 if solid else 5
+        track.confirmed_at = 4.5 if confirmed else None
+        stage.tracker.tracks = [track]
+        if crowd:
+            for k in range(60):  # pieces that came and went, all falling 20 px/s
+                stage.tracker.drift.remember(4.0 + k / 100, (1.0, 20.0, 30.0), (0.0, 1.0))
+        return stage._carve_joined(found, picture, back) is not found
+
+    assert carved()
+    assert not carved(solid=False)  # light or unknown: judged on its regions as they come
+    assert not carved(confirmed=True)  # a thing is followed through joins as it is
+    assert not carved(crowd=True)
+
+
 def test_a_defocused_flake_has_soft_edges_among_sharp_flakes() -> None:
     # a large half-transparent blurred flake near the lens on a flat surface (no texture to tell
     # light by), with small sharp flakes falling everywhere, some across its border: soft; a person

@@ -111,11 +111,24 @@ class ClutterDrift:
         None where they are not a crowd drifting one way."""
         if self._cached is not None and self._cached[0] == time:
             return self._cached[1]
-        self._forget(time)
         if self._since is None:
             self._since = time
+        found = self._measure(time, in_view, self._since)
+        self._cached = (time, found)
+        return found
+
+    def crowd(self, time: float, in_view: Callable[[], list[Piece]]) -> bool:
+        """Whether the pieces drift one way as a crowd, asked before the frame's tracks are updated (so
+        the answer is not kept for the questions asked after)."""
+        if self._cached is not None and self._cached[0] == time:
+            return self._cached[1] is not None
+        return self._measure(time, in_view, time if self._since is None else self._since) is not None
+
+    def _measure(self, time: float, in_view: Callable[[], list[Piece]], since: float) -> Drift | None:
+        """How the pieces move at ``time``, remembering since ``since`` (None: no crowd drifting one way)."""
+        self._forget(time)
         pieces = [piece for _, piece in self._ended] + in_view()
-        watched = min(max(time - self._since, 0.0) / DRIFT_MEMORY, 1.0)
+        watched = min(max(time - since, 0.0) / DRIFT_MEMORY, 1.0)
         found: Drift | None = None
         if len(pieces) >= max(CROWD * watched, FIRST_CROWD):
             kept = np.array(pieces, np.float64)
@@ -133,7 +146,6 @@ class ClutterDrift:
                 found = Drift((float(dx), float(dy)), (float(along[0]), FASTER * float(along[1])),
                               (float(across[0]) - sway, float(across[1]) + sway),
                               float(np.median(cores)) if cores.size else 0.0)
-        self._cached = (time, found)
         return found
 
     def carries(self, time: float, velocity: tuple[float, float], core: float,

@@ -26,11 +26,12 @@ from vidwatch import record
 from vidwatch.blobs import disc
 from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
+from vidwatch.objects.carve import carve, with_parts
 from vidwatch.objects.fine import NARROWEST, FineModel, FinePass, FineRegions, fine_factor
 from vidwatch.objects.focus import solid_in_focus
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
-from vidwatch.objects.tracker import Track, Tracker, TrackingRules
+from vidwatch.objects.tracker import MERGED_AREA, Track, Tracker, TrackingRules, touches_border
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,40 @@ class ObjectStage:
         if mask is None:
             return Regions([], None, (0, 0)), reference
         labelled = masked[0].components if len(masked) == 1 else None  # a fused mask is labelled afresh
-        return find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions,
-                            components=labelled), reference
+        found = find_regions(mask, min_area=self.min_area(frame), max_regions=self.params.max_regions,
+                             components=labelled)
+        return self._carve_joined(found, frame, reference), reference
+
+    def _carve_joined(self, found: Regions, frame: AnalysisFrame, reference: np.ndarray | None) -> Regions:
+        """``found`` with light carved out of each region that joined a track about to become a thing:
+        one that looks solid, old enough to be judged and not yet a thing, whose predicted place the
+        region covers and whose usual area it exceeds ``MERGED_AREA`` times (see
+        :mod:`vidwatch.objects.carve`), away from the picture's border (where a thing grows as it comes
+        into view). A thing already confirmed is followed through joins as it is.
+        Where clutter drifts one way as a crowd (snow, rain) nothing is carved: there flakes join flakes,
+        and a flake near the lens, blurred and half transparent, keeps the pattern behind it, so carving
+        it would leave its rim, as solid as a thing."""
+        if reference is None or not found.regions:
+            return found
+        rules = self.tracker.rules
+        waiting = [(t.predict(frame.time), MERGED_AREA * t.usual_area) for t in self.tracker.tracks
+                   if t.confirmed_at is None and t.missed <= 1 and t.age(frame.time) >= 0.5 * rules.min_age
+                   and t.looks_solid(rules)]
+        parts: dict[int, list[tuple[np.ndarray, tuple[int, int]]]] = {}
+        crowd: bool | None = None
+        for region in found.regions:
+            x, y, w, h = region.box
+            if touches_border(region.box, frame.grey.shape):
+                continue  # at the border a thing grows as it comes into view: not joined with anything
+            if any(x <= px < x + w and y <= py < y + h and region.area >= joined for (px, py), joined in waiting):
+                if crowd is None:
+                    crowd = self.tracker.clutter_drifts(frame.time)
+                if crowd:
+                    break
+                carved = carve(found, region, frame.detail, reference, frame.noise, self.min_area(frame))
+                if carved:
+                    parts[region.label] = carved
+        return with_parts(found, parts)
 
     def _look(self, found: Regions, region: Region, frame: AnalysisFrame,
               reference: np.ndarray | None) -> tuple[bool | None, float | None]:

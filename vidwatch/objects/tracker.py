@@ -473,13 +473,21 @@ class Tracker:
                 return track
         return None
 
-    def drifts_with_clutter(self, track: Track, time: float) -> bool | None:
-        """Whether ``track`` moves as a crowd of tracks that are not things does, and is no more solid
-        than they are (snow, rain: see :mod:`vidwatch.objects.drift`); None where there is no such crowd."""
+    def _pieces_in_view(self, time: float) -> Callable[[], list[Piece]]:
+        """The tracks in view that are not things, as pieces of clutter (made when asked)."""
         def in_view() -> list[Piece]:
             return [(*t.mean_velocity(), t.core) for t in self.tracks
                     if t.confirmed_at is None and t.missed == 0 and t.age(time) >= MIN_PIECE_LIFE - 1e-9]
-        return self.drift.carries(time, track.mean_velocity(), track.core, in_view)
+        return in_view
+
+    def drifts_with_clutter(self, track: Track, time: float) -> bool | None:
+        """Whether ``track`` moves as a crowd of tracks that are not things does, and is no more solid
+        than they are (snow, rain: see :mod:`vidwatch.objects.drift`); None where there is no such crowd."""
+        return self.drift.carries(time, track.mean_velocity(), track.core, self._pieces_in_view(time))
+
+    def clutter_drifts(self, time: float) -> bool:
+        """Whether the tracks that came and went, with those in view, are a crowd drifting one way."""
+        return self.drift.crowd(time, self._pieces_in_view(time))
 
     def _may_coast(self, track: Track, time: float, shape: tuple[int, int]) -> bool:
         """Whether an unseen track is kept: briefly, longer for a confirmed thing, and not at all once it
