@@ -297,9 +297,11 @@ def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndar
 
 
 def exposure_hunting(n: int, *, seed: int = 11, walker_size: tuple[int, int] = (14, 34),
-                     walker_speed: float = 0.8, walker_start: int = 20, every: float = 2.0) -> list[np.ndarray]:
-    """Auto-exposure hunting: every ``every`` s the camera's gain and gamma jump to a new level over
-    three frames (a light change each time), while a small person walks slowly across."""
+                     walker_speed: float = 0.8, walker_start: int = 20, every: float = 2.0,
+                     ease: float = 0.5) -> list[np.ndarray]:
+    """Auto-exposure hunting: every ``every`` s the camera's gain and gamma jump to a new level, eased
+    by ``ease`` a frame (0.5: over three frames, a light change each time; 0.05: drifting over
+    seconds), while a small person walks slowly across."""
     rng = np.random.default_rng(seed)
     base = ground(seed)
     sprite = person(*walker_size, seed=seed)
@@ -312,8 +314,8 @@ def exposure_hunting(n: int, *, seed: int = 11, walker_size: tuple[int, int] = (
         if i >= walker_start:
             paste(frame, sprite, -walker_size[0] + walker_speed * (i - walker_start), HEIGHT * 0.55)
         target_gain, target_gamma = levels[i // step] if i >= step else (1.0, 1.0)
-        gain += (target_gain - gain) / 2  # eased over a few frames, as a camera's exposure loop does
-        gamma += (target_gamma - gamma) / 2
+        gain += (target_gain - gain) * ease  # eased, as a camera's exposure loop does
+        gamma += (target_gamma - gamma) * ease
         lit = 255.0 * (np.clip(frame * gain, 0, 255) / 255.0) ** gamma
         frames.append(finish(lit, rng, 3.0))
     return frames

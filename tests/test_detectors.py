@@ -283,3 +283,39 @@ def test_structure_does_not_take_noise_on_a_plain_wall_for_a_pattern() -> None:
     wall = np.full((240, 320), 120.0, np.float32)
     values = scores_of("structure", iter([noisy(wall, rng, sigma=10.0) for _ in range(30)]))
     assert values.max() <= threshold("structure")
+
+
+def test_ground_under_a_held_thing_follows_the_light() -> None:
+    """A thing held out of the model stands while the camera's exposure drifts (gamma, which no gain and
+    offset fit explains); once it has gone, the ground where it stood is background at once, not a
+    patch of the old light, and while it stands it is not learnt."""
+    from vidwatch.detectors.background import BackgroundDetector, BackgroundParams
+    from vidwatch.detectors.base import LearningHints
+
+    from .synthetic import noisy, scene, square_at
+
+    def lit(image: np.ndarray, gamma: float) -> np.ndarray:
+        return 255.0 * (image / 255.0) ** gamma
+
+    base = scene(7)
+    x, y, size = 150, 100, 40
+    with_thing = square_at(base, x, y, size=size, level=60)
+    rng = np.random.default_rng(3)
+    pre = Preprocessor(AnalysisParams())
+    detector = BackgroundDetector(BackgroundParams())
+    stream = frames(iter([noisy(base, rng) for _ in range(30)]
+                         + [noisy(lit(with_thing, 1.0 + 0.35 * i / 240), rng) for i in range(240)]
+                         + [noisy(lit(base, 1.35), rng) for _ in range(2)]))
+    hold: np.ndarray | None = None
+    for i in range(270):
+        frame = pre(next(stream))
+        score = detector.update(frame)
+        if hold is None:
+            s = frame.grey.shape[1] / base.shape[1]
+            hold = np.zeros(frame.grey.shape, np.uint8)
+            hold[round((y - 4) * s):round((y + size + 4) * s), round((x - 4) * s):round((x + size + 4) * s)] = 255
+        detector.guide(LearningHints(hold if i >= 30 else None, None))
+    assert score.box is not None and score.value > 0.5 * size * size / base.size  # held: still in view
+    detector.guide(None)
+    gone = detector.update(pre(next(stream)))
+    assert gone.value < 0.1 * size * size / base.size, (gone.value, gone.box)  # no patch of the old light

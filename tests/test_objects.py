@@ -390,6 +390,20 @@ def test_a_slow_walker_while_auto_exposure_hunts_is_one_event() -> None:
     assert events[0][0] <= truth[0] + 3 * FPS, events
 
 
+@pytest.mark.parametrize("seed", [11, 16, 35])
+def test_a_slow_walker_while_the_exposure_drifts_is_one_event_to_the_end(seed: int) -> None:
+    # gain and gamma drift to a new level every 4 s over a second or two (no lighting event): the
+    # ground under the walker, held out of the model, follows the light as the ground around it
+    # does; held still it kept the old light, dragged a trail behind the walker and the track stayed
+    # on the trail when the walker left it (the event split, or ended with the walker in view)
+    size, speed, start, n = (14, 34), 0.5, 20, 400
+    images = scenes.exposure_hunting(n, seed=seed, walker_size=size, walker_speed=speed, walker_start=start,
+                                     every=4.0, ease=0.1)
+    truth = scenes.visible_frames(n, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and events[0][1] >= truth[1] - 3, (events, truth)
+
+
 def test_pieces_of_a_dappled_shadow_coming_and_going_are_not_motion() -> None:
     # four 30 s clips of leaf shadows swinging and coming and going along the bottom edge: without
     # the clutter map their pieces count as small things drifting (5 false events here)

@@ -159,9 +159,11 @@ class BackgroundDetector(Detector):
         mean, var = self._mean, self._var
         background = cv2.bitwise_not(foreground)
         slow = p.learning_rate * p.foreground_rate
+        held: Held | None = None
         if hints is not None and hints.hold is not None:
             background = cv2.bitwise_and(background, cv2.bitwise_not(hints.hold))
             foreground = cv2.bitwise_and(foreground, cv2.bitwise_not(hints.hold))
+            held = _around_held(hints.hold, mean)
         if hints is not None and hints.free is not None:
             cv2.accumulateWeighted(x, mean, p.learning_rate, mask=hints.free)
             cv2.accumulateWeighted(squared, var, slow, mask=hints.free)
@@ -172,7 +174,8 @@ class BackgroundDetector(Detector):
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, p.learning_rate, mask=background)
         cv2.accumulateWeighted(squared, var, slow, mask=foreground)
-
+        if held is not None:
+            _follow_light(mean, held, background)
 
     def relight(self) -> bool:
         """Map μ through the tone curve that takes it to the last frame, and σ by the curve's slope.
@@ -201,6 +204,50 @@ class BackgroundDetector(Detector):
             return False
         self._mean, self._var = mean, var
         return True
+
+
+LIGHT_REACH = 12
+"""Analysis pixels beyond a held area whose background's learning its pixels follow (see
+:func:`_follow_light`); the window grows by half the held area's width, so its middle reaches out too."""
+LIGHT_SUPPORT = 0.1
+"""Share of a held pixel's window that must be background for it to follow."""
+
+Held = tuple[np.ndarray, tuple[int, int, int, int], int, np.ndarray]
+"""(hold mask, rectangle around it, window half-width, μ there before this frame's learning)."""
+
+
+def _around_held(hold: np.ndarray, mean: np.ndarray) -> Held:
+    """What :func:`_follow_light` needs of a held area, taken before this frame's learning."""
+    x, y, w, h = cv2.boundingRect(hold)
+    reach = LIGHT_REACH + min(w, h) // 2
+    height, width = hold.shape
+    x0, y0 = max(x - reach, 0), max(y - reach, 0)
+    x1, y1 = min(x + w + reach, width), min(y + h + reach, height)
+    return hold, (x0, y0, x1, y1), reach, mean[y0:y1, x0:x1].copy()
+
+
+def _follow_light(mean: np.ndarray, held: Held, background: np.ndarray) -> None:
+    """Move each held pixel's μ by as much as the background around it moved this frame.
+
+    A thing held out of the model must not be learnt, but the light on the ground under it changes
+    all the same (auto-exposure, a cloud, dusk). Held still, those pixels keep the old light, and once
+    the thing moves on they show as a patch of foreground the shape of where it stood, held again as
+    part of it: a slow walker drags a trail, and their track may stay with the trail. The background
+    pixels around learn at the model's own rate; their mean change this frame is the light's, and
+    is given to the held pixels. Nothing of the thing is learnt: under steady light that change is
+    noise, averaged out.
+    """
+    hold, (x0, y0, x1, y1), reach, before = held
+    if x1 <= x0 or y1 <= y0:
+        return
+    patch = mean[y0:y1, x0:x1]
+    learnt = (background[y0:y1, x0:x1] > 0).astype(np.float32)
+    size = (2 * reach + 1, 2 * reach + 1)
+    moved = cv2.boxFilter(cv2.multiply(cv2.subtract(patch, before), learnt), -1, size,
+                          borderType=cv2.BORDER_CONSTANT)
+    support = cv2.boxFilter(learnt, -1, size, borderType=cv2.BORDER_CONSTANT)
+    follow = (hold[y0:y1, x0:x1] > 0) & (support >= LIGHT_SUPPORT)
+    patch[follow] += moved[follow] / support[follow]
 
 
 def k_sigma_bar(var: np.ndarray, floor: float, k: float) -> np.ndarray:
