@@ -4,7 +4,6 @@ sways in place, light on a surface, snow and things near the lens are not."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import pytest
 
@@ -344,30 +343,6 @@ def test_a_young_track_must_travel_twice_as_far() -> None:
     assert track_moving(5.0, 11).evidence >= 1.0
     # the slow one counts once it has lived twice the minimum age and kept going
     assert track_moving(1.4, 25).evidence >= 1.0
-
-
-def test_a_path_the_fine_pass_saw_only_now_and_then_is_no_thing() -> None:
-    # a faint speck found on the fine pictures on every frame, walking 1 px a frame for 6 s: a thing;
-    # the same path found on two frames in three (specks of fine snow joined into one track, which
-    # coasts from one to the next): never, however straight; on the coarse mask it still counts
-    from vidwatch.objects.tracker import Observation, Track
-
-    rules = _rules()
-
-    def evidence(seen: Callable[[int], bool], fine: bool) -> float:
-        track = Track(1, Observation(0, 0.0, 20.0, 50.0, (17, 44, 6, 12), 40, False, 100.0, fine))
-        for index in range(1, 60):
-            if seen(index):
-                x = 20.0 + index
-                track.add(Observation(index, index / 10, x, 50.0, (round(x) - 3, 44, 6, 12), 40, False, 100.0,
-                                      fine), rules.window)
-                track.judge(rules)
-        return track.evidence
-
-    assert evidence(lambda index: True, fine=True) >= 1.0
-    assert evidence(lambda index: index % 3 != 2, fine=True) == 0.0
-    assert evidence(lambda index: index % 3 != 2, fine=False) >= 1.0
-    assert evidence(lambda index: index % 10 != 5, fine=True) >= 1.0  # a frame lost now and then
 
 
 def test_a_thing_is_unmade_by_light_looks_over_its_life_while_it_travels_and_over_a_window_once_it_stops() -> None:

@@ -98,11 +98,6 @@ camera) covers less than one size in a window but several in three, while swayin
 things stay where they were however long they are watched."""
 YOUNG_AGES = 2
 """A track younger than this many minimum ages has its travel counted at 1/YOUNG_AGES."""
-FINE_SEEN = 0.75
-"""Share of the frames over its evidence window on which a track found on the fine pictures must have
-been seen to become a thing. A person at the edge of the coarse scale is found by the fine pass on
-(nearly) every frame; faint specks that come and go (fine snow, sensor noise) are joined into a path
-only now and then, the track coasting from one to the next."""
 MILESTONE_EVERY = 1.0
 """Seconds between the positions kept for the long measurement."""
 CLUTTER_CELL = 16
@@ -346,16 +341,6 @@ class Track:
             return 0.0
         return net / size
 
-    def _seen_enough(self) -> bool:
-        """Whether it was seen on enough of the frames over its window: any track mostly followed on
-        the coarse mask; one followed on the fine pictures on FINE_SEEN of them (see there)."""
-        history = self.history
-        fine = sum(o.fine for o in history)
-        if 2 * fine <= len(history):
-            return True
-        span = history[-1].index - history[0].index + 1
-        return len(history) >= FINE_SEEN * span
-
     def judge(self, rules: TrackingRules, *, quiet: bool = False) -> None:
         """Update travel, straightness, light share, core size, step and the evidence from the history;
         ``quiet``: nothing else comes and goes in view, so a fainter core will do (``faint_core``)."""
@@ -391,7 +376,7 @@ class Track:
             if self.looks_solid(rules, looks=2) and self.core >= rules.min_core:
                 self.evidence = max(self.evidence, rules.sparse_evidence, self.travel)
         elif (self.age(last.time) >= (rules.window if self.busy_birth else rules.min_age) - 1e-9
-              and self.straightness >= rules.min_straightness and self._seen_enough()
+              and self.straightness >= rules.min_straightness
               and self.looks_solid(rules) and self.core >= self._least_core(rules, quiet)
               and self.step <= rules.max_step):
             # until it has lived twice the minimum age a track must travel twice as far: a car or a
