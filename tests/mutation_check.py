@@ -404,10 +404,15 @@ MUTANTS = (
            ("tests/test_run_pieces.py",)),
     Mutant("focus-not-asked", "a track about to become a thing is not looked at at the source's resolution",
            "vidwatch/objects/stage.py",
-           "                     or not solid_in_focus(self.fine.source_look(frame, region.box, self._light), "
-           "self.params.min_size))",
-           "                     or False)",
+           "        votes.append(lit or not solid_in_focus(self.fine.source_look(frame, region.box, self._light),\n"
+           "                                               self.params.min_size))\n",
+           "        votes.append(lit)\n",
            ("tests/test_objects.py::test_defocused_flakes_among_dense_small_flakes_of_a_large_picture_are_not_motion",)),
+    Mutant("focus-not-asked-of-fine", "a track found on the fine pictures is not looked at at the source's "
+           "resolution", "vidwatch/objects/stage.py",
+           "            lit = region.look[0] is True\n",
+           "            return len(votes) < 0 and region.look[0] is True\n",
+           ("tests/test_objects.py::test_a_thing_found_on_the_fine_pictures_is_looked_at_at_the_source_resolution_too",)),
     Mutant("focus-not-despeckled", "the small sharp flakes crossing a defocused one lend it their edges",
            "vidwatch/objects/focus.py",
            "    change = cv2.medianBlur(raw, DESPECKLE)",

@@ -195,6 +195,19 @@ def test_a_distant_person_in_a_large_picture_is_found_by_a_finer_look() -> None:
     assert coarse_only == []
 
 
+def test_a_thing_found_on_the_fine_pictures_is_looked_at_at_the_source_resolution_too(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the distant person above, found by the fine pass: where the source's own resolution showed specks
+    # or a blurred disc (as a faint, slow flake of 1080p snow does), it would be no thing
+    from vidwatch.objects import stage
+
+    monkeypatch.setattr(stage, "solid_in_focus", lambda look, min_size: False)
+    start, n = 20, 200
+    images = scenes.distant_walker_large(n, size=(12, 30), speed=1.5, start=start, y=850, gain=0.35, noise=7.0,
+                                         seed=25)
+    assert motion(images) == []
+
+
 def test_defocused_flakes_drifting_near_the_lens_of_a_large_picture_are_not_motion() -> None:
     # analysed 320 px wide, their soft edges look as sharp as a person's: the fine pictures tell them apart
     assert motion(scenes.near_lens_flakes_large(200, radius=18.0, speed=6.0)) == []

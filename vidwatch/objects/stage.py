@@ -253,17 +253,23 @@ class ObjectStage:
         cover many of the source's: a flake drifting near the lens, blurred over a few source pixels,
         looks as sharp there as a person; a finer look tells them apart, and where it is blurred over
         more, or is a clump of small flakes, a look at the source's resolution does
-        (:mod:`vidwatch.objects.focus`).
+        (:mod:`vidwatch.objects.focus`). A track the fine pass found is judged on the fine pictures
+        already, and at the source's resolution too: a faint, slow flake of 1080p snow looks solid on
+        the fine pictures, and a median filter half ``min_size`` wide removes most of it.
         Asked only at the moment a track would be confirmed (and again on later frames while it is
         refused)."""
         region = track.region
-        if self.fine is None or region is None or region.look is not None:
+        if self.fine is None or region is None:
             return False
-        look = self.fine.judge(frame, region.box, self._light)
         votes = self._fine_votes.setdefault(track.id, [])
+        if region.look is not None:  # found on the fine pictures, and judged there
+            lit = region.look[0] is True
+        else:
+            look = self.fine.judge(frame, region.box, self._light)
+            lit = look is None or self._is_light(look)
         # nothing solid there at the finer scale; at the source's own resolution, a blurred disc or specks
-        votes.append(look is None or self._is_light(look)
-                     or not solid_in_focus(self.fine.source_look(frame, region.box, self._light), self.params.min_size))
+        votes.append(lit or not solid_in_focus(self.fine.source_look(frame, region.box, self._light),
+                                               self.params.min_size))
         # as a track's own looks: a thing may look like light now and then, but not often
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
