@@ -245,7 +245,7 @@ def _follow_light(mean: np.ndarray, held: Held, background: np.ndarray) -> None:
     patch = mean[y0:y1, x0:x1]
     height, width = patch.shape
     # the light's change is smooth: averaged over cells of LIGHT_CELL pixels, then over the window,
-    # and brought back to the pixels, it costs a twentieth of the full-resolution filters (this runs
+    # and brought back to the pixels, it costs a quarter of the full-resolution filters (this runs
     # on every frame with a thing in view)
     small = (max(width // LIGHT_CELL, 1), max(height // LIGHT_CELL, 1))
     learnt = cv2.threshold(background[y0:y1, x0:x1], 0, 1, cv2.THRESH_BINARY)[1]
