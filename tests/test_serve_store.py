@@ -65,6 +65,20 @@ def test_events_are_written_at_start_and_end_and_kept_across_reopening(tmp_path:
     assert len(reopened.events(limit=1)) == 1
 
 
+def test_a_clip_that_could_not_be_written_is_taken_off_its_event(tmp_path: Path) -> None:
+    """The row names the clip while it is being written; when the media worker reports the event's files
+    without a clip (the main stream was lost, nothing was filmed), the row no longer offers one."""
+    store = EventStore(tmp_path)
+    clip = str(tmp_path / "door" / "run" / "a.mp4")
+    store.write_event(message("start", "a" * 32, files={"clip": clip}))
+    store.write_event(message("end", "a" * 32, files={"clip": clip}))
+    assert store.event("a" * 32)["clip"] == "door/run/a.mp4"
+    store.write_media(MediaMessage("door", "a" * 32, snapshot=media(tmp_path, "a.jpg", 10)))
+    row = store.event("a" * 32)
+    assert row["snapshot"] == "door/run/a.jpg" and row["clip"] is None
+    store.close()
+
+
 def test_events_left_open_by_a_killed_process_are_closed_and_marked(tmp_path: Path) -> None:
     store = EventStore(tmp_path)
     store.write_event(message("start", "c" * 32))

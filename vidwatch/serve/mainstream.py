@@ -506,6 +506,8 @@ class MainStreamMedia(Sink):
             else:
                 log.error("%s: cannot write snapshot %s", self.camera, entry.snapshot)
         clip = str(entry.clip) if writer is not None and writer.frames else None
+        if clip is None:
+            entry.clip.unlink(missing_ok=True)  # begun and given up, or empty: nothing to play
         try:
             self.outbox.put(MediaMessage(self.camera, entry.id, snapshot, clip), timeout=5.0)
         except queue.Full:

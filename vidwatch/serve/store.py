@@ -124,13 +124,17 @@ class EventStore:
                 row)
 
     def write_media(self, message: MediaMessage) -> None:
-        """Record a snapshot or clip written after its event ended."""
+        """Record a snapshot or clip written after its event ended.
+
+        The message is the last word on the clip: the event's row named it while it was being written,
+        and a clip that could not be written (the main stream lost, no frames) is taken off the row, so
+        the API does not offer a file that will never come.
+        """
         with self._lock:
             if message.snapshot:
                 self._writer.execute("UPDATE events SET snapshot=? WHERE id=?",
                                      (self.relative(message.snapshot), message.id))
-            if message.clip:
-                self._writer.execute("UPDATE events SET clip=? WHERE id=?", (self.relative(message.clip), message.id))
+            self._writer.execute("UPDATE events SET clip=? WHERE id=?", (self.relative(message.clip), message.id))
 
     def close_interrupted(self) -> int:
         """Rows left open by a process that was killed outright: closed, and marked as interrupted."""
