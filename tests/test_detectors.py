@@ -224,6 +224,68 @@ def test_background_follows_a_light_change_instead_of_relearning() -> None:
     assert not detector.relight()
 
 
+def _hold_a_thing_while_the_light_changes(base: np.ndarray, light: list[float], *, relight_at: int | None = None,
+                                          x: int = 150, y: int = 100, size: int = 40) -> float:
+    """Learn ``base``, then hold a square standing at (x, y) for one frame per entry of ``light`` (the
+    gain on the picture, from the second frame on), then take it away: the foreground left where it
+    stood, as a share of the frame. ``relight_at``: the frame after which the model is mapped to the
+    new light, as the pipeline does on a lighting event."""
+    from vidwatch.detectors.background import BackgroundDetector, BackgroundParams
+    from vidwatch.detectors.base import LearningHints
+
+    from .synthetic import noisy, square_at
+
+    with_thing = square_at(base, x, y, size=size, level=60)
+    rng = np.random.default_rng(4)
+    images = ([noisy(base, rng) for _ in range(30)] + [noisy(with_thing * gain, rng) for gain in light]
+              + [noisy(base * light[-1], rng)])
+    stream = frames(iter(images))
+    pre = Preprocessor(AnalysisParams())
+    detector = BackgroundDetector(BackgroundParams())
+    hold: np.ndarray | None = None
+    for i in range(30 + len(light)):
+        frame = pre(next(stream))
+        detector.update(frame)
+        if hold is None:
+            s = frame.grey.shape[1] / base.shape[1]
+            hold = np.zeros(frame.grey.shape, np.uint8)
+            hold[round((y - 4) * s):round((y + size + 4) * s), round((x - 4) * s):round((x + size + 4) * s)] = 255
+        detector.guide(LearningHints(hold if i >= 30 else None, None))
+        if i == relight_at:
+            assert detector.relight()
+    return detector.update(pre(next(stream))).value
+
+
+def test_ground_under_a_held_thing_is_relit_once() -> None:
+    """A thing held out of the model stands while a lamp goes off and the light then keeps easing down;
+    the model is mapped to the new light at the jump (as the pipeline does on a lighting event): its
+    ground is mapped once, by the tone curve, and not moved again by the background's change across
+    the jump, and keeps following the light afterwards, so once the thing has gone its ground is
+    background at once."""
+    from .synthetic import scene
+
+    light = [1.0] * 10 + [0.7 - 0.1 * i / 60 for i in range(60)]
+    left = _hold_a_thing_while_the_light_changes(scene(7), light, relight_at=40)
+    assert left < 0.1 * 40 * 40 / scene(7).size, left
+
+
+@pytest.mark.parametrize(("ground", "gain"), [(200, 0.6), (40, 1.5)])
+def test_ground_brighter_or_darker_than_around_a_held_thing_follows_the_light_in_proportion(
+        ground: float, gain: float) -> None:
+    """A thing stands on a bright (or dark) patch of ground while the exposure eases down (or up) by
+    40-50 % over 16 s: its ground changes in proportion to its own brightness, not by the grey levels
+    the darker (or brighter) ground around it moved."""
+    from .synthetic import scene
+
+    x, y, size = 150, 100, 40
+    base = scene(7) * 0.6
+    around = base[y - 10:y + size + 10, x - 10:x + size + 10]
+    base[y - 10:y + size + 10, x - 10:x + size + 10] = ground + 0.3 * (around - base.mean())  # some texture kept
+    light = [1 + (gain - 1) * i / 240 for i in range(240)]
+    left = _hold_a_thing_while_the_light_changes(base, light, x=x, y=y, size=size)
+    assert left < 0.1 * size * size / base.size, left
+
+
 def test_light_fit_on_a_flat_picture_is_an_offset_only() -> None:
     from vidwatch.detectors.background import light_fit
 

@@ -78,6 +78,9 @@ class BackgroundDetector(Detector):
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._last: tuple[np.ndarray, np.ndarray, int] | None = None
         """(picture, foreground mask, blur) of the last frame learnt: what :meth:`relight` fits to."""
+        self._light_since: np.ndarray | None = None
+        """μ when the held ground last followed the light (see :meth:`_keep_up_with_light`)."""
+        self._light_frames = 0
 
     def ready_at(self, time: float) -> bool:
         """Whether the warm-up is over by ``time``."""
@@ -159,11 +162,10 @@ class BackgroundDetector(Detector):
         mean, var = self._mean, self._var
         background = cv2.bitwise_not(foreground)
         slow = p.learning_rate * p.foreground_rate
-        held: Held | None = None
-        if hints is not None and hints.hold is not None:
-            background = cv2.bitwise_and(background, cv2.bitwise_not(hints.hold))
-            foreground = cv2.bitwise_and(foreground, cv2.bitwise_not(hints.hold))
-            held = _around_held(hints.hold, mean)
+        hold = hints.hold if hints is not None else None
+        if hold is not None:
+            background = cv2.bitwise_and(background, cv2.bitwise_not(hold))
+            foreground = cv2.bitwise_and(foreground, cv2.bitwise_not(hold))
         if hints is not None and hints.free is not None:
             cv2.accumulateWeighted(x, mean, p.learning_rate, mask=hints.free)
             cv2.accumulateWeighted(squared, var, slow, mask=hints.free)
@@ -174,8 +176,24 @@ class BackgroundDetector(Detector):
         cv2.accumulateWeighted(x, mean, slow, mask=foreground)
         cv2.accumulateWeighted(squared, var, p.learning_rate, mask=background)
         cv2.accumulateWeighted(squared, var, slow, mask=foreground)
-        if held is not None:
-            _follow_light(mean, held, background)
+        self._keep_up_with_light(hold, background)
+
+    def _keep_up_with_light(self, hold: np.ndarray | None, background: np.ndarray) -> None:
+        """Every :data:`LIGHT_EVERY` frames learnt, move the held pixels' μ as the background around them
+        moved since the last time (:func:`_follow_light`), and start counting again."""
+        mean = self._mean
+        assert mean is not None
+        since = self._light_since
+        self._light_frames += 1
+        if since is not None and since.shape == mean.shape:
+            if self._light_frames < LIGHT_EVERY:
+                return
+            if hold is not None:
+                _follow_light(mean, since, hold, background)
+            np.copyto(since, mean)
+        else:
+            self._light_since = mean.copy()
+        self._light_frames = 0
 
     def relight(self) -> bool:
         """Map μ through the tone curve that takes it to the last frame, and σ by the curve's slope.
@@ -203,6 +221,7 @@ class BackgroundDetector(Detector):
         if cv2.countNonZero(off) > UNEXPLAINED * off.size:  # things in view are a few per cent at most
             return False
         self._mean, self._var = mean, var
+        self._light_since = None  # μ moved as a whole: what the background learns is counted afresh
         return True
 
 
@@ -213,52 +232,68 @@ LIGHT_SUPPORT = 0.1
 """Share of a held pixel's window that must be background for it to follow."""
 LIGHT_CELL = 4
 """Analysis pixels per side of the cells the background's change is averaged over first."""
-
-Held = tuple[np.ndarray, tuple[int, int, int, int], int, np.ndarray]
-"""(hold mask, rectangle around it, window half-width, μ there before this frame's learning)."""
-
-
-def _around_held(hold: np.ndarray, mean: np.ndarray) -> Held:
-    """What :func:`_follow_light` needs of a held area, taken before this frame's learning."""
-    x, y, w, h = cv2.boundingRect(hold)
-    reach = LIGHT_REACH + min(w, h) // 2
-    height, width = hold.shape
-    x0, y0 = max(x - reach, 0), max(y - reach, 0)
-    x1, y1 = min(x + w + reach, width), min(y + h + reach, height)
-    return hold, (x0, y0, x1, y1), reach, mean[y0:y1, x0:x1].copy()
+LIGHT_FLAT = 10.0
+"""Spread of grey levels (σ) in a window's background at which the light's change is taken half as a
+gain, half as an offset; a flatter background cannot tell them apart and gives an offset."""
+LIGHT_EVERY = 4
+"""Frames learnt between the held ground's steps after the light. Between two steps a held pixel lags
+the background by what the background learnt meanwhile (``LIGHT_EVERY`` · learning rate of the
+background's own lag behind the light: 8 % of it at the defaults); a step costs as much as the rest
+of the model's learning, and every frame with a thing in view would pay it."""
 
 
-def _follow_light(mean: np.ndarray, held: Held, background: np.ndarray) -> None:
-    """Move each held pixel's μ by as much as the background around it moved this frame.
+def _follow_light(mean: np.ndarray, since: np.ndarray, hold: np.ndarray, background: np.ndarray) -> None:
+    """Move each held pixel's μ by as much as the background around it moved since ``since`` (μ then).
 
     A thing held out of the model must not be learnt, but the light on the ground under it changes
     all the same (auto-exposure, a cloud, dusk). Held still, those pixels keep the old light, and once
     the thing moves on they show as a patch of foreground the shape of where it stood, held again as
     part of it: a slow walker drags a trail, and their track may stay with the trail. The background
-    pixels around learn at the model's own rate; their mean change this frame is the light's, and
-    is given to the held pixels. Nothing of the thing is learnt: under steady light that change is
-    noise, averaged out.
+    pixels around learn at the model's own rate; how they changed, fitted as a gain and an offset of
+    their level, is the light's, and is given to the held pixels at their own level (light scales
+    what the ground reflects: a bright patch under a thing darkens by more grey levels than the dark
+    ground around it). Nothing of the thing is learnt: under steady light that change is noise,
+    averaged out.
     """
-    hold, (x0, y0, x1, y1), reach, before = held
-    if x1 <= x0 or y1 <= y0:
+    x, y, w, h = cv2.boundingRect(hold)
+    if w == 0:
         return
+    reach = LIGHT_REACH + min(w, h) // 2
+    x0, y0 = max(x - reach, 0), max(y - reach, 0)
+    x1, y1 = min(x + w + reach, hold.shape[1]), min(y + h + reach, hold.shape[0])
     patch = mean[y0:y1, x0:x1]
     height, width = patch.shape
-    # the light's change is smooth: averaged over cells of LIGHT_CELL pixels, then over the window,
-    # and brought back to the pixels, it costs a quarter of the full-resolution filters (this runs
-    # on every frame with a thing in view)
+    # light changes smoothly across the ground: the background is summed over cells of LIGHT_CELL
+    # pixels first, and the fit is made per cell over its window of cells, then brought back to the
+    # pixels; it costs a fraction of full-resolution filters
     small = (max(width // LIGHT_CELL, 1), max(height // LIGHT_CELL, 1))
-    learnt = cv2.threshold(background[y0:y1, x0:x1], 0, 1, cv2.THRESH_BINARY)[1]
-    moved = cv2.multiply(cv2.subtract(patch, before), learnt, dtype=cv2.CV_32F)
+    learning = background[y0:y1, x0:x1]
+    then = since[y0:y1, x0:x1]
+    learnt = cv2.multiply(learning, 1.0 / 255.0, dtype=cv2.CV_32F)  # 0/255 -> 0/1
+    level = cv2.multiply(then, learnt)
+    moved = cv2.subtract(cv2.multiply(patch, learnt), level)
+    share, level, moved = (cv2.resize(image, small, interpolation=cv2.INTER_AREA) for image in (learnt, level, moved))
     cells = (2 * (reach // LIGHT_CELL) + 1,) * 2
-    moved = cv2.blur(cv2.resize(moved, small, interpolation=cv2.INTER_AREA), cells, borderType=cv2.BORDER_CONSTANT)
-    support = cv2.blur(cv2.resize(learnt.astype(np.float32), small, interpolation=cv2.INTER_AREA), cells,
-                       borderType=cv2.BORDER_CONSTANT)
-    shift = cv2.resize(cv2.divide(moved, cv2.max(support, LIGHT_SUPPORT)), (width, height),
-                       interpolation=cv2.INTER_LINEAR)
-    support = cv2.resize(support, (width, height), interpolation=cv2.INTER_LINEAR)
-    follow = cv2.bitwise_and(hold[y0:y1, x0:x1], cv2.compare(support, LIGHT_SUPPORT, cv2.CMP_GE))
-    cv2.add(patch, shift, dst=patch, mask=follow)
+
+    def over_window(image: np.ndarray) -> np.ndarray:
+        return cv2.blur(image, cells, borderType=cv2.BORDER_CONSTANT)
+
+    # weighted least squares of change on level over the window: change = slope·level + offset
+    per_pixel = cv2.max(share, 1e-6)
+    support = over_window(share)
+    weight = cv2.max(support, 1e-6)
+    mean_level = over_window(level) / weight
+    mean_change = over_window(moved) / weight
+    spread = over_window(level * level / per_pixel) / weight - mean_level * mean_level
+    together = over_window(level * moved / per_pixel) / weight - mean_level * mean_change
+    slope = together / (cv2.max(spread, 0.0) + LIGHT_FLAT * LIGHT_FLAT)
+    offset = mean_change - slope * mean_level
+    lost = support < LIGHT_SUPPORT  # a cell with too little background around follows nothing
+    slope[lost] = 0.0
+    offset[lost] = 0.0
+    slope, offset = (cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR) for image in (slope, offset))
+    relit = cv2.add(patch, cv2.add(cv2.multiply(patch, slope), offset))
+    cv2.copyTo(relit, hold[y0:y1, x0:x1], patch)
 
 
 def k_sigma_bar(var: np.ndarray, floor: float, k: float) -> np.ndarray:
