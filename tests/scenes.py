@@ -276,6 +276,36 @@ def heavy_snow(n: int, *, seed: int = 31, flakes: int = 900, walker_size: tuple[
     return frames
 
 
+def flake_clump(n: int, *, seed: int = 57, flakes: int = 16, spread: tuple[float, float] = (26.0, 18.0),
+                velocity: tuple[float, float] = (1.5, 0.3), start: int = 20) -> list[np.ndarray]:
+    """A loose clump of small flakes (1-2 px across) drifting across the picture together from frame
+    ``start``, each flake wandering inside it and now and then replaced by another: at the analysis
+    copy's scale the mask makes one region of them that travels like a small thing."""
+    rng = np.random.default_rng(seed)
+    base = ground(seed)
+    offsets = np.column_stack([rng.uniform(-spread[0] / 2, spread[0] / 2, flakes),
+                               rng.uniform(-spread[1] / 2, spread[1] / 2, flakes)])
+    radius = rng.uniform(0.8, 1.6, flakes)
+    frames = []
+    for i in range(n):
+        frame = base.copy()
+        if i >= start:
+            steps = i - start
+            centre = (0.3 * WIDTH + velocity[0] * steps, 0.5 * HEIGHT + velocity[1] * steps)
+            offsets += rng.normal(0, 0.6, offsets.shape)
+            np.clip(offsets, [-spread[0] / 2, -spread[1] / 2], [spread[0] / 2, spread[1] / 2], out=offsets)
+            renew = rng.random(flakes) < 0.05
+            offsets[renew] = np.column_stack([rng.uniform(-spread[0] / 2, spread[0] / 2, int(renew.sum())),
+                                              rng.uniform(-spread[1] / 2, spread[1] / 2, int(renew.sum()))])
+            layer = np.zeros((HEIGHT, WIDTH), np.float32)
+            for (ox, oy), r in zip(offsets, radius, strict=True):
+                cv2.circle(layer, (int(centre[0] + ox), int(centre[1] + oy)), int(round(r)), 1.0, -1, cv2.LINE_AA)
+            layer = cv2.GaussianBlur(layer, (0, 0), 0.7)
+            frame = frame * (1 - layer) + 235 * layer
+        frames.append(finish(frame, rng, 3.0))
+    return frames
+
+
 def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndarray]:
     """A small dark bird crossing the picture in 3 frames, and a large blurred insect near the lens
     crossing in 3 frames, over and over."""

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.regions import EDGE_QUANTILE, NOISE_FLOOR
+from vidwatch.preprocess import grey_levels
 
 DEFOCUS = 0.5
 """Widest edge of a solid thing, as a share of ``objects.min_size``'s narrow side: people in focus
@@ -112,3 +114,32 @@ def solid_in_focus(look: SourceLook | None, min_size: tuple[int, ...]) -> bool:
     if look is None:
         return True
     return look.kept >= SOLID and look.edge_width <= DEFOCUS * min(min_size)
+
+
+MODEL_MARGIN = 3
+"""Analysis pixels of surroundings taken around a box looked at against the enlarged model (the noise is
+measured on them)."""
+
+
+def look_against_model(frame: AnalysisFrame, box: tuple[int, int, int, int],
+                       reference: np.ndarray) -> SourceLook | None:
+    """How the change inside an analysis-pixel ``box`` looks at the source's resolution, against
+    ``reference`` (the background model at the frame's light, analysis pixels) enlarged to it. For
+    pictures a few times the analysis copy's size, where no fine model is kept (:mod:`vidwatch.objects.fine`):
+    the model enlarged has none of the ground's finest texture, but what is asked of it, how much of
+    the change a median filter keeps, is about the change's own shape. None where the box cannot be
+    looked at (shifted off the picture by the alignment) or shows no change."""
+    s = frame.scale
+    x, y, w, h = box
+    height, width = reference.shape[:2]
+    ax0, ay0 = max(x - MODEL_MARGIN, 0), max(y - MODEL_MARGIN, 0)
+    ax1, ay1 = min(x + w + MODEL_MARGIN, width), min(y + h + MODEL_MARGIN, height)
+    dx, dy = (round(v * s) for v in frame.offset)
+    sx0, sy0, sx1, sy1 = round(ax0 * s) + dx, round(ay0 * s) + dy, round(ax1 * s) + dx, round(ay1 * s) + dy
+    image = frame.source.image
+    if sx0 < 0 or sy0 < 0 or sx1 > image.shape[1] or sy1 > image.shape[0] or sx1 - sx0 < 2 or sy1 - sy0 < 2:
+        return None
+    picture = grey_levels(image[sy0:sy1, sx0:sx1], frame.source.limited_range).astype(np.float32)
+    model = cv2.resize(reference[ay0:ay1, ax0:ax1], (sx1 - sx0, sy1 - sy0), interpolation=cv2.INTER_LINEAR)
+    inside = (round(x * s) + dx - sx0, round(y * s) + dy - sy0, round(w * s), round(h * s))
+    return source_look(picture, model, inside, frame.noise)

@@ -28,7 +28,7 @@ from vidwatch.detectors.base import LearningHints, Score
 from vidwatch.frames import AnalysisFrame
 from vidwatch.objects.carve import carve, with_parts
 from vidwatch.objects.fine import NARROWEST, FineModel, FinePass, FineRegions, fine_factor
-from vidwatch.objects.focus import solid_in_focus
+from vidwatch.objects.focus import SOLID, look_against_model, solid_in_focus
 from vidwatch.objects.params import ObjectParams
 from vidwatch.objects.regions import RING, Appearance, Region, Regions, appearance, find_regions
 from vidwatch.objects.tracker import MERGED_AREA, Track, Tracker, TrackingRules, touches_border
@@ -95,6 +95,8 @@ class ObjectStage:
         self._fine_votes: dict[int, list[bool]] = {}
         """Per track about to become a thing: whether each look on the fine pictures said light."""
         self._drift_votes: dict[int, deque[bool]] = {}
+        self._speck_votes: dict[int, deque[bool]] = {}
+        """Per track, whether its last looks at the source's resolution (without the fine pass) saw specks."""
         """Per track about to become a thing: whether it moved as the clutter drifts, its last times asked."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
@@ -109,6 +111,7 @@ class ObjectStage:
         self._paths.clear()
         self._fine_votes.clear()
         self._drift_votes.clear()
+        self._speck_votes.clear()
         self._thing_in_view = False
         self._fine_tracks.clear()
         if self.fine is not None:
@@ -274,6 +277,27 @@ class ObjectStage:
         return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
             votes[-2 * FINE_VOTES:])
 
+    def _made_of_specks(self, track: Track, frame: AnalysisFrame, reference: np.ndarray | None) -> bool:
+        """Where the fine pass does not run but the picture has more pixels than the analysis copy (768x576,
+        640x480 analysed 320 wide), whether the region of a track about to become a thing is made of
+        specks at the source's resolution: small snowflakes the mask joins into one region, whose centre
+        hops as flakes come and go, keep under half their change through a median filter half
+        ``min_size`` wide; a person, one patch, keeps nine tenths and more (see
+        :mod:`vidwatch.objects.focus`). Only that is asked here, not the width of the edge: the model,
+        enlarged from the analysis copy, is blurred at the source's scale. Asked only at the moment a
+        track would be confirmed (and again on later frames while it is refused); as with light, a
+        clump may look solid now and then, but not often: more than ``max_light`` of its last looks
+        seeing specks refuses it."""
+        region = track.region
+        if self.fine is not None or reference is None or region is None or frame.scale <= 1.0:
+            return False
+        look = look_against_model(frame, region.box, reference)
+        if look is None:
+            return False
+        votes = self._speck_votes.setdefault(track.id, deque(maxlen=2 * FINE_VOTES))
+        votes.append(look.kept < SOLID)
+        return sum(votes) > self.params.max_light * len(votes)
+
     def _drifts(self, track: Track, frame: AnalysisFrame) -> bool | None:
         """Whether a track about to become a thing is one of a crowd of clutter drifting one way (snow,
         rain; see :mod:`vidwatch.objects.drift`) on at least half of the last ``DRIFT_VOTES`` frames it
@@ -374,7 +398,8 @@ class ObjectStage:
                 if drifting:
                     # the travel it showed was the crowd's: it counts only on travel it shows otherwise
                     track.evidence = 0.0
-                if drifting is not False or self._fine_says_light(track, frame):
+                if drifting is not False or self._fine_says_light(track, frame) or self._made_of_specks(
+                        track, frame, reference):
                     vetoed.add(track.id)
                 else:
                     track.confirmed_at = frame.time
@@ -391,11 +416,13 @@ class ObjectStage:
         things = sum(1 for t in live if evidence(t) >= p.threshold)
         self._thing_in_view = things > 0
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
-        if len(self._paths) + len(self._fine_votes) + len(self._drift_votes) > 2 * len(self.tracker.tracks) + 16:
+        if len(self._paths) + len(self._fine_votes) + len(self._drift_votes) + len(self._speck_votes) > \
+                2 * len(self.tracker.tracks) + 16:
             alive = {t.id for t in self.tracker.tracks}  # forget ended tracks
             self._paths = {k: v for k, v in self._paths.items() if k in alive}
             self._fine_votes = {k: v for k, v in self._fine_votes.items() if k in alive}
             self._drift_votes = {k: v for k, v in self._drift_votes.items() if k in alive}
+            self._speck_votes = {k: v for k, v in self._speck_votes.items() if k in alive}
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         score = Score(value, metrics, None, box, since=since, awaited=self._awaited(frame))
