@@ -95,9 +95,10 @@ class ObjectStage:
         self._fine_votes: dict[int, list[bool]] = {}
         """Per track about to become a thing: whether each look on the fine pictures said light."""
         self._drift_votes: dict[int, deque[bool]] = {}
-        self._speck_votes: dict[int, deque[bool]] = {}
-        """Per track, whether its last looks at the source's resolution (without the fine pass) saw specks."""
         """Per track about to become a thing: whether it moved as the clutter drifts, its last times asked."""
+        self._speck_votes: dict[int, deque[bool]] = {}
+        """Per track about to become a thing: whether its last looks at the source's resolution (without the
+        fine pass) saw specks."""
         width, height = params.min_size
         self.tracker = Tracker(TrackingRules(
             window=params.window, min_age=params.min_age, min_straightness=params.min_straightness,
