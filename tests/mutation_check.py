@@ -306,7 +306,7 @@ MUTANTS = (
            ("tests/test_objects.py::test_a_clump_of_small_flakes_drifting_together_is_not_a_thing",)),
     Mutant("specks-one-look", "a single solid-looking look lets a clump of flakes through",
            "vidwatch/objects/stage.py",
-           "        return sum(votes) > self.params.max_light * len(votes)\n",
+           "        return self._too_often(votes)\n",
            "        return votes[-1]\n",
            ("tests/test_objects.py::test_a_clump_of_small_flakes_drifting_together_is_not_a_thing",)),
     Mutant("held-learnt", "a held thing is learnt at the background's rate (so it follows the light, and itself)",

@@ -41,6 +41,9 @@ SMALL_REGION = 2 * NARROWEST
 the fine pass runs): too few to tell its texture or its edges from the blur."""
 FINE_VOTES = 5
 """Looks on the fine pictures a coarse track needs before it becomes a thing (its last ten count)."""
+LOOKS_KEPT = 2 * FINE_VOTES
+"""A track's last looks that count when it is judged by its looks (on the fine pictures, at the source's
+resolution)."""
 FOLLOW_TRAVEL = 0.25
 """Travel (share of ``objects.threshold``) a track found by the fine pass must show, once older than
 ``min_age``, to be looked at again on the next frame."""
@@ -92,7 +95,7 @@ class ObjectStage:
         """Per track: (frame index, source-pixel point) of its history, as outputs see its path."""
         self._light = (1.0, 0.0)
         """The background model's fit of this frame's light (gain, offset), for the fine pass."""
-        self._fine_votes: dict[int, list[bool]] = {}
+        self._fine_votes: dict[int, deque[bool]] = {}
         """Per track about to become a thing: whether each look on the fine pictures said light."""
         self._drift_votes: dict[int, deque[bool]] = {}
         """Per track about to become a thing: whether it moved as the clutter drifts, its last times asked."""
@@ -265,7 +268,7 @@ class ObjectStage:
         region = track.region
         if self.fine is None or region is None:
             return False
-        votes = self._fine_votes.setdefault(track.id, [])
+        votes = self._fine_votes.setdefault(track.id, deque(maxlen=LOOKS_KEPT))
         if region.look is not None:  # found on the fine pictures, and judged there
             lit = region.look[0] is True
         else:
@@ -274,9 +277,7 @@ class ObjectStage:
         # nothing solid there at the finer scale; at the source's own resolution, a blurred disc or specks
         votes.append(lit or not solid_in_focus(self.fine.source_look(frame, region.box, self._light),
                                                self.params.min_size))
-        # as a track's own looks: a thing may look like light now and then, but not often
-        return len(votes) < FINE_VOTES or sum(votes[-2 * FINE_VOTES:]) > self.params.max_light * len(
-            votes[-2 * FINE_VOTES:])
+        return len(votes) < FINE_VOTES or self._too_often(votes)
 
     def _made_of_specks(self, track: Track, frame: AnalysisFrame, reference: np.ndarray | None) -> bool:
         """Where the fine pass does not run but the picture has more pixels than the analysis copy (768x576,
@@ -295,8 +296,13 @@ class ObjectStage:
         look = look_against_model(frame, region.box, reference)
         if look is None:
             return False
-        votes = self._speck_votes.setdefault(track.id, deque(maxlen=2 * FINE_VOTES))
+        votes = self._speck_votes.setdefault(track.id, deque(maxlen=LOOKS_KEPT))
         votes.append(look.kept < SOLID)
+        return self._too_often(votes)
+
+    def _too_often(self, votes: deque[bool]) -> bool:
+        """Whether more than ``max_light`` of a track's last looks said no: as a track's own looks, a thing
+        may look like light (or specks) now and then, but not often."""
         return sum(votes) > self.params.max_light * len(votes)
 
     def _drifts(self, track: Track, frame: AnalysisFrame) -> bool | None:
