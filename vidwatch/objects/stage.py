@@ -112,10 +112,8 @@ class ObjectStage:
 
     def reset(self) -> None:
         self.tracker.reset()
-        self._paths.clear()
-        self._fine_votes.clear()
-        self._drift_votes.clear()
-        self._speck_votes.clear()
+        for kept in self._per_track():
+            kept.clear()
         self._thing_in_view = False
         self._fine_tracks.clear()
         if self.fine is not None:
@@ -423,17 +421,23 @@ class ObjectStage:
         things = sum(1 for t in live if evidence(t) >= p.threshold)
         self._thing_in_view = things > 0
         metrics = {"tracks": float(len(live)), "things": float(things), "regions": float(len(regions))}
-        if len(self._paths) + len(self._fine_votes) + len(self._drift_votes) + len(self._speck_votes) > \
-                2 * len(self.tracker.tracks) + 16:
-            alive = {t.id for t in self.tracker.tracks}  # forget ended tracks
-            self._paths = {k: v for k, v in self._paths.items() if k in alive}
-            self._fine_votes = {k: v for k, v in self._fine_votes.items() if k in alive}
-            self._drift_votes = {k: v for k, v in self._drift_votes.items() if k in alive}
-            self._speck_votes = {k: v for k, v in self._speck_votes.items() if k in alive}
+        if sum(map(len, self._per_track())) > 2 * len(self.tracker.tracks) + 16:
+            self._forget_ended()
         shown = tuple(self._describe(t, frame) for t in live
                       if t.confirmed_at is not None or t.age(frame.time) >= 0.5 * p.min_age)
         score = Score(value, metrics, None, box, since=since, awaited=self._awaited(frame))
         return ObjectsResult(score, shown, self._hints(frame, found, live))
+
+    def _per_track(self) -> tuple[dict[int, deque], ...]:
+        """What is kept per track id outside the tracker: its path as outputs see it, and its votes."""
+        return self._paths, self._fine_votes, self._drift_votes, self._speck_votes
+
+    def _forget_ended(self) -> None:
+        """Drop what is kept per track for tracks the tracker no longer has."""
+        alive = {t.id for t in self.tracker.tracks}
+        for kept in self._per_track():
+            for ended in [k for k in kept if k not in alive]:
+                del kept[ended]
 
     def _awaited(self, frame: AnalysisFrame) -> tuple[int, float] | None:
         """(frame, seconds) first seen of the earliest track that may still become a thing: not yet one, not
