@@ -19,6 +19,7 @@ Usage::
     python benchmarks/accuracy.py --split dev --config my.yaml --no-peers
     python benchmarks/accuracy.py --split dev --details    # per-clip rows of the dev split
     python benchmarks/accuracy.py --fresh 1 2 3 --jobs 2   # three suites drawn from seeds nobody tuned on
+    python benchmarks/accuracy.py --split test --overlay   # with a camera's date and time burnt into every clip
     python benchmarks/accuracy.py --json > results.json
 """
 
@@ -43,6 +44,7 @@ for _path in (str(ROOT), str(HERE)):  # measure this checkout, not whatever vidw
 
 import accuracy_clips  # noqa: E402
 import accuracy_fresh_clips  # noqa: E402
+import accuracy_overlay  # noqa: E402
 from accuracy_footage import find_data_dir  # noqa: E402
 from accuracy_peers import Detection, dvr_scan_events, dvr_scan_path, dvr_scan_version, mog2_events  # noqa: E402
 
@@ -151,15 +153,17 @@ def default_systems(configs: Sequence[str] | None, peers: bool) -> list[System]:
 
 
 def generated_cases(split: str, cache: Path, names: Sequence[str] | None, regenerate: bool,
-                    jobs: int, recompress: int | None = None) -> list[Case]:
-    """The clips of one split (generated on first use), with their truth files; re-encoded at CRF
-    ``recompress`` when given."""
+                    jobs: int, recompress: int | None = None, overlay: bool = False) -> list[Case]:
+    """The clips of one split (generated on first use), with their truth files; with a camera's date and
+    time burnt in when ``overlay``, then re-encoded at CRF ``recompress`` when given."""
     if names is not None:
         names = [n for n in names if n in accuracy_clips.clip_names(split)]
         if not names:
             return []
     cases = []
     videos = accuracy_clips.ensure_clips(cache, split, names, regenerate, jobs)
+    if overlay:
+        videos = accuracy_overlay.overlaid(videos, jobs)
     if recompress is not None:
         videos = accuracy_clips.recompressed(videos, recompress, jobs)
     for video in videos:
@@ -402,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="score the generated clips re-encoded as a bandwidth-starved camera sends them: "
                              "H.264 at this CRF (e.g. 33; the clips are written at 23), a keyframe every 10 s; "
                              "cached beside the clips")
+    parser.add_argument("--overlay", action="store_true",
+                        help="score the generated clips with a camera's date and time (ticking every second, "
+                             "midnight 15 s in) and name burnt in; cached beside the clips")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (default: 1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each run")
     args = parser.parse_args(argv)
@@ -418,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     splits += tuple(f"{accuracy_fresh_clips.PREFIX}{seed}" for seed in dict.fromkeys(args.fresh or ()))
     cases: list[Case] = []
     for split in splits:
-        cases += generated_cases(split, args.cache, args.clips, args.regenerate, jobs, args.recompress)
+        cases += generated_cases(split, args.cache, args.clips, args.regenerate, jobs, args.recompress,
+                                 args.overlay)
     if not args.no_real:
         cases += real_cases(args.clips)
     if not cases:
@@ -437,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     footage = sorted({json.loads(c.truth_path.read_text()).get("footage", "?") for c in cases if c.group != "real"})
 
     if args.json:
-        out = {"footage": footage, "recompress_crf": args.recompress, "tolerance": args.tolerance,
+        out = {"footage": footage, "recompress_crf": args.recompress, "overlay": args.overlay,
+               "tolerance": args.tolerance,
                "early_seconds": args.early, "groups": {}}
         for g in groups:
             out["groups"][g] = {
@@ -464,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated clips re-encoded at CRF {args.recompress}, a keyframe every "
               f"{accuracy_clips.RECOMPRESS_KEYFRAME_SECONDS} s (written at CRF {accuracy_clips.CLIP_CRF}, "
               f"every {accuracy_clips.CLIP_KEYFRAME_SECONDS} s)")
+    if args.overlay:
+        print(f"generated clips with the date and time and {accuracy_overlay.CAMERA_NAME!r} burnt in (from "
+              f"{accuracy_overlay.CLOCK_START:%H:%M:%S}, ticking every second)")
     if "synthetic" in footage:
         print("NOTE: OpenCV sample data not found, clips use SYNTHETIC scenes (see benchmarks/README.md)")
     print("truth/hit/false/split/early/falseS count motion and scene_change events; light = lighting hits/switches; "

@@ -326,6 +326,35 @@ def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndar
     return frames
 
 
+def on_screen_display(frames: Sequence[np.ndarray], *, clock: str = "2026-01-05 23:59:52",
+                      name: str = "CAM 03 GATE") -> list[np.ndarray]:
+    """``frames`` with what a camera burns into its picture: the date and time at the top left, ticking
+    every second (from ``clock``, so the whole line changes at once at midnight), and its name at the
+    bottom right; white text with a dark outline, as most cameras draw it."""
+    from datetime import datetime, timedelta
+
+    start = datetime.strptime(clock, "%Y-%m-%d %H:%M:%S")
+    outline = np.ones((5, 5), np.uint8)
+    out = []
+    for i, frame in enumerate(frames):
+        stamp = (start + timedelta(seconds=int(i / FPS))).strftime("%Y-%m-%d %H:%M:%S")
+        glyphs = np.zeros(frame.shape[:2], np.uint8)
+        for text, origin in ((stamp, (12, 30)), (name, (WIDTH - 170, HEIGHT - 14))):
+            cv2.putText(glyphs, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.65, 255, 1, cv2.LINE_AA)
+        text_alpha = glyphs.astype(np.float32) / 255
+        rim_alpha = cv2.dilate(glyphs, outline).astype(np.float32) / 255
+        shown = frame * (1 - rim_alpha) + 20 * rim_alpha
+        out.append((shown * (1 - text_alpha) + 245 * text_alpha).astype(np.uint8))
+    return out
+
+
+def still(n: int, *, seed: int = 9, noise: float = 3.0) -> list[np.ndarray]:
+    """The textured ground and its sensor noise, nothing else."""
+    base = ground(seed)
+    rng = np.random.default_rng(seed + 50)
+    return [finish(base, rng, noise) for _ in range(n)]
+
+
 def exposure_hunting(n: int, *, seed: int = 11, walker_size: tuple[int, int] = (14, 34),
                      walker_speed: float = 0.8, walker_start: int = 20, every: float = 2.0,
                      ease: float = 0.5) -> list[np.ndarray]:

@@ -109,6 +109,20 @@ def test_a_small_person_crossing_heavy_snow_is_found() -> None:
     assert events and events[0][0] <= start + 3 * FPS and events[-1][1] >= 150, events
 
 
+def test_the_date_and_time_a_camera_burns_into_its_picture_is_not_an_event() -> None:
+    # its digits change in place every second, and at midnight the whole line at once: nothing travels
+    images = scenes.on_screen_display(scenes.still(200))
+    assert [(e.kind, e.start_frame, e.end_frame) for e in run_events(images, fps=FPS)] == []
+
+
+def test_a_person_walking_under_the_date_and_time_is_one_event() -> None:
+    size, speed, start = (24, 60), 2.0, 20
+    images = scenes.on_screen_display(scenes.walker(360, size=size, speed=speed, start=start, y=8, seed=9))
+    truth = scenes.visible_frames(360, size=size, speed=speed, start=start)
+    events = motion(images)
+    assert len(events) == 1 and overlaps(events[0], truth) and events[0][1] >= truth[1], (events, truth)
+
+
 def test_birds_and_insects_crossing_in_three_frames_are_not_motion() -> None:
     assert motion(scenes.birds_and_insects(240)) == []
 
