@@ -237,26 +237,43 @@ def recompressed(videos: Sequence[Path], crf: int, jobs: int = 1) -> list[Path]:
     """
     if not shutil.which("ffmpeg"):
         raise RuntimeError("recompressing the clips needs ffmpeg on PATH")
-    todo, out = [], []
-    for video in videos:
-        folder = video.parent.parent / f"crf{crf}" / video.parent.name
-        target, truth = folder / video.name, folder / video.with_suffix(".json").name
-        out.append(target)
-        source_truth = video.with_suffix(".json")
-        if (target.is_file() and truth.is_file() and truth.read_text() == source_truth.read_text()
-                and target.stat().st_mtime >= video.stat().st_mtime):
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        truth.unlink(missing_ok=True)
-        todo.append((video, target, crf, float(json.loads(source_truth.read_text())["fps"])))
+    out, todo = derived_copies(videos, f"crf{crf}")
     if todo:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # the work is ffmpeg's, in its own process
-            list(pool.map(_recompress_job, todo))
-        for video, target, _, _ in todo:  # the truth last: its presence marks a complete clip
-            shutil.copyfile(video.with_suffix(".json"), target.with_suffix(".json"))
+            list(pool.map(_recompress_job, [(video, target, crf, fps_of(video)) for video, target in todo]))
+        finish_copies(todo)
         log.info("recompressed %d clip(s) at CRF %d in %.1f s", len(todo), crf, time.perf_counter() - started)
     return out
+
+
+def derived_copies(videos: Sequence[Path], folder: str) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """Where a changed copy of each clip goes (``<cache>/<folder>/<split>/``), and the (clip, copy)
+    pairs still to make: those whose copy is missing, older than the clip, or whose truth differs.
+    Their old truth files are removed; :func:`finish_copies` writes them once the copies are made."""
+    out, todo = [], []
+    for video in videos:
+        target = video.parent.parent / folder / video.parent.name / video.name
+        truth, source_truth = target.with_suffix(".json"), video.with_suffix(".json")
+        out.append(target)
+        if (target.is_file() and truth.is_file() and truth.read_text() == source_truth.read_text()
+                and target.stat().st_mtime >= video.stat().st_mtime):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        truth.unlink(missing_ok=True)
+        todo.append((video, target))
+    return out, todo
+
+
+def finish_copies(made: Sequence[tuple[Path, Path]]) -> None:
+    """Copy each clip's truth beside its copy: last, so its presence marks a complete copy."""
+    for video, target in made:
+        shutil.copyfile(video.with_suffix(".json"), target.with_suffix(".json"))
+
+
+def fps_of(video: Path) -> float:
+    """A generated clip's frame rate, from its truth file."""
+    return float(json.loads(video.with_suffix(".json").read_text())["fps"])
 
 
 def _split_arg(text: str) -> str:

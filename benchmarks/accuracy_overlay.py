@@ -10,7 +10,6 @@ draw a mask over it by hand. The clips' truth is unchanged: the overlay moves no
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
-from accuracy_clips import CLIP_CRF, CLIP_KEYFRAME_SECONDS, x264_options
+from accuracy_clips import CLIP_CRF, CLIP_KEYFRAME_SECONDS, derived_copies, finish_copies, fps_of, x264_options
 
 log = logging.getLogger("accuracy_clips")
 
@@ -88,23 +87,11 @@ def overlaid(videos: Sequence[Path], jobs: int = 1) -> list[Path]:
     beside a copy of each truth file."""
     if not shutil.which("ffmpeg"):
         raise RuntimeError("overlaying the clips needs ffmpeg on PATH")
-    todo, out = [], []
-    for video in videos:
-        folder = video.parent.parent / FOLDER / video.parent.name
-        target, truth = folder / video.name, folder / video.with_suffix(".json").name
-        out.append(target)
-        source_truth = video.with_suffix(".json")
-        if (target.is_file() and truth.is_file() and truth.read_text() == source_truth.read_text()
-                and target.stat().st_mtime >= video.stat().st_mtime):
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        truth.unlink(missing_ok=True)
-        todo.append((video, target, float(json.loads(source_truth.read_text())["fps"])))
+    out, todo = derived_copies(videos, FOLDER)
     if todo:
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # decoding and drawing release the GIL
-            list(pool.map(_overlay_job, todo))
-        for video, target, _ in todo:  # the truth last: its presence marks a complete clip
-            shutil.copyfile(video.with_suffix(".json"), target.with_suffix(".json"))
+            list(pool.map(_overlay_job, [(video, target, fps_of(video)) for video, target in todo]))
+        finish_copies(todo)
         log.info("burnt the date and time into %d clip(s) in %.1f s", len(todo), time.perf_counter() - started)
     return out
