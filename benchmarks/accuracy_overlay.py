@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
 from accuracy_clips import CLIP_CRF, CLIP_KEYFRAME_SECONDS, derived_copies, finish_copies, fps_of, x264_options
+
+from tests.scenes import burn_text  # the clock of the tests' scenes, in proportion to the picture
 
 log = logging.getLogger("accuracy_clips")
 
@@ -31,30 +31,6 @@ FOLDER = "osd"
 CLOCK_START = datetime(2026, 1, 5, 23, 59, 45)
 """The time shown on every clip's first frame: midnight comes 15 s in, when the whole line changes."""
 CAMERA_NAME = "CAM 03 GATE"
-TEXT_HEIGHT = 0.035
-"""Height of the digits as a share of the picture's height (about 17 px at 480 lines, 38 at 1080)."""
-MARGIN = 0.025
-"""Distance of the text from the picture's edges, as a share of its height."""
-
-
-def burn(frame: np.ndarray, lines: Sequence[tuple[str, str]]) -> np.ndarray:
-    """``frame`` (BGR) with each (text, corner) written in it: white glyphs with a dark outline, at the
-    top left (``"tl"``) or bottom right (``"br"``)."""
-    height, width = frame.shape[:2]
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    scale = TEXT_HEIGHT * height / cv2.getTextSize("0", font, 1.0, 1)[0][1]
-    thickness = max(1, round(scale))
-    margin = round(MARGIN * height)
-    glyphs = np.zeros((height, width), np.uint8)
-    for text, corner in lines:
-        (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
-        origin = (margin, margin + h) if corner == "tl" else (width - margin - w, height - margin)
-        cv2.putText(glyphs, text, origin, font, scale, 255, thickness, cv2.LINE_AA)
-    rim = max(1, thickness)
-    text_alpha = (glyphs.astype(np.float32) / 255)[..., None]
-    rim_alpha = (cv2.dilate(glyphs, np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)).astype(np.float32) / 255)[..., None]
-    shown = frame * (1 - rim_alpha) + 20 * rim_alpha
-    return (shown * (1 - text_alpha) + 240 * text_alpha).astype(np.uint8)
 
 
 def _overlay_job(args: tuple[Path, Path, float]) -> Path:
@@ -71,7 +47,7 @@ def _overlay_job(args: tuple[Path, Path, float]) -> Path:
         try:
             for index, decoded in enumerate(container.decode(stream)):
                 stamp = (CLOCK_START + timedelta(seconds=int(index / fps))).strftime("%Y-%m-%d %H:%M:%S")
-                frame = burn(decoded.to_ndarray(format="bgr24"), [(stamp, "tl"), (CAMERA_NAME, "br")])
+                frame = burn_text(decoded.to_ndarray(format="bgr24"), [(stamp, "tl"), (CAMERA_NAME, "br")])
                 encoder.stdin.write(frame.tobytes())
         finally:
             encoder.stdin.close()

@@ -326,26 +326,45 @@ def birds_and_insects(n: int, *, seed: int = 6, every: int = 40) -> list[np.ndar
     return frames
 
 
+ON_SCREEN_TEXT = 0.035
+"""Height of a camera's burnt-in digits as a share of the picture's height (17 px at 480 lines, 38 at 1080)."""
+
+
+def burn_text(frame: np.ndarray, lines: Sequence[tuple[str, str]], *, outline: int | None = None) -> np.ndarray:
+    """``frame`` (grey or BGR) with each (text, corner) burnt in as cameras draw their date and name:
+    white glyphs ``ON_SCREEN_TEXT`` of its height with a dark outline ``outline`` px wide (default: the
+    strokes' width), at the top left (``"tl"``) or bottom right (``"br"``)."""
+    height, width = frame.shape[:2]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    scale = ON_SCREEN_TEXT * height / cv2.getTextSize("0", font, 1.0, 1)[0][1]
+    thickness = max(1, round(scale))
+    margin = round(0.025 * height)
+    glyphs = np.zeros((height, width), np.uint8)
+    for text, corner in lines:
+        (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
+        origin = (margin, margin + h) if corner == "tl" else (width - margin - w, height - margin)
+        cv2.putText(glyphs, text, origin, font, scale, 255, thickness, cv2.LINE_AA)
+    width_of_rim = thickness if outline is None else outline
+    rim = np.ones((2 * width_of_rim + 1, 2 * width_of_rim + 1), np.uint8)
+    text_alpha = glyphs.astype(np.float32) / 255
+    rim_alpha = cv2.dilate(glyphs, rim).astype(np.float32) / 255
+    if frame.ndim == 3:
+        text_alpha, rim_alpha = text_alpha[..., None], rim_alpha[..., None]
+    shown = frame * (1 - rim_alpha) + 20 * rim_alpha
+    return (shown * (1 - text_alpha) + 240 * text_alpha).astype(np.uint8)
+
+
 def on_screen_display(frames: Sequence[np.ndarray], *, clock: str = "2026-01-05 23:59:52",
-                      name: str = "CAM 03 GATE") -> list[np.ndarray]:
-    """``frames`` with what a camera burns into its picture: the date and time at the top left, ticking
-    every second (from ``clock``, so the whole line changes at once at midnight), and its name at the
-    bottom right; white text with a dark outline, as most cameras draw it."""
+                      name: str = "CAM 03 GATE", outline: int = 2) -> list[np.ndarray]:
+    """``frames`` with what a camera burns into its picture (:func:`burn_text`, a bold outline): the date
+    and time at the top left, ticking every second (from ``clock``, so the whole line changes at once at
+    midnight), and its name at the bottom right."""
     from datetime import datetime, timedelta
 
     start = datetime.strptime(clock, "%Y-%m-%d %H:%M:%S")
-    outline = np.ones((5, 5), np.uint8)
-    out = []
-    for i, frame in enumerate(frames):
-        stamp = (start + timedelta(seconds=int(i / FPS))).strftime("%Y-%m-%d %H:%M:%S")
-        glyphs = np.zeros(frame.shape[:2], np.uint8)
-        for text, origin in ((stamp, (12, 30)), (name, (WIDTH - 170, HEIGHT - 14))):
-            cv2.putText(glyphs, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.65, 255, 1, cv2.LINE_AA)
-        text_alpha = glyphs.astype(np.float32) / 255
-        rim_alpha = cv2.dilate(glyphs, outline).astype(np.float32) / 255
-        shown = frame * (1 - rim_alpha) + 20 * rim_alpha
-        out.append((shown * (1 - text_alpha) + 245 * text_alpha).astype(np.uint8))
-    return out
+    return [burn_text(frame, [((start + timedelta(seconds=int(i / FPS))).strftime("%Y-%m-%d %H:%M:%S"), "tl"),
+                              (name, "br")], outline=outline)
+            for i, frame in enumerate(frames)]
 
 
 def still(n: int, *, seed: int = 9, noise: float = 3.0) -> list[np.ndarray]:
