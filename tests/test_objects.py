@@ -115,6 +115,14 @@ def test_the_date_and_time_a_camera_burns_into_its_picture_is_not_an_event() -> 
     assert [(e.kind, e.start_frame, e.end_frame) for e in run_events(images, fps=FPS)] == []
 
 
+def test_a_clock_burnt_into_a_large_picture_of_small_snowflakes_is_not_an_event() -> None:
+    # at midnight the whole line changes; the background takes in the date within seconds while the
+    # seconds keep changing, and what is left of the region shrinks toward them through the flakes,
+    # its centre travelling as it does: unless the line is found burnt-in (zones.burnt_in) and left out
+    images = scenes.on_screen_display(scenes.fine_snow_large(160)[:])
+    assert motion(images) == []
+
+
 def test_a_person_walking_under_the_date_and_time_is_one_event() -> None:
     size, speed, start = (24, 60), 2.0, 20
     images = scenes.on_screen_display(scenes.walker(360, size=size, speed=speed, start=start, y=8, seed=9))

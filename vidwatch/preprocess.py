@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vidwatch.align import Aligner, border_mask
+from vidwatch.burnt_in import BurntInFinder
 from vidwatch.errors import ConfigError
 from vidwatch.frames import AnalysisFrame, SourceFrame
 from vidwatch.noise import NoiseEstimator
@@ -57,6 +58,7 @@ class Preprocessor:
         self._zone_mask: np.ndarray | None = None
         self.aligner = Aligner() if params.align else None
         self.noise = NoiseEstimator()
+        self.burnt_in = BurntInFinder() if self.zones.burnt_in else None
 
     def reset(self) -> None:
         """Re-baseline: the next frame becomes the alignment reference."""
@@ -109,6 +111,9 @@ class Preprocessor:
                 raise ConfigError(str(exc)) from None
         grey, sharp, colour = self.reduce(frame)
         valid = self._zone_mask
+        burnt_in = None
+        if self.burnt_in is not None:  # found before alignment: the camera's marks do not move with the scene
+            burnt_in = self.burnt_in.update(grey if sharp is None else sharp, frame.time, self.noise.sigma)
         alignment = None
         if self.aligner is not None:
             grey, alignment = self.aligner.align(grey)
@@ -117,6 +122,11 @@ class Preprocessor:
             border = border_mask(grey.shape, alignment)
             if border is not None:
                 valid = border if valid is None else cv2.bitwise_and(valid, border)
+            if burnt_in is not None:
+                burnt_in = self.aligner.warp(burnt_in, alignment)
+        if burnt_in is not None:
+            kept = cv2.bitwise_not(burnt_in)
+            valid = kept if valid is None else cv2.bitwise_and(valid, kept)
         noise = self.noise.update(grey, valid)
         analysis = AnalysisFrame(frame.index, frame.time, grey, self._scale, frame, colour=colour, valid=valid,
                                  noise=noise, sharp=sharp, blur=self.params.blur if self.params.blur > 1 else 0)

@@ -26,6 +26,9 @@ class ZoneParams:
     exclude: tuple[Polygon, ...] = param((), "polygons where change never counts (applied after include)")
     units: Literal["relative", "pixels"] = param(
         "relative", "'relative': coordinates are fractions of width/height (0..1); 'pixels': full-resolution")
+    burnt_in: bool = param(True, "find what the camera burns into its picture and changes in place (the "
+                           "clock's digits, a blinking mark) and leave it out as if excluded: it changes in "
+                           "steps, again and again, perfectly still in between")
 
     def __post_init__(self) -> None:
         for name in ("include", "exclude"):
