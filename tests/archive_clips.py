@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.scenes import burn_text
 from tests.synthetic import noisy, scene, square_at
 
 FFMPEG = shutil.which("ffmpeg")
@@ -50,6 +51,8 @@ class Story:
     hidden: Sequence[tuple[int, int]] = ()
     """(first, last) frames where the squares are out of sight (behind something), still moving."""
     noise: float = 3.0
+    clock: bool = False
+    """Burn a camera's date and time into every picture (:func:`tests.scenes.burn_text`), ticking each second."""
     extra: dict = field(default_factory=dict)
 
     def images(self):
@@ -65,7 +68,10 @@ class Story:
             for n, (first, last) in enumerate(self.crossings):
                 if first <= i <= last and not any(a <= i <= b for a, b in self.hidden):
                     image = square_at(image, 10 + (i - first) * 4, 60 + 70 * (n % 2))
-            yield noisy(image, rng, self.noise)
+            picture = noisy(image, rng, self.noise)
+            if self.clock:
+                picture = burn_text(picture, [(f"2026-01-05 10:{i // FPS // 60:02d}:{i // FPS % 60:02d}", "tl")])
+            yield picture
 
 
 def write(path: Path, story: Story, encoding: Sequence[str] = VBR, *, keyframe_every: int = FPS) -> Path:

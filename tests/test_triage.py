@@ -111,9 +111,9 @@ def asked(monkeypatch):
     seen = []
     compare = triage.compare_keyframes
 
-    def spy(index, keys, smallest=None):
+    def spy(index, keys, smallest=None, burnt_in_width=0):
         seen.append(smallest)
-        return compare(index, keys, smallest)
+        return compare(index, keys, smallest, burnt_in_width)
 
     monkeypatch.setattr(triage, "compare_keyframes", spy)
     return seen
@@ -137,6 +137,19 @@ def test_parallel_keyframe_tasks_compare_for_the_configs_smallest_object(recordi
     assert asked == [(6, 16)]
     assert [what for _, what, _ in messages] == ["begin", "changes"]
     assert [c.first for c in messages[1][2]] == [0]
+
+
+def test_a_cameras_clock_burnt_in_does_not_make_triage_decode_the_quiet(tmp_path):
+    # its seconds differ between any two keyframes: unless the first seconds find it burnt-in and
+    # its line is left out of the comparisons, every stretch looks active
+    story = Story(frames=1500, crossings=[(700, 775)], clock=True)
+    path = write(tmp_path / "clock.mp4", story)
+    config = load_config(None)
+    found, plan, output = _triaged(path, config)
+    assert [e.kind for e in found] == ["motion"] and found[0].start_frame <= 705 and found[0].end_frame >= 770, found
+    assert output.decoded < 0.5 * story.frames, f"decoded {output.decoded} of {story.frames} frames"
+    unfound = plan_file(str(path), apply_overrides(config, ["zones.burnt_in=false"]), jobs=1, fast=True)
+    assert unfound is not None and unfound.triage is not None and unfound.triage.share > 0.6
 
 
 @pytest.mark.parametrize("encoding, keyframe_every, reason", [

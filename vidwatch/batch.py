@@ -144,9 +144,10 @@ def run_task(task: tuple[str, int, str, Any], config: Config, options: RunOption
     results.put((slot, "begin", os.getpid()))
     try:
         if kind == "keyframes":
-            from vidwatch.triage import compare_keyframes, smallest_object
+            from vidwatch.triage import burnt_in_width, compare_keyframes, smallest_object
 
-            results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail, smallest_object(config))))
+            results.put((slot, "changes", compare_keyframes(_index(indexes, spec), detail, smallest_object(config),
+                                                            burnt_in_width(config))))
         elif kind == "segment":
             segment, retry, warmup = detail
             with ExitStack() as stack:

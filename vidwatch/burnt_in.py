@@ -129,6 +129,16 @@ class BurntInFinder:
             self.mask, self._found = self._boxes(self._marked)
         return self.mask
 
+    def lines(self) -> list[tuple[float, float, float, float]]:
+        """Each found mark's box stretched ``LINE`` of its heights along its line each way, as shares
+        of the picture (x0, y0, x1, y1): where the rest of its line (the minutes, the date) will
+        change in time, for a look that cannot wait to see it change (keyframes seconds apart)."""
+        if self._previous is None:
+            return []
+        height, width = self._previous.shape
+        return [(max(x - LINE * h, 0) / width, y / height, min(x + w + LINE * h, width) / width, (y + h) / height)
+                for x, y, w, h in self._found]
+
     def _joins_line(self, step: np.ndarray) -> bool:
         """Whether, as a found mark ticked, other marks of its line changed with it, now taken in.
 

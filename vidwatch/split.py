@@ -96,8 +96,8 @@ def plan_file(spec: str, config: Config, *, jobs: int, fast: bool) -> FilePlan |
         # one run of keyframes per core, on threads: decoding releases the GIL, so they decode side by side
         chunks = triage.keyframe_chunks(index, cores.usable_cores())
         with ThreadPoolExecutor(max_workers=len(chunks) or 1, thread_name_prefix="keyframes") as pool:
-            smallest = triage.smallest_object(config)
-            runs = list(pool.map(lambda chunk: triage.compare_keyframes(index, chunk, smallest), chunks))
+            smallest, width = triage.smallest_object(config), triage.burnt_in_width(config)
+            runs = list(pool.map(lambda chunk: triage.compare_keyframes(index, chunk, smallest, width), chunks))
         return plan_triaged(spec, index, config, [c for run in runs for c in run])
     return plan_split_file(spec, index, config, jobs)
 

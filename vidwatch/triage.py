@@ -43,6 +43,7 @@ from vidwatch.preprocess import VIDEO_TO_FULL_RANGE, downscale
 from vidwatch.segments import Segment, Timing
 from vidwatch.sources.packets import KEY, PacketIndex
 from vidwatch.sources.pyav_file import LUMA_FORMATS, av, is_limited_range, luma
+from vidwatch.triage_marks import Lines, find_lines, lines_mask
 
 if TYPE_CHECKING:
     from vidwatch.config import Config
@@ -165,19 +166,25 @@ Pictures = tuple[np.ndarray, np.ndarray | None, float]
 fine enough) and the share of the finer picture the smallest object to find covers."""
 
 
-def compare_keyframes(index: PacketIndex, keys: Sequence[int],
-                      smallest: tuple[int, int] | None = None) -> list[KeyframeChange]:
+def compare_keyframes(index: PacketIndex, keys: Sequence[int], smallest: tuple[int, int] | None = None,
+                      burnt_in_width: int = 0) -> list[KeyframeChange]:
     """Decode the keyframes ``keys`` small and compare each with the one before; where two differ,
     the keyframes between them are decoded too, so the change is placed to the keyframe interval.
     ``smallest`` is the smallest object to find, [width, height] in source pixels (None: the
-    smallest region the detectors report is the guide).
+    smallest region the detectors report is the guide). With ``burnt_in_width`` (the analysis
+    width), the first seconds from the first keyframe are decoded in full to find what the camera
+    burns into its picture, whose lines are left out of the comparisons (see
+    :mod:`vidwatch.triage_marks`).
 
-    Only the keyframes asked for are decoded; no other packet reaches the decoder.
+    Otherwise only the keyframes asked for are decoded; no other packet reaches the decoder.
     """
     if len(keys) < 2:
         return []
+    lines = find_lines(index, keys[0], burnt_in_width) if burnt_in_width else []
+    if lines:
+        log.debug("%s: burnt-in lines left out of the keyframe comparisons: %s", index.path, lines)
     pictures = _decode_keyframes(index, keys, smallest)
-    changes = _compare_runs(keys, pictures)
+    changes = _compare_runs(keys, pictures, lines)
     all_keys = index.keyframes
 
     def between(a: int, b: int) -> list[int]:
@@ -190,18 +197,18 @@ def compare_keyframes(index: PacketIndex, keys: Sequence[int],
         for change in changes:
             inner = between(change.first, change.second)
             if change.active and inner:
-                refined += _compare_runs([change.first, *inner, change.second], pictures)
+                refined += _compare_runs([change.first, *inner, change.second], pictures, lines)
             else:
                 refined.append(change)
         changes = refined
     return changes
 
 
-def _compare_runs(keys: Sequence[int], pictures: dict[int, Pictures]) -> list[KeyframeChange]:
+def _compare_runs(keys: Sequence[int], pictures: dict[int, Pictures], lines: Lines) -> list[KeyframeChange]:
     changes = []
     for a, b in zip(keys[:-1], keys[1:], strict=True):
         if a in pictures and b in pictures:
-            changes.append(_compare(a, b, pictures[a], pictures[b]))
+            changes.append(_compare(a, b, pictures[a], pictures[b], lines))
         else:  # a keyframe that did not decode: nothing is known about this stretch, so decode it
             changes.append(KeyframeChange(a, b, 1.0, 0.0, 0.0))
     return changes
@@ -260,6 +267,14 @@ def _keep(frames: Sequence[object], wanted: dict[int, int], pictures: dict[int, 
             pictures[k] = _pictures(frame, smallest)
 
 
+def burnt_in_width(config: Config) -> int:
+    """The analysis width at which triage looks for burnt-in marks (0: it does not: ``zones.burnt_in``
+    is off)."""
+    if not config.zones.burnt_in:
+        return 0
+    return config.analysis.width or COMPARE_WIDTH
+
+
 def smallest_object(config: Config) -> tuple[int, int] | None:
     """The smallest object to find, [width, height] in source pixels, when the object stage looks for one."""
     objects = config.objects
@@ -303,22 +318,22 @@ def _shrunk(grey: np.ndarray, width: int, limited: bool) -> np.ndarray:
 _OPEN = np.ones((2, 2), np.uint8)
 
 
-def _compare(a: int, b: int, before: Pictures, after: Pictures) -> KeyframeChange:
+def _compare(a: int, b: int, before: Pictures, after: Pictures, lines: Lines) -> KeyframeChange:
     """What changed from ``before`` to ``after``, once the light is fitted away: in the small
-    pictures, and in the finer ones where there are finer ones."""
+    pictures, and in the finer ones where there are finer ones; nothing in burnt-in ``lines``."""
     if before[0].shape != after[0].shape:
         return KeyframeChange(a, b, 1.0, 0.0, 0.0)
-    changed, noise = _changed(before[0], after[0])
+    changed, noise = _changed(before[0], after[0], lines_mask(lines, before[0].shape))
     shift = float(np.median(after[0]) - np.median(before[0]))
     if before[1] is None or after[1] is None or before[1].shape != after[1].shape:
         return KeyframeChange(a, b, changed, shift, noise)
-    small, _ = _changed(before[1], after[1])
+    small, _ = _changed(before[1], after[1], lines_mask(lines, before[1].shape))
     return KeyframeChange(a, b, changed, shift, noise, small, SMALLEST_SHARE * after[2])
 
 
-def _changed(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
-    """The share of the picture that changed from ``before`` to ``after`` beyond the noise, and the
-    noise sigma of their difference.
+def _changed(before: np.ndarray, after: np.ndarray, ignore: np.ndarray | None = None) -> tuple[float, float]:
+    """The share of the picture that changed from ``before`` to ``after`` beyond the noise (none where
+    ``ignore`` is True), and the noise sigma of their difference.
 
     The after-picture is matched to the before-picture by a robust gain and offset (the
     background model's light fit), so a cloud or a switched light changes the brightness figure,
@@ -330,6 +345,8 @@ def _changed(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
     centre = float(np.median(residual))
     deviation = np.abs(residual - centre)
     noise = 1.4826 * float(np.median(deviation))
+    if ignore is not None:
+        deviation[ignore] = 0.0
     changed = (deviation > max(CHANGE_LEVEL, CHANGE_SIGMAS * noise)).astype(np.uint8)
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _OPEN)  # single pixels are noise
     return float(changed.mean()), noise
