@@ -69,6 +69,8 @@ class BurntInFinder:
         """Isolated steps counted per pixel, fading."""
         self._changes: np.ndarray | None = None
         """Frames each pixel changed on at all (steps included), fading like the steps."""
+        self._recent: np.ndarray | None = None
+        """The same since the last recount, whole frames (added to ``_changes`` then: cheaper per frame)."""
         self._since_recount = math.inf
         self._last_time: float | None = None
         self._interval = 0.0
@@ -89,11 +91,12 @@ class BurntInFinder:
             self._pending = np.zeros(grey.shape, np.uint8)
             self._count = np.zeros(grey.shape, np.float32)
             self._changes = np.zeros(grey.shape, np.float32)
+            self._recent = np.zeros(grey.shape, np.uint8)
             self._last_time = time
             self._interval = 0.0
             return None
         assert self._quiet is not None and self._pending is not None and self._count is not None
-        assert self._changes is not None
+        assert self._changes is not None and self._recent is not None
         elapsed = max(time - (self._last_time if self._last_time is not None else time), 0.0)
         self._last_time = time
         # the frame interval, smoothed: a live source's timestamps jitter
@@ -109,7 +112,7 @@ class BurntInFinder:
         rested = self._quiet >= isolation
         # a step after a quiet while is pending; any other change cancels what was pending
         np.copyto(self._pending, (step & rested).view(np.uint8), where=active)
-        cv2.add(self._changes, 1.0, dst=self._changes, mask=active.view(np.uint8))
+        cv2.add(self._recent, active.view(np.uint8), dst=self._recent)  # saturates at 255
         self._quiet += (self._quiet < 255).view(np.uint8)
         self._quiet[active] = 0
         confirmed = (self._pending != 0) & (self._quiet == isolation)
@@ -123,11 +126,18 @@ class BurntInFinder:
             fade = np.float32(0.5 ** (min(self._since_recount, 3600.0) / MEMORY))
             self._count *= fade
             self._changes *= fade
+            self._changes += self._recent
+            self._recent[:] = 0
             self._since_recount = 0.0
             # a mark changes only in steps; a pixel that changes in other ways too is part of the scene
             self._marked = (self._count >= STEPS) & (self._changes <= RESTLESS * self._count)
             self.mask, self._found = self._boxes(self._marked)
         return self.mask
+
+    @property
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        """The boxes of ``mask``: (x, y, width, height), analysis pixels."""
+        return list(self._found)
 
     def lines(self) -> list[tuple[float, float, float, float]]:
         """Each found mark's box stretched ``LINE`` of its heights along its line each way, as shares

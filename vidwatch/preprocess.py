@@ -7,6 +7,7 @@ detectors run.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +43,8 @@ class AnalysisParams:
             raise ValueError(f"analysis.blur must be odd or 0, got {self.blur}")
 
 
+log = logging.getLogger(__name__)
+
 VIDEO_TO_FULL_RANGE = np.clip(np.round((np.arange(256) - 16) * (255.0 / 219.0)), 0, 255).astype(np.uint8)
 """Video-range luma (16..235) to the 0..255 grey a BGR -> grey conversion of the same frame gives."""
 
@@ -59,6 +62,7 @@ class Preprocessor:
         self.aligner = Aligner() if params.align else None
         self.noise = NoiseEstimator()
         self.burnt_in = BurntInFinder() if self.zones.burnt_in else None
+        self._burnt_in_told = False
 
     def reset(self) -> None:
         """Re-baseline: the next frame becomes the alignment reference."""
@@ -114,6 +118,12 @@ class Preprocessor:
         burnt_in = None
         if self.burnt_in is not None:  # found before alignment: the camera's marks do not move with the scene
             burnt_in = self.burnt_in.update(grey if sharp is None else sharp, frame.time, self.noise.sigma)
+            if burnt_in is not None and not self._burnt_in_told:
+                self._burnt_in_told = True
+                s = self._scale
+                log.info("burnt into the picture (a clock's digits?), left out as if excluded: %s (x, y, width, "
+                         "height in source pixels); zones.burnt_in: false keeps it",
+                         [[round(v * s) for v in box] for box in self.burnt_in.boxes])
         alignment = None
         if self.aligner is not None:
             grey, alignment = self.aligner.align(grey)
