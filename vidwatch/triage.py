@@ -42,7 +42,7 @@ from vidwatch.errors import SourceError
 from vidwatch.preprocess import VIDEO_TO_FULL_RANGE, downscale
 from vidwatch.segments import Segment, Timing
 from vidwatch.sources.packets import KEY, PacketIndex
-from vidwatch.sources.pyav_file import LUMA_FORMATS, av, is_limited_range, luma
+from vidwatch.sources.pyav_file import av, grey_of
 from vidwatch.triage_marks import Lines, find_lines, lines_mask
 
 if TYPE_CHECKING:
@@ -292,11 +292,7 @@ def fine_width(width: int, smallest: tuple[int, int] | None) -> int:
 
 def _pictures(frame: object, smallest: tuple[int, int] | None) -> Pictures:
     """A decoded frame as a small, lightly blurred grey picture on the 0..255 scale, and the finer one."""
-    if frame.format.name in LUMA_FORMATS:  # type: ignore[attr-defined]
-        grey = luma(frame)
-        limited = is_limited_range(frame)
-    else:
-        grey, limited = frame.to_ndarray(format="gray"), False  # type: ignore[attr-defined]
+    grey, limited = grey_of(frame)
     height, width = grey.shape
     small = _shrunk(grey, min(COMPARE_WIDTH, width), limited)
     fine = fine_width(width, smallest)

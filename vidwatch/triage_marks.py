@@ -18,7 +18,7 @@ import numpy as np
 from vidwatch.burnt_in import BurntInFinder
 from vidwatch.preprocess import VIDEO_TO_FULL_RANGE, downscale
 from vidwatch.sources.packets import PacketIndex
-from vidwatch.sources.pyav_file import LUMA_FORMATS, av, is_limited_range, luma
+from vidwatch.sources.pyav_file import av, grey_of
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,7 @@ def find_lines(index: PacketIndex, first_key: int, width: int) -> Lines:
 
 def _analysis_grey(frame: object, width: int) -> np.ndarray:
     """A decoded frame as the analysis copy's grey, ``width`` pixels wide (before any blur)."""
-    if frame.format.name in LUMA_FORMATS:  # type: ignore[attr-defined]
-        grey = luma(frame)
-        limited = is_limited_range(frame)
-    else:
-        grey, limited = frame.to_ndarray(format="gray"), False  # type: ignore[attr-defined]
+    grey, limited = grey_of(frame)
     height, full = grey.shape
     if 0 < width < full:
         grey = downscale(grey, (width, max(1, round(height * width / full))))

@@ -87,6 +87,14 @@ def is_limited_range(frame: Any) -> bool:
     return frame.color_range != FULL_RANGE and not name.startswith("yuvj") and name != "gray"
 
 
+def grey_of(frame: Any) -> tuple[np.ndarray, bool]:
+    """A decoded frame's grey picture (its luma plane where it has one, uncopied) and whether it is
+    video range (16..235)."""
+    if frame.format.name in LUMA_FORMATS:
+        return luma(frame), is_limited_range(frame)
+    return frame.to_ndarray(format="gray"), False
+
+
 def upright_grey(frame: Any, turn: int) -> tuple[np.ndarray, bool]:
     """The frame's grey picture (the decoder's own luma plane where it has one), turned upright, and
     whether it is video range."""
